@@ -1,0 +1,39 @@
+"""django-allauth hooks: every allauth email goes through our outbox and a Celery task."""
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django.http import HttpRequest
+
+from cases.notifications import email_enqueue
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        request = self.request
+        ctx: dict[str, Any] = {"request": request, "email": email}
+        ctx.update(context)
+        message = self.render_mail(template_prefix, email, ctx)
+        html = next(
+            (
+                content
+                for content, mimetype in getattr(message, "alternatives", [])
+                if mimetype == "text/html"
+            ),
+            "",
+        )
+        email_enqueue(
+            to=email,
+            subject=message.subject,
+            text=message.body,
+            html=str(html),
+            kind=template_prefix.rsplit("/", 1)[-1],
+        )
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return True
+
+
+class MfaAdapter(DefaultMFAAdapter):
+    pass

@@ -1,0 +1,81 @@
+"""Session policy and the staff MFA rule, enforced on every request."""
+
+import time
+from collections.abc import Callable
+
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+SESSION_STARTED_KEY = "session_policy_started_at"
+SESSION_SEEN_KEY = "session_policy_seen_at"
+
+
+def _with_next(url: str, request: HttpRequest) -> str:
+    return f"{url}?{urlencode({'next': request.get_full_path()})}"
+
+
+class SessionPolicyMiddleware:
+    """Ends a signed-in session after 30 minutes idle or 12 hours in all.
+
+    The database session's expiry already moves with every request (SESSION_SAVE_EVERY_REQUEST),
+    but we check both limits here against times kept in the session itself, so the policy
+    holds whatever the session backend or cookie settings do.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            started = request.session.get(SESSION_STARTED_KEY)
+            seen = request.session.get(SESSION_SEEN_KEY)
+            if started is None:
+                request.session[SESSION_STARTED_KEY] = now
+            elif now - started > settings.SESSION_ABSOLUTE_SECONDS or (
+                seen is not None and now - seen > settings.SESSION_IDLE_SECONDS
+            ):
+                logout(request)
+                messages.info(
+                    request, "For your privacy you were signed out. Please sign in again."
+                )
+                return redirect(_with_next(reverse(settings.LOGIN_URL), request))
+            request.session[SESSION_SEEN_KEY] = now
+        return self.get_response(request)
+
+
+def session_has_mfa(request: HttpRequest) -> bool:
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request))
+
+
+class StaffMfaMiddleware:
+    """Coordinators and specialists reach nothing but their account pages until MFA is set up
+    and has been passed in this session."""
+
+    EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and user.is_staff_role  # type: ignore[union-attr]
+            and not request.path.startswith(self.EXEMPT_PREFIXES)
+        ):
+            if not is_mfa_enabled(user):
+                messages.warning(
+                    request, "Staff accounts must set up two-factor authentication first."
+                )
+                return redirect("mfa_activate_totp")
+            if not session_has_mfa(request):
+                return redirect(_with_next(reverse("mfa_reauthenticate"), request))
+        return self.get_response(request)

@@ -1,0 +1,56 @@
+"""What each staff role may do in the admin, and the one service that sets a user's role.
+
+Coordinator permissions are declared here and synced to the "Coordinators" group after
+every migrate, so a new model's permissions are granted by adding one line.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from .models import Role, User
+
+COORDINATOR_GROUP = "Coordinators"
+
+# (app_label, codename) pairs. View-only where coordinators must not edit by hand.
+COORDINATOR_PERMISSIONS: list[tuple[str, str]] = [
+    ("accounts", "view_user"),
+    ("accounts", "change_user"),
+    ("accounts", "view_specialty"),
+    ("accounts", "add_specialty"),
+    ("accounts", "change_specialty"),
+    ("accounts", "view_physicianprofile"),
+    ("accounts", "view_specialistprofile"),
+    ("accounts", "change_specialistprofile"),
+    ("cases", "view_case"),
+    ("cases", "change_case"),
+    ("cases", "view_timelineevent"),
+    ("cases", "view_accessevent"),
+    ("cases", "view_outboundemail"),
+]
+
+
+def coordinator_group_sync() -> Group:
+    group, _ = Group.objects.get_or_create(name=COORDINATOR_GROUP)
+    wanted = []
+    for app_label, codename in COORDINATOR_PERMISSIONS:
+        perm = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).first()
+        if perm is not None:
+            wanted.append(perm)
+    group.permissions.set(wanted)
+    return group
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: Role) -> User:
+    """Give a user a role, with the admin flags and group that role implies."""
+    user.role = role
+    user.is_staff = role == Role.COORDINATOR or user.is_superuser
+    user.save(update_fields=["role", "is_staff"])
+    group = coordinator_group_sync()
+    if role == Role.COORDINATOR:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
+    return user

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from accounts.demo import demo_people_ensure
+
+
+class Command(BaseCommand):
+    help = "Create (or bring up to date) the demo accounts and cases. Safe to run repeatedly."
+
+    def handle(self, *args: object, **options: object) -> None:
+        people = demo_people_ensure()
+        self.stdout.write(f"Demo accounts ready: {', '.join(sorted(people))}")

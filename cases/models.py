@@ -1,0 +1,201 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+# No 0/O or 1/I: references are read aloud on the phone with the coordinator.
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference() -> str:
+    part = lambda: "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(4))  # noqa: E731
+    return f"OSO-{part()}-{part()}"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_TRIAGE = "in_triage", "Under review by the coordinator"
+    AWAITING_RECORDS = "awaiting_records", "Waiting for records"
+    DECLINED = "declined", "Declined"
+    AWAITING_FAMILY_CONFIRMATION = "awaiting_family_confirmation", "Waiting for your confirmation"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    PAYMENT_NEEDED = "payment_needed", "Payment needed"
+    ASSIGNED = "assigned", "Assigned to a specialist"
+    IN_REVIEW = "in_review", "Specialist reviewing"
+    REPORT_FINAL = "report_final", "Report signed"
+    DELIVERED = "delivered", "Report delivered"
+    CLOSED = "closed", "Closed"
+    ON_HOLD = "on_hold", "On hold"
+
+
+class Case(models.Model):
+    """One second-opinion request: the aggregate everything else hangs off.
+
+    ``status`` is changed only by ``cases.lifecycle.case_transition``.
+    """
+
+    reference = models.CharField(max_length=13, unique=True, default=new_reference, editable=False)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT)
+    # Where a case on hold returns to when it resumes.
+    status_before_hold = models.CharField(max_length=32, choices=Status.choices, blank=True)
+    family = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="family_cases",
+        help_text="The parent or guardian who owns the request.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_cases"
+    )
+    physician_email = models.EmailField(
+        blank=True, help_text="The local physician; matched against verified emails."
+    )
+    specialty = models.ForeignKey(
+        "accounts.Specialty", on_delete=models.PROTECT, null=True, blank=True
+    )
+    assigned_specialist = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="case_status_created_idx"),
+            models.Index(fields=["physician_email"], name="case_physician_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.physician_email = self.physician_email.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class TimelineEvent(models.Model):
+    """Something that happened to a case, shown to the coordinator (and, in part, the family)."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status change"
+        NOTE = "note", "Note"
+        EMAIL = "email", "Email sent"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_status = models.CharField(max_length=32, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=32, choices=Status.choices, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.STATUS:
+            return f"{self.case} {self.from_status} → {self.to_status}"
+        return f"{self.case} {self.get_kind_display()}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("The audit log is append-only.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise PermissionError("The audit log is append-only.")
+
+
+class AccessEvent(models.Model):
+    """One view, download or refused attempt on case data. Append-only.
+
+    The application refuses updates and deletes here, and on PostgreSQL a trigger
+    (migration 0002) refuses them in the database too, whoever asks.
+    """
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        DENIED = "denied", "Denied"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    role = models.CharField(max_length=20, blank=True)
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="access_events"
+    )
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["case", "at"], name="accessevent_case_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.user_id} {self.action} {self.object_type}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("The audit log is append-only.")
+
+
+class OutboundEmail(models.Model):
+    """The outbox: every email is a row first, then a Celery task sends it by id.
+
+    Keeping the row makes sending retryable and idempotent (``dedupe_key`` is unique, so an
+    event never mails the same person twice) and lets the timeline show what was sent.
+    Bodies never hold medical detail; they may hold sign-in or verification links.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    kind = models.CharField(max_length=80)
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="emails"
+    )
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"], name="outbox_state_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to} ({self.state})"
