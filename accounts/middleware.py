@@ -52,7 +52,8 @@ class SessionPolicyMiddleware:
 
 
 def session_has_mfa(request: HttpRequest) -> bool:
-    return any(record.get("method") == "mfa" for record in get_authentication_records(request))
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
 
 
 class StaffMfaMiddleware:
@@ -68,7 +69,7 @@ class StaffMfaMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and user.is_staff_role  # type: ignore[union-attr]
+            and user.is_staff_role
             and not request.path.startswith(self.EXEMPT_PREFIXES)
         ):
             if not is_mfa_enabled(user):

@@ -8,7 +8,7 @@ class TimelineInline(admin.TabularInline):
     model = TimelineEvent
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "from_status", "to_status", "actor", "note"]
+    fields = ("at", "kind", "from_status", "to_status", "actor", "note")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -52,10 +52,10 @@ class DateRangeFilter(admin.SimpleListFilter):
     title = "when"
     parameter_name = "when"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request, model_admin):
         return [("today", "Today"), ("7d", "Last 7 days"), ("30d", "Last 30 days")]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def queryset(self, request, queryset):
         from datetime import timedelta
 
         from django.utils import timezone

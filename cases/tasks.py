@@ -25,7 +25,7 @@ STALE_CLAIM = timedelta(minutes=10)
     retry_backoff_max=15 * 60,
     max_retries=8,
 )
-def email_send(self, email_id: int) -> str:  # type: ignore[no-untyped-def]
+def email_send(self, email_id: int) -> str:
     now = timezone.now()
     # Claim the row with a conditional update: of two workers holding the same task
     # (redelivery after a lost worker, or a duplicate), only one gets rowcount 1.

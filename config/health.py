@@ -1,6 +1,7 @@
 """/healthz: is each backing service reachable? Names and booleans only, never secrets."""
 
 import logging
+import os
 import uuid
 
 from django.core.cache import cache
@@ -38,9 +39,16 @@ def _broker() -> bool:
 
 
 def _storage() -> bool:
-    # exists() on a key that is never written proves the bucket/folder answers.
-    default_storage.exists("healthz/probe")
-    return True
+    bucket = getattr(default_storage, "bucket_name", None)
+    if bucket:
+        # HEAD on the bucket: fails on a missing bucket or bad credentials, lists nothing.
+        default_storage.connection.meta.client.head_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+        return True
+    location = getattr(default_storage, "location", "")
+    if not location:
+        return False
+    os.makedirs(location, exist_ok=True)  # the first upload would create it anyway
+    return os.access(location, os.W_OK)
 
 
 CHECKS = {"database": _database, "cache": _cache, "broker": _broker, "storage": _storage}

@@ -7,8 +7,9 @@ from django.db import migrations
 FORWARD = """
 CREATE OR REPLACE FUNCTION cases_accessevent_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'cases_accessevent is append-only (% refused)', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION USING
+        MESSAGE = 'cases_accessevent is append-only: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER cases_accessevent_no_update_delete

@@ -10,3 +10,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 CELERY_TASK_ALWAYS_EAGER = True
 SITE_URL = "http://testserver"
+# Serve static files straight from the finders (no collectstatic before tests or live_server).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,89 @@
+"""Sessions end after 30 minutes idle and 12 hours in all; deactivated accounts are out."""
+
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+
+PASSWORD = "SecondOpinion-demo-2026"
+
+
+def _sign_in(client: Client, user: User) -> None:
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_idle_for_thirty_minutes_ends_the_session(client: Client, family: User) -> None:
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        _sign_in(client, family)
+        clock.shift(timedelta(minutes=29))
+        assert client.get(reverse("dashboard")).status_code == 200
+        clock.shift(timedelta(minutes=29))  # active 29 minutes ago: still fine
+        assert client.get(reverse("dashboard")).status_code == 200
+        clock.shift(timedelta(minutes=31))
+        response = client.get(reverse("dashboard"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+        assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_twelve_hours_is_the_limit_however_active(client: Client, family: User) -> None:
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        _sign_in(client, family)
+        for _ in range(11 * 3):  # every 20 minutes for 11 hours
+            clock.shift(timedelta(minutes=20))
+            assert client.get(reverse("dashboard")).status_code == 200
+        clock.shift(timedelta(minutes=61))  # 12h01m since sign-in
+        response = client.get(reverse("dashboard"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_a_deactivated_account_is_rejected_on_its_next_request(
+    client: Client, family: User
+) -> None:
+    _sign_in(client, family)
+    assert client.get(reverse("dashboard")).status_code == 200
+    User.objects.filter(pk=family.pk).update(is_active=False)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_session_cookie_is_httponly_and_ends_with_the_browser(client: Client, family: User) -> None:
+    _sign_in(client, family)
+    cookie = client.cookies["sessionid"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    # No "remember me": the cookie dies with the browser; the server ends it sooner when idle.
+    assert cookie["max-age"] == "" and cookie["expires"] == ""
+
+
+def test_authenticated_pages_are_never_cached(client: Client, family: User) -> None:
+    anonymous = client.get("/")
+    assert "no-store" not in anonymous.get("Cache-Control", "")
+    _sign_in(client, family)
+    for path in ["/", reverse("dashboard"), reverse("account_profile")]:
+        cache_control = client.get(path)["Cache-Control"]
+        assert "no-store" in cache_control and "private" in cache_control, path
+
+
+def test_roles_are_kept_in_sync_with_admin_flags(db: Any) -> None:
+    from accounts.models import Role
+    from accounts.roles import COORDINATOR_GROUP, user_set_role
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    user_set_role(user=user, role=Role.COORDINATOR)
+    assert user.is_staff and user.groups.filter(name=COORDINATOR_GROUP).exists()
+    assert user.has_perm("cases.view_case") and not user.has_perm("cases.delete_case")
+    user_set_role(user=user, role=Role.FAMILY)
+    user = User.objects.get(pk=user.pk)
+    assert not user.is_staff and not user.groups.exists()

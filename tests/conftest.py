@@ -1,0 +1,182 @@
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.core.cache import cache
+from django.test import Client, RequestFactory
+
+from accounts.models import Role, User
+from accounts.roles import user_set_role
+
+from .factories import CaseFactory, UserFactory
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def totp_now(secret: str = TOTP_SECRET, offset: int = 0) -> str:
+    """The code an authenticator app would show now (offset in 30-second steps)."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+    # Rate-limit counters and used TOTP codes live in the cache: start every test clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _person(email: str, role: Role, **kwargs: Any) -> User:
+    user = UserFactory(email=email, **kwargs)
+    if role != Role.FAMILY:
+        user_set_role(user=user, role=role)
+    if role in (Role.COORDINATOR, Role.SPECIALIST):
+        TOTP.activate(user, TOTP_SECRET)
+        RecoveryCodes.activate(user)
+    return user
+
+
+@pytest.fixture
+def family(db: None) -> User:
+    return _person("family@example.com", Role.FAMILY, full_name="Maria Lopez")
+
+
+@pytest.fixture
+def other_family(db: None) -> User:
+    return _person("family2@example.com", Role.FAMILY, full_name="James Carter")
+
+
+@pytest.fixture
+def physician(db: None) -> User:
+    return _person("physician@example.com", Role.PHYSICIAN, full_name="Dr. Priya Shah")
+
+
+@pytest.fixture
+def other_physician(db: None) -> User:
+    return _person("physician2@example.com", Role.PHYSICIAN, full_name="Dr. Ken Ito")
+
+
+@pytest.fixture
+def coordinator(db: None) -> User:
+    return _person("coordinator@example.com", Role.COORDINATOR, full_name="Alex Kim")
+
+
+@pytest.fixture
+def specialist(db: None) -> User:
+    return _person("specialist@example.com", Role.SPECIALIST, full_name="Dr. Helen Park")
+
+
+@pytest.fixture
+def other_specialist(db: None) -> User:
+    return _person("specialist2@example.com", Role.SPECIALIST, full_name="Dr. Omar Haddad")
+
+
+@pytest.fixture
+def case(family: User, specialist: User) -> Any:
+    return CaseFactory(family=family, assigned_specialist=specialist)
+
+
+def login(client: Client, user: User) -> Client:
+    """Sign ``user`` in; staff get a session that has passed MFA, as after a real TOTP login."""
+    client.force_login(user)
+    if user.role in (Role.COORDINATOR, Role.SPECIALIST):
+        assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        request = RequestFactory().get("/")
+        request.session = client.session
+        record_authentication(request, user, "password", email=user.email)
+        record_authentication(request, user, "mfa", type="totp")
+        request.session.save()
+    return client
+
+
+@pytest.fixture
+def as_user(client: Client) -> Any:
+    return lambda user: login(client, user)
+
+
+@pytest.fixture(autouse=True)
+def _db_for_every_test(request: Any) -> None:
+    # Nearly every test touches the database; those marked transactional get their own.
+    if "transactional_db" not in request.fixturenames and not request.node.get_closest_marker(
+        "django_db"
+    ):
+        request.getfixturevalue("db")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The S3 endpoint: the one .ci/run started (AWS_S3_ENDPOINT_URL), else a moto server
+    started here on loopback. moto is a dev dependency, so S3 tests always run for real."""
+    import os
+    import subprocess
+    import sys
+
+    from .services import free_port, wait_for_port
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    existing = os.environ.get("AWS_S3_ENDPOINT_URL")
+    if existing:
+        yield existing
+        return
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_storage(s3_endpoint: str, settings: Any) -> Iterator[dict[str, Any]]:
+    """Point default storage at a fresh private bucket on the S3 endpoint."""
+    import uuid
+
+    import boto3
+    from django.core.files.storage import storages
+
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-west-2")
+    client.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
+    options = {
+        **settings.STORAGES,
+    }
+    s3 = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": s3_endpoint,
+            "region_name": "us-west-2",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+            "signature_version": "s3v4",
+        },
+    }
+    settings.STORAGES = {**options, "default": s3}
+    storages._storages = {}  # drop the cached storage built from the old setting
+    yield {"bucket": bucket, "client": client, "endpoint": s3_endpoint}
+    storages._storages = {}
