@@ -24,7 +24,22 @@ def totp_now(secret: str = TOTP_SECRET, offset: int = 0) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
+def _db_for_every_test(request: Any) -> None:
+    # Nearly every test touches the database; those marked transactional get their own.
+    if "transactional_db" not in request.fixturenames and not request.node.get_closest_marker(
+        "django_db"
+    ):
+        request.getfixturevalue("db")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(_db_for_every_test: None, settings: Any, tmp_path: Any) -> Iterator[None]:
+    # After the database fixture: overriding settings first would leave the connection
+    # pointed at the development database instead of the test database.
+    from django.db import connection
+
+    name = str(connection.settings_dict["NAME"])
+    assert "memory" in name or name.startswith("test_"), f"not a test database: {name}"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -105,15 +120,6 @@ def login(client: Client, user: User) -> Client:
 @pytest.fixture
 def as_user(client: Client) -> Any:
     return lambda user: login(client, user)
-
-
-@pytest.fixture(autouse=True)
-def _db_for_every_test(request: Any) -> None:
-    # Nearly every test touches the database; those marked transactional get their own.
-    if "transactional_db" not in request.fixturenames and not request.node.get_closest_marker(
-        "django_db"
-    ):
-        request.getfixturevalue("db")
 
 
 @pytest.fixture(scope="session")

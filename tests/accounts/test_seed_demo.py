@@ -1,0 +1,44 @@
+from io import StringIO
+
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Role, User
+from tests.conftest import totp_now
+
+
+def test_seed_demo_is_idempotent_and_staff_can_sign_in_with_the_demo_totp() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    roles = dict(User.objects.values_list("email", "role"))
+    assert roles == {
+        "family@example.com": Role.FAMILY,
+        "family2@example.com": Role.FAMILY,
+        "physician@example.com": Role.PHYSICIAN,
+        "coordinator@example.com": Role.COORDINATOR,
+        "specialist@example.com": Role.SPECIALIST,
+        "specialist2@example.com": Role.SPECIALIST,
+    }
+    client = Client()
+    response = client.post(
+        f"{reverse('account_login')}?next=/admin/",
+        {"login": "coordinator@example.com", "password": "SecondOpinion-demo-2026"},
+    )
+    assert response["Location"] == reverse("mfa_authenticate")
+    out = StringIO()
+    call_command("demo_totp", stdout=out)
+    assert out.getvalue().strip() == totp_now()
+    response = client.post(reverse("mfa_authenticate"), {"code": out.getvalue().strip()})
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_demo_families_sign_in_without_a_second_factor() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    client = Client()
+    response = client.post(
+        reverse("account_login"),
+        {"login": "family@example.com", "password": "SecondOpinion-demo-2026"},
+    )
+    assert response["Location"] == reverse("dashboard")
