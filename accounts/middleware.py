@@ -13,6 +13,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from .stash import stash_post
+
 SESSION_STARTED_KEY = "session_policy_started_at"
 SESSION_SEEN_KEY = "session_policy_seen_at"
 
@@ -43,6 +45,7 @@ class SessionPolicyMiddleware:
                 seen is not None and now - seen > settings.SESSION_IDLE_SECONDS
             ):
                 logout(request)
+                stash_post(request)  # what they typed waits for them after sign-in
                 messages.info(
                     request, "For your privacy you were signed out. Please sign in again."
                 )

@@ -4,20 +4,27 @@ A user who may not see a case gets the same 404 as for a case that does not exis
 answer leaks nothing. Every decision on case data is written to the audit log.
 
 Who may see a case:
-- family: the owner of the request (a second guardian joins with the intake issue);
-- physician: the local physician named on the case, matched by a *verified* email address;
+- family: the owner of the request, and a second guardian invited onto it (CaseMember),
+  matched by a *verified* email address, until the owner revokes the invitation;
+- physician: the local physician named on the case, or linked to it by a coordinator
+  (CaseMember), matched by a *verified* email address;
 - coordinator: every case;
 - specialist: cases assigned to them.
 """
 
+from typing import TYPE_CHECKING, NoReturn
+
 from allauth.account.models import EmailAddress
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from accounts.models import Role, User
 
 from .audit import access_record
-from .models import Case
+from .models import Case, CaseMember
+
+if TYPE_CHECKING:
+    from intake.models import Record
 
 
 def verified_emails(user: User) -> list[str]:
@@ -29,6 +36,14 @@ def verified_emails(user: User) -> list[str]:
     ]
 
 
+def _member_of(role: str, emails: list[str]) -> Exists:
+    return Exists(
+        CaseMember.objects.filter(
+            case=OuterRef("pk"), role=role, email__in=emails, revoked_at__isnull=True
+        )
+    )
+
+
 def _visibility(user: User) -> Q | None:
     """The filter of cases ``user`` may see; None means none at all."""
     if not user.is_authenticated or not user.is_active:
@@ -37,10 +52,14 @@ def _visibility(user: User) -> Q | None:
         return Q()
     if user.role == Role.SPECIALIST:
         return Q(assigned_specialist=user)
+    emails = verified_emails(user)
     if user.role == Role.PHYSICIAN:
-        emails = verified_emails(user)
-        return Q(physician_email__in=emails) if emails else None
-    return Q(family=user)
+        if not emails:
+            return None
+        return Q(physician_email__in=emails) | Q(_member_of(CaseMember.Role.PHYSICIAN, emails))
+    if not emails:
+        return Q(family=user)
+    return Q(family=user) | Q(_member_of(CaseMember.Role.GUARDIAN, emails))
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:
@@ -52,6 +71,20 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
 
 def can_see_case(user: User, case: Case) -> bool:
     return cases_visible_to(user).filter(pk=case.pk).exists()
+
+
+def _refuse(
+    request: HttpRequest, reference: str, *, action: str, object_type: str, object_id: str
+) -> NoReturn:
+    access_record(
+        request=request,
+        case=Case.objects.filter(reference=reference).first(),
+        object_type=object_type,
+        object_id=object_id or reference,
+        action=action,
+        allowed=False,
+    )
+    raise Http404("No such case.")
 
 
 def case_for_user(
@@ -70,16 +103,7 @@ def case_for_user(
     user = request.user
     case = cases_visible_to(user).filter(reference=reference).first()  # type: ignore[arg-type]
     if case is None:
-        attempted = Case.objects.filter(reference=reference).first()
-        access_record(
-            request=request,
-            case=attempted,
-            object_type=object_type,
-            object_id=object_id or reference,
-            action=action,
-            allowed=False,
-        )
-        raise Http404("No such case.")
+        _refuse(request, reference, action=action, object_type=object_type, object_id=object_id)
     access_record(
         request=request,
         case=case,
@@ -89,3 +113,38 @@ def case_for_user(
         allowed=True,
     )
     return case
+
+
+def record_for_user(
+    request: HttpRequest, reference: str, record_uid: str, *, action: str = "download"
+) -> "Record":
+    """Return a record of a case the user may see, if it may be handed out, else 404.
+
+    Never a quarantined file, nor one still being checked; specialists get only files that
+    scanned clean.
+    """
+    from intake.models import Record
+
+    user = request.user
+    case = cases_visible_to(user).filter(reference=reference).first()  # type: ignore[arg-type]
+    record = None
+    if case is not None:
+        record = Record.objects.filter(case=case, uid=record_uid).first()
+    if (
+        record is None
+        or not record.is_downloadable
+        or (
+            user.role == Role.SPECIALIST  # type: ignore[union-attr]
+            and record.scan_status != Record.Scan.CLEAN
+        )
+    ):
+        _refuse(request, reference, action=action, object_type="record", object_id=str(record_uid))
+    access_record(
+        request=request,
+        case=case,
+        object_type="record",
+        object_id=str(record.uid),
+        action=action,
+        allowed=True,
+    )
+    return record

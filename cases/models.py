@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 # No 0/O or 1/I: references are read aloud on the phone with the coordinator.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -199,3 +200,40 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.to} ({self.state})"
+
+
+class CaseMember(models.Model):
+    """Someone invited onto a case besides its owner: a second guardian, or a physician linked
+    by a coordinator's approval. Access follows the invited email once it is verified."""
+
+    class Role(models.TextChoices):
+        GUARDIAN = "guardian", "Second parent or guardian"
+        PHYSICIAN = "physician", "Local physician"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="members")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invited_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "email", "role"],
+                condition=Q(revoked_at__isnull=True),
+                name="casemember_one_active_invite",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.role} {self.email}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)

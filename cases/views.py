@@ -1,22 +1,75 @@
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Q
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from accounts.models import Role
+from accounts.typing import AuthedRequest
+
 from .access import case_for_user, cases_visible_to
+from .models import Case, CaseMember, Status
+from .stages import stage_for
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    cases = (
-        cases_visible_to(request.user)  # type: ignore[arg-type]
-        .select_related("specialty")
-        .order_by("-created_at")[:100]
+def dashboard(request: AuthedRequest) -> HttpResponse:
+    cases = list(
+        cases_visible_to(request.user)
+        .select_related("specialty", "intake", "intake__residence")
+        .annotate(
+            question_count=Count("questions", distinct=True),
+            record_count=Count("records", filter=Q(records__state="available"), distinct=True),
+        )
+        .order_by("-updated_at")[:100]
     )
-    return render(request, "cases/dashboard.html", {"cases": cases})
+    rows = [(case, stage_for(case)) for case in cases]
+    return render(request, "cases/dashboard.html", {"rows": rows})
+
+
+def case_page(
+    request: AuthedRequest, case: Case, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The case page for family, physician, coordinator and specialist; forms from a failed
+    POST come in ``extra`` so the page shows their errors and keeps what was typed."""
+    from intake.filetypes import ACCEPTED_DESCRIPTION
+    from intake.forms import InviteForm, QuestionForm, RecordUploadForm
+    from intake.models import Question, Record
+    from intake.services import OPEN_FOR_QUESTIONS, OPEN_FOR_RECORDS, can_manage_guardians
+
+    user = request.user
+    is_family_or_physician = user.role in (Role.FAMILY, Role.PHYSICIAN)
+    questions = list(case.questions.select_related("asked_by"))
+    records = case.records.exclude(state=Record.State.UPLOADING).select_related("uploaded_by")
+    if user.role == Role.SPECIALIST:
+        records = records.filter(state=Record.State.AVAILABLE, scan_status=Record.Scan.CLEAN)
+    context = {
+        "case": case,
+        "intake": getattr(case, "intake", None),
+        "stage": stage_for(case),
+        "timeline": case.timeline.select_related("actor").filter(kind="status"),
+        "questions": questions,
+        "records": records,
+        "accepted": ACCEPTED_DESCRIPTION,
+        "can_add_question": is_family_or_physician
+        and case.status in OPEN_FOR_QUESTIONS
+        and case.status != Status.DRAFT
+        and len(questions) < Question.MAX_PER_CASE,
+        "can_upload": is_family_or_physician
+        and case.status in OPEN_FOR_RECORDS
+        and case.status != Status.DRAFT,
+        "can_manage_guardians": can_manage_guardians(user, case),
+        "guardians": case.members.filter(role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True),
+        "question_form": QuestionForm(),
+        "upload_form": RecordUploadForm(),
+        "invite_form": InviteForm(),
+        **extra,
+    }
+    return render(request, "cases/case_detail.html", context, status=status)
 
 
 @login_required
-def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def case_detail(request: AuthedRequest, reference: str) -> HttpResponse:
     case = case_for_user(request, reference)
-    timeline = case.timeline.select_related("actor").filter(kind="status")
-    return render(request, "cases/case_detail.html", {"case": case, "timeline": timeline})
+    return case_page(request, case)

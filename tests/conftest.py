@@ -23,19 +23,16 @@ def totp_now(secret: str = TOTP_SECRET, offset: int = 0) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 
-@pytest.fixture(autouse=True)
-def _db_for_every_test(request: Any) -> None:
-    # Nearly every test touches the database; those marked transactional get their own.
-    if "transactional_db" not in request.fixturenames and not request.node.get_closest_marker(
-        "django_db"
-    ):
-        request.getfixturevalue("db")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Nearly every test touches the database: give those without a django_db mark the plain
+    # (rolled-back) database, decided at collection so pytest-django sets it up properly.
+    for item in items:
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db)
 
 
 @pytest.fixture(autouse=True)
-def _isolated(_db_for_every_test: None, settings: Any, tmp_path: Any) -> Iterator[None]:
-    # After the database fixture: overriding settings first would leave the connection
-    # pointed at the development database instead of the test database.
+def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
     from django.db import connection
 
     name = str(connection.settings_dict["NAME"])
@@ -186,3 +183,25 @@ def s3_storage(s3_endpoint: str, settings: Any) -> Iterator[dict[str, Any]]:
     storages._storages = {}  # drop the cached storage built from the old setting
     yield {"bucket": bucket, "client": client, "endpoint": s3_endpoint}
     storages._storages = {}
+
+
+@pytest.fixture
+def celery_worker() -> Iterator[Any]:
+    """A real Celery worker (solo pool, in this process) consuming from Redis."""
+    import os
+
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app
+
+    from .services import need_redis
+
+    redis_url = need_redis()
+    broker = os.environ.get("CELERY_BROKER_URL") or redis_url
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url=broker, task_always_eager=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+            yield w
+    finally:
+        app.conf.update(saved)

@@ -173,7 +173,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 STRIPE_JS_URL = env_str("STRIPE_JS_URL", "")
 # Scripts come only from our own origin (plus Stripe.js once billing loads it); no inline
 # scripts. Inline style attributes are allowed because Bootstrap components set them.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
@@ -229,6 +229,19 @@ STORAGES = {
     "default": default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The large-file uploader PUTs parts from the browser straight to the bucket (presigned URLs,
+# intake/uploads.py), so the pages' connect-src must allow the origin those URLs point at.
+if AWS_S3_ENDPOINT_URL:
+    SECURE_CSP["connect-src"] = [
+        *SECURE_CSP["connect-src"],
+        "/".join(AWS_S3_ENDPOINT_URL.split("/")[:3]),
+    ]
+elif AWS_STORAGE_BUCKET_NAME:
+    SECURE_CSP["connect-src"] = [
+        *SECURE_CSP["connect-src"],
+        f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com",
+        f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com",
+    ]
 
 # Email: written to var/mail locally, SMTP when EMAIL_HOST is set. Only Celery tasks send.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <no-reply@example.org>")
@@ -298,3 +311,9 @@ LOGGING = {
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "SecondOpinion-demo-2026")
 DEMO_TOTP_SECRET = env_str("DEMO_TOTP_SECRET", "JBSWY3DPEHPK3PXP")
+
+# Malware scanning of records (clamd's INSTREAM over TCP); empty host = no scanner here.
+CLAMD_HOST = env_str("CLAMD_HOST")
+CLAMD_PORT = env_int("CLAMD_PORT", 3310)
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}

@@ -1,8 +1,12 @@
 """The access-gate matrix: every case-scoped URL, for every persona.
 
-The list of case-scoped URLs is discovered from the URL resolver (every pattern that takes
-a ``reference``). A new case-scoped URL without an entry in MATRIX fails
+The list of case-scoped URLs is discovered from the URL resolver (every pattern under a
+``reference`` kwarg). A new case-scoped URL without an entry in MATRIX fails
 ``test_every_case_scoped_url_is_in_the_matrix``, so nobody can add one unchecked.
+
+The case is owned by ``family``, names ``physician`` and is assigned to ``specialist``.
+Personas outside it always get 404 and a refused AccessEvent; personas inside get the
+status the entry expects (some actions are for some roles only, which also answer 404).
 """
 
 from collections.abc import Callable
@@ -10,48 +14,91 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from cases.models import AccessEvent, Case
+from cases.models import AccessEvent, Case, Status
+from intake.models import Intake, Record
 from tests.conftest import login
 from tests.factories import CaseFactory
+
+INSIDE = ("family", "physician", "coordinator", "specialist")
+OUTSIDE = ("other_family", "other_physician", "other_specialist")
 
 
 def _case_scoped_url_names() -> set[str]:
     names: set[str] = set()
 
-    def walk(patterns: list[Any], prefix: str = "") -> None:
+    def walk(patterns: list[Any], prefix: str = "", scoped: bool = False) -> None:
         for p in patterns:
+            here = scoped or "reference" in p.pattern.regex.groupindex
             if isinstance(p, URLResolver):
                 ns = f"{p.namespace}:" if p.namespace else ""
-                walk(p.url_patterns, prefix + ns)
-            elif isinstance(p, URLPattern) and "reference" in p.pattern.regex.groupindex:
+                walk(p.url_patterns, prefix + ns, here)
+            elif isinstance(p, URLPattern) and here:
                 names.add(prefix + (p.name or repr(p)))
 
     walk(get_resolver().url_patterns)
     return names
 
 
+def _record(case: Case) -> dict[str, Any]:
+    record = Record(
+        case=case,
+        kind="lab_results",
+        original_name="labs.pdf",
+        size=9,
+        state=Record.State.AVAILABLE,
+        scan_status=Record.Scan.CLEAN,
+        uploaded_by=case.family,
+        content_type="application/pdf",
+    )
+    record.file.save("x", ContentFile(b"%PDF-1.4\n"), save=False)
+    record.save()
+    return {"record_uid": record.uid}
+
+
 @dataclass
 class Entry:
-    """How to call one case-scoped URL; ``more_kwargs`` builds further URL kwargs from the case."""
-
+    expect: dict[str, int]  # status per inside persona
     method: str = "get"
-    ok_status: int = 200
     object_type: str = "case"
-    action: str = "view"
-    more_kwargs: Callable[[Case], dict[str, Any]] = field(default=lambda case: {})
+    status: Status = Status.SUBMITTED
+    kwargs: Callable[[Case], dict[str, Any]] = field(default=lambda case: {})
     data: dict[str, Any] = field(default_factory=dict)
 
 
-MATRIX: dict[str, Entry] = {
-    "case_detail": Entry(),
-}
+ALL_200 = dict.fromkeys(INSIDE, 200)
 
-# Who should get in, for a case owned by `family`, naming `physician`, assigned to `specialist`.
-ALLOWED = {"family", "physician", "coordinator", "specialist"}
-DENIED = {"other_family", "other_physician", "other_specialist"}
+MATRIX: dict[str, Entry] = {
+    "case_detail": Entry(ALL_200),
+    "intake_step": Entry(
+        {"family": 200, "physician": 302, "coordinator": 302, "specialist": 302},
+        status=Status.DRAFT,
+        object_type="intake",
+        kwargs=lambda case: {"step": "start"},
+    ),
+    "questions_action": Entry(
+        {"family": 302, "physician": 302, "coordinator": 404, "specialist": 404},
+        method="post",
+        object_type="question",
+        data={"action": "add", "text": "A question from the matrix test?"},
+    ),
+    "record_upload": Entry(
+        {"family": 400, "physician": 400, "coordinator": 400, "specialist": 404},
+        method="post",
+        object_type="record",
+        data={"kind": "other"},
+    ),
+    "record_download": Entry(ALL_200, object_type="record", kwargs=_record),
+    "guardians_action": Entry(
+        {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404},
+        method="post",
+        object_type="guardian",
+        data={"action": "invite", "email": "grandma@example.com"},
+    ),
+}
 
 
 def test_every_case_scoped_url_is_in_the_matrix() -> None:
@@ -79,30 +126,41 @@ def people(
     }
 
 
-def _call(client: Client, name: str, entry: Entry, reference: str, case: Case | None) -> Any:
-    kwargs = {"reference": reference, **(entry.more_kwargs(case) if case else {})}
-    url = reverse(name, kwargs=kwargs)
+def _close_file(response: Any) -> None:
+    # A file response keeps its file open until closed; response.close() would also fire
+    # request_finished, which closes the test's database connection, so close only the file.
+    for closer in getattr(response, "_resource_closers", []):
+        closer()
+
+
+def _call(client: Client, name: str, entry: Entry, reference: str, extra: dict[str, Any]) -> Any:
+    url = reverse(name, kwargs={"reference": reference, **extra})
     return getattr(client, entry.method)(url, entry.data)
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
-@pytest.mark.parametrize("who", sorted(ALLOWED | DENIED))
+@pytest.mark.parametrize("who", INSIDE + OUTSIDE)
 def test_matrix(name: str, who: str, people: dict[str, Any]) -> None:
     entry = MATRIX[name]
     case = CaseFactory(
+        status=entry.status,
         family=people["family"],
         physician_email=people["physician"].email,
         assigned_specialist=people["specialist"],
     )
+    Intake.objects.create(case=case)
+    extra = entry.kwargs(case)
     client = login(Client(), people[who])
-    response = _call(client, name, entry, case.reference, case)
-    event = AccessEvent.objects.latest("pk")
-    assert event.user == people[who]
-    assert event.case == case
-    assert event.object_type == entry.object_type
+    before = AccessEvent.objects.count()
+    response = _call(client, name, entry, case.reference, extra)
+    _close_file(response)
+    events = list(AccessEvent.objects.order_by("pk")[before:])
+    assert events, "no audit row written"
+    event = events[0]
+    assert (event.user, event.case, event.object_type) == (people[who], case, entry.object_type)
     assert event.request_id == response["X-Request-ID"]
-    if who in ALLOWED:
-        assert response.status_code == entry.ok_status
+    if who in INSIDE:
+        assert response.status_code == entry.expect[who], response.content[:500]
         assert event.outcome == AccessEvent.Outcome.ALLOWED
     else:
         assert response.status_code == 404
@@ -111,21 +169,23 @@ def test_matrix(name: str, who: str, people: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_unknown_reference_is_the_same_404(name: str, family: Any) -> None:
+    entry = MATRIX[name]
+    case = CaseFactory(family=family, status=entry.status)
+    Intake.objects.create(case=case)
+    extra = entry.kwargs(case)
     client = login(Client(), family)
-    response = _call(client, name, MATRIX[name], "OSO-ZZZZ-ZZZZ", None)
+    response = _call(client, name, entry, "OSO-ZZZZ-ZZZZ", extra)
     assert response.status_code == 404
     event = AccessEvent.objects.latest("pk")
-    assert (event.case, event.object_id, event.outcome) == (
-        None,
-        "OSO-ZZZZ-ZZZZ",
-        AccessEvent.Outcome.DENIED,
-    )
+    assert (event.case, event.outcome) == (None, AccessEvent.Outcome.DENIED)
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_anonymous_is_sent_to_sign_in(name: str, family: Any) -> None:
-    case = CaseFactory(family=family)
-    response = _call(Client(), name, MATRIX[name], case.reference, case)
+    entry = MATRIX[name]
+    case = CaseFactory(family=family, status=entry.status)
+    Intake.objects.create(case=case)
+    response = _call(Client(), name, entry, case.reference, entry.kwargs(case))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
 
@@ -149,3 +209,24 @@ def test_a_case_url_never_carries_the_database_id(family: Any) -> None:
     case = CaseFactory(family=family)
     url = reverse("case_detail", args=[case.reference])
     assert case.reference in url and f"/{case.pk}/" not in url
+
+
+def test_specialists_never_get_a_file_that_has_not_scanned_clean(
+    family: Any, specialist: Any, coordinator: Any
+) -> None:
+    case = CaseFactory(family=family, assigned_specialist=specialist)
+    uid = _record(case)["record_uid"]
+    url = reverse("record_download", args=[case.reference, uid])
+    for scan, specialist_status, family_status in [
+        (Record.Scan.PENDING, 404, 200),
+        (Record.Scan.ERROR, 404, 200),
+        (Record.Scan.INFECTED, 404, 404),
+        (Record.Scan.CLEAN, 200, 200),
+    ]:
+        Record.objects.filter(uid=uid).update(scan_status=scan)
+        for person, expected in [(specialist, specialist_status), (family, family_status)]:
+            response = login(Client(), person).get(url)
+            _close_file(response)
+            assert response.status_code == expected, (scan, person)
+    Record.objects.filter(uid=uid).update(scan_status=Record.Scan.INFECTED)
+    assert login(Client(), coordinator).get(url).status_code == 404  # quarantined for everyone

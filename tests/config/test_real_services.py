@@ -1,13 +1,10 @@
 """The real services: a Celery worker on Redis, S3 on the moto server."""
 
-import os
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -16,22 +13,7 @@ from django.test import Client
 
 from cases.models import OutboundEmail, TimelineEvent
 from cases.notifications import email_render_and_enqueue
-from config.celery_app import app
 from tests.factories import CaseFactory
-from tests.services import need_redis
-
-
-@pytest.fixture
-def celery_worker() -> Iterator[Any]:
-    redis_url = need_redis()
-    broker = os.environ.get("CELERY_BROKER_URL") or redis_url
-    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=broker, task_always_eager=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
-            yield w
-    finally:
-        app.conf.update(saved)
 
 
 def _wait(predicate: Any, timeout: float = 20.0) -> bool:

@@ -1,0 +1,274 @@
+"""Writes of the intake app: starting a request, its questions, people invited onto it,
+and submitting it. Views, admin actions and tests all call these."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import Role, User
+from cases.access import verified_emails
+from cases.lifecycle import case_transition
+from cases.models import Case, CaseMember, Status, TimelineEvent
+
+from .models import Intake, PhysicianLinkRequest, Question, StateEligibility
+from .steps import BY_SLUG
+
+# While a case is in these states the family and physician may still add questions/records.
+OPEN_FOR_QUESTIONS = frozenset(
+    {Status.DRAFT, Status.SUBMITTED, Status.IN_TRIAGE, Status.AWAITING_RECORDS}
+)
+OPEN_FOR_RECORDS = OPEN_FOR_QUESTIONS | {Status.ON_HOLD}
+
+
+def _note(case: Case, by: User | None, text: str) -> None:
+    TimelineEvent.objects.create(case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text)
+
+
+@transaction.atomic
+def case_start(*, by: User) -> Case:
+    """A new draft request. A physician who starts one is its physician; the family joins
+    when invited (``guardian_invite``)."""
+    is_physician = by.role == Role.PHYSICIAN
+    case = Case.objects.create(
+        created_by=by,
+        family=None if is_physician else by,
+        physician_email=by.email if is_physician else "",
+    )
+    Intake.objects.create(case=case, started_by_physician=is_physician)
+    _note(case, by, "Request started by the physician" if is_physician else "Request started")
+    return case
+
+
+def intake_mark_step(*, intake: Intake, step: str) -> None:
+    if step in BY_SLUG:
+        Intake.objects.filter(pk=intake.pk).update(current_step=step, updated_at=timezone.now())
+
+
+# --- questions -------------------------------------------------------------------------
+
+
+def _question_case_locked(case: Case) -> Case:
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.status not in OPEN_FOR_QUESTIONS:
+        raise ValidationError("Questions can no longer be changed on this request.")
+    return locked
+
+
+@transaction.atomic
+def question_add(*, case: Case, by: User, text: str) -> Question:
+    # The row lock on the case serialises two people adding the tenth question at once.
+    locked = _question_case_locked(case)
+    count = Question.objects.filter(case=locked).count()
+    if count >= Question.MAX_PER_CASE:
+        raise ValidationError(
+            f"A request can have at most {Question.MAX_PER_CASE} questions. Edit or remove one "
+            "to ask another."
+        )
+    text = text.strip()
+    if not Question.MIN_LENGTH <= len(text) <= Question.MAX_LENGTH:
+        raise ValidationError("Each question must be between 10 and 1,000 characters.")
+    last = Question.objects.filter(case=locked).aggregate(m=Max("position"))["m"] or 0
+    question = Question.objects.create(case=locked, position=last + 1, text=text, asked_by=by)
+    if locked.status != Status.DRAFT:
+        _note(locked, by, f"Question {question.position} added")
+    return question
+
+
+@transaction.atomic
+def question_update(*, question: Question, by: User, text: str) -> Question:
+    _question_case_locked(question.case)
+    text = text.strip()
+    if not Question.MIN_LENGTH <= len(text) <= Question.MAX_LENGTH:
+        raise ValidationError("Each question must be between 10 and 1,000 characters.")
+    question.text = text
+    question.save(update_fields=["text", "updated_at"])
+    return question
+
+
+def _renumber(case: Case) -> None:
+    for position, q in enumerate(Question.objects.filter(case=case).order_by("position", "pk"), 1):
+        if q.position != position:
+            Question.objects.filter(pk=q.pk).update(position=position)
+
+
+@transaction.atomic
+def question_remove(*, question: Question, by: User) -> None:
+    case = _question_case_locked(question.case)
+    question.delete()
+    _renumber(case)
+
+
+@transaction.atomic
+def question_move(*, question: Question, by: User, up: bool) -> None:
+    case = _question_case_locked(question.case)
+    _renumber(case)
+    question.refresh_from_db()
+    neighbour_position = question.position - 1 if up else question.position + 1
+    neighbour = Question.objects.filter(case=case, position=neighbour_position).first()
+    if neighbour is None:
+        return
+    Question.objects.filter(pk=neighbour.pk).update(position=question.position)
+    Question.objects.filter(pk=question.pk).update(position=neighbour_position)
+
+
+# --- people invited onto a case -----------------------------------------------------
+
+
+@transaction.atomic
+def guardian_invite(*, case: Case, by: User, email: str) -> CaseMember:
+    email = email.strip().lower()
+    if email in verified_emails(by) or (case.family and case.family.email == email):
+        raise ValidationError("That is already your own address.")
+    if CaseMember.objects.filter(
+        case=case, role=CaseMember.Role.GUARDIAN, email=email, revoked_at__isnull=True
+    ).exists():
+        raise ValidationError("That person is already invited.")
+    member = CaseMember.objects.create(
+        case=case, role=CaseMember.Role.GUARDIAN, email=email, invited_by=by
+    )
+    _note(case, by, "A second parent or guardian was invited")
+    member_id = member.pk
+    transaction.on_commit(lambda: _notify("notify_guardian_invited", member_id=member_id))
+    return member
+
+
+@transaction.atomic
+def guardian_revoke(*, member: CaseMember, by: User) -> None:
+    CaseMember.objects.filter(pk=member.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    _note(member.case, by, "A second guardian's access was revoked")
+
+
+def can_manage_guardians(user: User, case: Case) -> bool:
+    """The first guardian (the owner), or the physician who started it before a family owns it."""
+    if case.family_id is not None:
+        return case.family_id == user.pk
+    return case.created_by_id == user.pk
+
+
+@transaction.atomic
+def physician_link_request(*, physician: User, reference: str, date_of_birth: date) -> str:
+    """A physician asks to see a case by its reference and the child's date of birth.
+
+    Returns "linked" when their verified email is the case's physician email (they see it
+    already), "pending" when a coordinator must approve. Unknown reference or wrong date of
+    birth give "pending" too, so the answer never confirms that a case exists.
+    """
+    case = (
+        Case.objects.filter(reference=reference, intake__child_date_of_birth=date_of_birth)
+        .select_related("intake")
+        .first()
+    )
+    if case is None:
+        return "pending"
+    if case.physician_email in verified_emails(physician):
+        return "linked"
+    link, created = PhysicianLinkRequest.objects.get_or_create(
+        case=case, physician=physician, state=PhysicianLinkRequest.State.PENDING
+    )
+    if created:
+        _note(case, physician, "A physician asked to be linked to this request")
+        link_id = link.pk
+        transaction.on_commit(lambda: _notify("notify_link_requested", link_id=link_id))
+    return "pending"
+
+
+@transaction.atomic
+def physician_link_decide(*, link: PhysicianLinkRequest, by: User, approve: bool) -> None:
+    link = PhysicianLinkRequest.objects.select_for_update().get(pk=link.pk)
+    if link.state != PhysicianLinkRequest.State.PENDING:
+        return
+    link.state = (
+        PhysicianLinkRequest.State.APPROVED if approve else PhysicianLinkRequest.State.DENIED
+    )
+    link.decided_by = by
+    link.decided_at = timezone.now()
+    link.save(update_fields=["state", "decided_by", "decided_at"])
+    if approve:
+        for email in verified_emails(link.physician)[:1]:
+            CaseMember.objects.get_or_create(
+                case=link.case,
+                role=CaseMember.Role.PHYSICIAN,
+                email=email,
+                revoked_at=None,
+                defaults={"invited_by": by, "user": link.physician},
+            )
+    _note(link.case, by, f"Physician link request {link.state}")
+
+
+# --- submitting -------------------------------------------------------------------------
+
+
+def intake_missing(case: Case) -> dict[str, str]:
+    """What still stops the request being submitted, by step."""
+    intake: Intake = case.intake
+    missing: dict[str, str] = {}
+    if not (intake.not_urgent_attested_at and intake.english_acknowledged):
+        missing["start"] = "Confirm that this is not urgent and that records are in English."
+    residence: StateEligibility | None = intake.residence
+    if residence is None:
+        missing["eligibility"] = "Tell us where your child lives."
+    elif not residence.is_available:
+        missing["eligibility"] = residence.reason or "The service is not available there."
+    if not (
+        intake.child_legal_first_name
+        and intake.child_date_of_birth
+        and intake.address_state
+        and intake.guardian_attested_at
+    ):
+        missing["child"] = "Tell us about your child and confirm you can consent for them."
+    elif residence and intake.address_state != residence.code:
+        missing["child"] = "The home address must be in the state chosen for eligibility."
+    if not (case.physician_email and intake.physician_name and intake.physician_licence_state):
+        missing["physician"] = "Name your child's local physician and their email."
+    elif residence and intake.physician_licence_state != residence.code:
+        missing["physician"] = "The physician must be licensed in your child's state."
+    if not (case.specialty_id and intake.diagnosis and intake.recommended_treatment):
+        missing["question"] = "Choose a specialty and describe the diagnosis and treatment."
+    if not Question.objects.filter(case=case).exists():
+        missing["questions"] = "Ask at least one question."
+    if not (
+        intake.terms_accepted_at
+        and intake.records_use_authorised_at
+        and intake.no_relationship_acknowledged_at
+    ):
+        missing["review"] = "Accept the consents."
+    return missing
+
+
+class IncompleteRequest(ValidationError):
+    def __init__(self, missing: dict[str, str]) -> None:
+        self.missing = missing
+        super().__init__(list(missing.values()))
+
+
+@transaction.atomic
+def case_submit(*, case: Case, by: User) -> Case:
+    """Submit a complete draft: draft → submitted, then tell the family, invite the
+    physician and notify the coordinators (after commit)."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    missing = intake_missing(locked)
+    if missing:
+        raise IncompleteRequest(missing)
+    if locked.family_id is None:
+        # A physician-started request becomes the submitting guardian's.
+        if by.role != Role.FAMILY:
+            raise ValidationError("The parent or guardian must review and submit the request.")
+        Case.objects.filter(pk=locked.pk).update(family=by)
+        locked.family = by
+    case_transition(case=locked, to=Status.SUBMITTED, by=by)
+    case_id = locked.pk
+    transaction.on_commit(lambda: _notify("notify_submitted", case_id=case_id))
+    for field in ("status", "submitted_at", "family_id"):
+        setattr(case, field, getattr(locked, field))
+    return locked
+
+
+def _notify(name: str, **kwargs: int) -> None:
+    from . import notifications
+
+    getattr(notifications, name)(**kwargs)

@@ -1,0 +1,414 @@
+"""The request form (a draft saved at every step) and the case-page actions on questions,
+records and guardians. Every view gets its case from the access gate."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.stash import stash_pop, stash_post
+from accounts.typing import AuthedRequest
+from cases.access import case_for_user, record_for_user
+from cases.models import Case, CaseMember, Status
+
+from . import services
+from .checklists import checklist_for
+from .filetypes import ACCEPTED_DESCRIPTION, Rejected
+from .forms import (
+    STEP_FORMS,
+    ConsentForm,
+    InviteForm,
+    LinkRequestForm,
+    QuestionForm,
+    RecordsDeclarationForm,
+    RecordUploadForm,
+)
+from .models import Intake, Question, Record
+from .records import DuplicateRecord, record_create_from_upload
+from .steps import BY_SLUG, SLUGS, STEPS, next_step, previous_step
+
+View = Callable[..., HttpResponseBase]
+
+
+def login_required_keeping_input(view: View) -> View:
+    """Like login_required, but a form posted after the session ended is kept (accounts.stash)
+    and shown again once the person has signed back in."""
+
+    @wraps(view)
+    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            if request.method == "POST":
+                stash_post(request)
+                messages.info(
+                    request,
+                    "For your privacy you were signed out. Sign in again: what you typed "
+                    "is waiting for you (files must be chosen again).",
+                )
+            return redirect_to_login(request.path)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _editable_case(request: AuthedRequest, reference: str) -> Case:
+    """The draft, if this person may fill it in: its family (owner or invited guardian) or the
+    physician who started it. Anyone else who can see the case goes to the case page."""
+    case = case_for_user(request, reference, action="edit", object_type="intake")
+    user = request.user
+    allowed = case.status == Status.DRAFT and (
+        (user.role == Role.FAMILY) or (case.family_id is None and case.created_by_id == user.pk)
+    )
+    if not allowed:
+        raise _GoToCase(case)
+    return case
+
+
+class _GoToCase(Exception):
+    def __init__(self, case: Case) -> None:
+        self.case = case
+
+
+def _case_redirect(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except _GoToCase as go:
+            messages.info(request, "This request can no longer be edited here.")
+            return redirect("case_detail", go.case.reference)
+
+    return wrapper
+
+
+@login_required_keeping_input
+@require_http_methods(["GET", "POST"])
+def request_new(request: AuthedRequest) -> HttpResponse:
+    if request.user.role not in (Role.FAMILY, Role.PHYSICIAN):
+        raise Http404
+    if request.method == "POST":
+        case = services.case_start(by=request.user)
+        return redirect("intake_step", case.reference, SLUGS[0])
+    drafts = Case.objects.filter(created_by=request.user, status=Status.DRAFT).order_by(
+        "-updated_at"
+    )
+    return render(request, "intake/new.html", {"drafts": drafts})
+
+
+def _step_context(case: Case, step: str, **extra: Any) -> dict[str, Any]:
+    intake: Intake = case.intake
+    return {
+        "case": case,
+        "intake": intake,
+        "steps": STEPS,
+        "step": BY_SLUG[step],
+        "step_index": SLUGS.index(step) + 1,
+        "previous": previous_step(step),
+        "missing": services.intake_missing(case),
+        **extra,
+    }
+
+
+@login_required_keeping_input
+@_case_redirect
+@require_http_methods(["GET", "POST"])
+def intake_step(request: AuthedRequest, reference: str, step: str) -> HttpResponse:
+    if step not in BY_SLUG:
+        raise Http404
+    case = _editable_case(request, reference)
+    intake = case.intake
+    if step in STEP_FORMS:
+        return _form_step(request, case, intake, step)
+    if step == "questions":
+        return render(request, "intake/step_questions.html", _questions_context(case))
+    if step == "records":
+        return _records_step(request, case, intake)
+    return _review_step(request, case, intake)
+
+
+def _form_step(request: AuthedRequest, case: Case, intake: Intake, step: str) -> HttpResponse:
+    form_class = STEP_FORMS[step]
+    restored = stash_pop(request) if request.method == "GET" else None
+    data = request.POST if request.method == "POST" else restored
+    form = form_class(data, instance=intake)
+    if restored is not None:
+        messages.info(
+            request, "We kept what you typed before you were signed out. Check it and press Save."
+        )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        nxt = next_step(step)
+        services.intake_mark_step(intake=intake, step=nxt)
+        if "save_and_exit" in request.POST:
+            messages.success(request, "Your request is saved as a draft. Continue any time.")
+            return redirect("dashboard")
+        return redirect("intake_step", case.reference, nxt)
+    refusal = getattr(form, "refusal", None)
+    return render(
+        request,
+        f"intake/step_{step}.html",
+        _step_context(case, step, form=form, refusal=refusal),
+    )
+
+
+def _questions_context(case: Case, form: QuestionForm | None = None) -> dict[str, Any]:
+    questions = list(case.questions.all())
+    return _step_context(
+        case,
+        "questions",
+        questions=questions,
+        question_form=form or QuestionForm(),
+        can_add=len(questions) < Question.MAX_PER_CASE,
+        max_questions=Question.MAX_PER_CASE,
+    )
+
+
+def _records_context(case: Case, **extra: Any) -> dict[str, Any]:
+    return _step_context(
+        case,
+        "records",
+        records=case.records.exclude(state=Record.State.UPLOADING).order_by("uploaded_at"),
+        checklist=checklist_for(case.specialty),
+        accepted=ACCEPTED_DESCRIPTION,
+        upload_form=extra.pop("upload_form", None) or RecordUploadForm(),
+        **extra,
+    )
+
+
+def _records_step(request: AuthedRequest, case: Case, intake: Intake) -> HttpResponse:
+    form = RecordsDeclarationForm(
+        request.POST if request.method == "POST" else None, instance=intake
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        services.intake_mark_step(intake=intake, step="review")
+        if "save_and_exit" in request.POST:
+            messages.success(request, "Your request is saved as a draft. Continue any time.")
+            return redirect("dashboard")
+        return redirect("intake_step", case.reference, "review")
+    return render(request, "intake/step_records.html", _records_context(case, form=form))
+
+
+def _review_step(request: AuthedRequest, case: Case, intake: Intake) -> HttpResponse:
+    form = ConsentForm(request.POST if request.method == "POST" else None, instance=intake)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        try:
+            services.case_submit(case=case, by=request.user)
+        except services.IncompleteRequest as incomplete:
+            form.add_error(None, "Some steps still need your attention (listed below).")
+            missing = incomplete.missing
+        except ValidationError as error:
+            form.add_error(None, error)
+            missing = services.intake_missing(case)
+        else:
+            messages.success(
+                request,
+                f"Your request {case.reference} was submitted. We emailed you a confirmation; "
+                "our coordinator will be in touch.",
+            )
+            return redirect("case_detail", case.reference)
+    else:
+        missing = services.intake_missing(case)
+    return render(
+        request,
+        "intake/step_review.html",
+        _step_context(
+            case,
+            "review",
+            form=form,
+            missing=missing,
+            questions=case.questions.all(),
+            records=case.records.filter(state=Record.State.AVAILABLE),
+        ),
+    )
+
+
+# --- questions (draft and case page) -----------------------------------------------------
+
+
+def _back(request: AuthedRequest, case: Case) -> HttpResponseRedirect:
+    if case.status == Status.DRAFT:
+        return redirect("intake_step", case.reference, "questions")
+    return redirect(f"{reverse('case_detail', args=[case.reference])}#questions")
+
+
+@login_required_keeping_input
+@require_POST
+def questions_action(request: AuthedRequest, reference: str) -> HttpResponse:
+    case = case_for_user(request, reference, action="edit", object_type="question")
+    user = request.user
+    if user.role not in (Role.FAMILY, Role.PHYSICIAN):
+        raise Http404
+    action = request.POST.get("action", "add")
+    question = None
+    if action != "add":
+        question = get_object_or_404(Question, case=case, pk=request.POST.get("question"))
+    try:
+        if action == "add":
+            form = QuestionForm(request.POST)
+            if not form.is_valid():
+                return _render_question_error(request, case, form)
+            services.question_add(case=case, by=user, text=form.cleaned_data["text"])
+            messages.success(request, "Question added.")
+        elif action == "edit" and question is not None:
+            form = QuestionForm(request.POST, instance=question)
+            if not form.is_valid():
+                return _render_question_error(request, case, form)
+            services.question_update(question=question, by=user, text=form.cleaned_data["text"])
+            messages.success(request, f"Question {question.position} updated.")
+        elif action == "remove" and question is not None:
+            services.question_remove(question=question, by=user)
+            messages.success(request, "Question removed.")
+        elif action in ("up", "down") and question is not None:
+            services.question_move(question=question, by=user, up=action == "up")
+        else:
+            raise Http404
+    except ValidationError as error:
+        form = QuestionForm(request.POST)
+        form.is_valid()
+        form.add_error(None, error)
+        return _render_question_error(request, case, form)
+    return _back(request, case)
+
+
+def _render_question_error(request: AuthedRequest, case: Case, form: QuestionForm) -> HttpResponse:
+    if case.status == Status.DRAFT:
+        return render(
+            request, "intake/step_questions.html", _questions_context(case, form), status=400
+        )
+    from cases.views import case_page
+
+    return case_page(request, case, question_form=form, status=400)
+
+
+# --- records --------------------------------------------------------------------------
+
+
+@login_required_keeping_input
+@require_POST
+def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
+    case = case_for_user(request, reference, action="upload", object_type="record")
+    if case.status not in services.OPEN_FOR_RECORDS or request.user.role == Role.SPECIALIST:
+        raise Http404
+    form = RecordUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            record_create_from_upload(
+                case=case,
+                by=request.user,
+                uploaded=form.cleaned_data["file"],
+                kind=form.cleaned_data["kind"],
+                description=form.cleaned_data["description"],
+            )
+        except Rejected as refusal:
+            form.add_error("file", refusal.message)
+        except DuplicateRecord as duplicate:
+            form.add_error("file", str(duplicate))
+        else:
+            messages.success(request, "File received. Thank you.")
+            if case.status == Status.DRAFT:
+                return redirect("intake_step", case.reference, "records")
+            return redirect(f"{reverse('case_detail', args=[case.reference])}#records")
+    if case.status == Status.DRAFT:
+        return render(
+            request,
+            "intake/step_records.html",
+            _records_context(
+                case, upload_form=form, form=RecordsDeclarationForm(instance=case.intake)
+            ),
+            status=400,
+        )
+    from cases.views import case_page
+
+    return case_page(request, case, upload_form=form, status=400)
+
+
+@login_required_keeping_input
+def record_download(request: AuthedRequest, reference: str, record_uid: str) -> HttpResponseBase:
+    record = record_for_user(request, reference, record_uid)
+    disposition_name = record.original_name.replace('"', "")
+    if getattr(default_storage, "bucket_name", None):
+        # A 5-minute link that S3 answers as an attachment of a neutral type, so the
+        # browser never renders it in our origin or sniffs it into something active.
+        url = default_storage.url(  # type: ignore[call-arg]
+            record.file.name,
+            parameters={
+                "ResponseContentDisposition": f'attachment; filename="{disposition_name}"',
+                "ResponseContentType": "application/octet-stream",
+            },
+        )
+        return HttpResponseRedirect(url)
+    response = FileResponse(
+        default_storage.open(str(record.file.name), "rb"),
+        as_attachment=True,
+        filename=disposition_name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- people on the case -----------------------------------------------------------------
+
+
+@login_required_keeping_input
+@require_POST
+def guardians_action(request: AuthedRequest, reference: str) -> HttpResponse:
+    case = case_for_user(request, reference, action="manage", object_type="guardian")
+    if not services.can_manage_guardians(request.user, case):
+        raise Http404
+    if request.POST.get("action") == "revoke":
+        member = get_object_or_404(
+            CaseMember, case=case, pk=request.POST.get("member"), role=CaseMember.Role.GUARDIAN
+        )
+        services.guardian_revoke(member=member, by=request.user)
+        messages.success(request, "Access revoked.")
+    else:
+        form = InviteForm(request.POST)
+        if form.is_valid():
+            try:
+                services.guardian_invite(
+                    case=case, by=request.user, email=form.cleaned_data["email"]
+                )
+            except ValidationError as error:
+                form.add_error("email", error)
+        if not form.is_valid() or form.errors:
+            from cases.views import case_page
+
+            return case_page(request, case, invite_form=form, status=400)
+        messages.success(request, "Invitation sent.")
+    return redirect(f"{reverse('case_detail', args=[case.reference])}#people")
+
+
+@login_required_keeping_input
+@require_http_methods(["GET", "POST"])
+def physician_link(request: AuthedRequest) -> HttpResponse:
+    if request.user.role != Role.PHYSICIAN:
+        raise Http404
+    form = LinkRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        outcome = services.physician_link_request(
+            physician=request.user,
+            reference=form.cleaned_data["reference"],
+            date_of_birth=form.cleaned_data["date_of_birth"],
+        )
+        if outcome == "linked":
+            messages.success(request, "This request names you: it is on your list.")
+            return redirect("case_detail", form.cleaned_data["reference"])
+        messages.info(
+            request,
+            "Thank you. If the details match a request, our coordinator will review your "
+            "request to be linked and email you.",
+        )
+        return redirect("dashboard")
+    return render(request, "intake/physician_link.html", {"form": form})
