@@ -26,6 +26,14 @@ COORDINATOR_PERMISSIONS: list[tuple[str, str]] = [
     ("cases", "view_timelineevent"),
     ("cases", "view_accessevent"),
     ("cases", "view_outboundemail"),
+    ("cases", "view_casemember"),
+    ("intake", "view_stateeligibility"),
+    ("intake", "change_stateeligibility"),
+    ("intake", "view_intake"),
+    ("intake", "view_question"),
+    ("intake", "view_record"),
+    ("intake", "view_physicianlinkrequest"),
+    ("intake", "change_physicianlinkrequest"),
 ]
 
 

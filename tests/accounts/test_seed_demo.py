@@ -42,3 +42,20 @@ def test_demo_families_sign_in_without_a_second_factor() -> None:
         {"login": "family@example.com", "password": "SecondOpinion-demo-2026"},
     )
     assert response["Location"] == reverse("dashboard")
+
+
+def test_seed_demo_adds_a_draft_and_a_submitted_request_per_family() -> None:
+    from cases.access import cases_visible_to
+    from cases.models import Case, Status
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # idempotent: no second set
+    for email in ["family@example.com", "family2@example.com"]:
+        cases = Case.objects.filter(family__email=email)
+        assert sorted(cases.values_list("status", flat=True)) == [Status.DRAFT, Status.SUBMITTED]
+        submitted = cases.get(status=Status.SUBMITTED)
+        assert submitted.questions.count() == 3
+        assert submitted.records.filter(state="available").count() == 2
+    physician = User.objects.get(email="physician@example.com")
+    visible = cases_visible_to(physician)
+    assert list(visible.values_list("family__email", flat=True)) == ["family@example.com"]

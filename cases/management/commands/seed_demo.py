@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from accounts.demo import demo_people_ensure
+from intake.demo import demo_intake_ensure
 
 
 class Command(BaseCommand):
@@ -9,3 +10,5 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         people = demo_people_ensure()
         self.stdout.write(f"Demo accounts ready: {', '.join(sorted(people))}")
+        cases = demo_intake_ensure(people)
+        self.stdout.write(f"Demo requests added: {len(cases)}")

@@ -1,0 +1,96 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import Intake, PhysicianLinkRequest, Question, Record, StateEligibility
+from .services import physician_link_decide
+
+
+@admin.register(StateEligibility)
+class StateEligibilityAdmin(admin.ModelAdmin):
+    """Where the service is offered, and what families elsewhere are told (no deploy needed)."""
+
+    list_display = ["name", "code", "is_available", "reason"]
+    list_editable = ["is_available"]
+    list_filter = ["is_available"]
+    search_fields = ["name", "=code"]
+    readonly_fields = ["code"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Intake)
+class IntakeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "case",
+        "child_legal_last_name",
+        "residence",
+        "started_by_physician",
+        "current_step",
+    ]
+    list_select_related = ["case", "residence"]
+    search_fields = ["=case__reference", "child_legal_last_name"]
+
+
+@admin.register(Question)
+class QuestionAdmin(ReadOnlyAdmin):
+    list_display = ["case", "position", "asked_by", "created_at"]
+    list_select_related = ["case", "asked_by"]
+    search_fields = ["=case__reference"]
+
+
+@admin.register(Record)
+class RecordAdmin(ReadOnlyAdmin):
+    list_display = [
+        "case",
+        "kind",
+        "original_name",
+        "size",
+        "state",
+        "scan_status",
+        "uploaded_by",
+        "uploaded_at",
+    ]
+    list_filter = ["state", "scan_status", "kind"]
+    list_select_related = ["case", "uploaded_by"]
+    search_fields = ["=case__reference", "=sha256"]
+    exclude = ["file", "multipart_upload_id"]
+
+
+@admin.register(PhysicianLinkRequest)
+class PhysicianLinkRequestAdmin(admin.ModelAdmin):
+    list_display = ["case", "physician", "state", "created_at", "decided_by"]
+    list_filter = ["state"]
+    list_select_related = ["case", "physician", "decided_by"]
+    readonly_fields = ["case", "physician", "state", "created_at", "decided_by", "decided_at"]
+    actions = ["approve", "deny"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Approve: give the physician access to the request")
+    def approve(self, request: HttpRequest, queryset: QuerySet[PhysicianLinkRequest]) -> None:
+        for link in queryset:
+            physician_link_decide(link=link, by=request.user, approve=True)  # type: ignore[arg-type]
+        messages.success(request, "Approved.")
+
+    @admin.action(description="Deny")
+    def deny(self, request: HttpRequest, queryset: QuerySet[PhysicianLinkRequest]) -> None:
+        for link in queryset:
+            physician_link_decide(link=link, by=request.user, approve=False)  # type: ignore[arg-type]
+        messages.success(request, "Denied.")

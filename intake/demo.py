@@ -1,0 +1,112 @@
+"""Demo requests for ``seed_demo``: a draft and a submitted request for each demo family."""
+
+from datetime import date
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from accounts.models import Specialty, User
+from cases.models import Case, Status
+
+from .models import Intake, StateEligibility
+from .records import record_create_from_upload
+from .services import case_start, case_submit, question_add
+
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+CHILDREN = {
+    "family@example.com": {
+        "first": "Sofia",
+        "last": "Lopez",
+        "born": date(2016, 4, 2),
+        "state": "OR",
+        "city": "Portland",
+        "zip": "97201",
+        "physician": ("Priya Shah", "physician@example.com"),
+        "specialty": "cardiology",
+        "second_first": "Mateo",
+    },
+    "family2@example.com": {
+        "first": "Noah",
+        "last": "Carter",
+        "born": date(2019, 9, 14),
+        "state": "TX",
+        "city": "Austin",
+        "zip": "78701",
+        "physician": ("Laura Bennett", "lbennett@example.org"),
+        "specialty": "neurology",
+        "second_first": "Emma",
+    },
+}
+
+
+def _fill(intake: Intake, child: dict, first: str, *, complete: bool) -> None:
+    now = timezone.now()
+    residence = StateEligibility.objects.get(code=child["state"])
+    intake.not_urgent_attested_at = now
+    intake.english_acknowledged = True
+    intake.residence = residence
+    intake.child_legal_first_name = first
+    intake.child_legal_last_name = child["last"]
+    intake.child_date_of_birth = child["born"]
+    intake.child_sex = "unknown"
+    intake.address_line1 = "100 Main Street"
+    intake.address_city = child["city"]
+    intake.address_state = child["state"]
+    intake.address_zip = child["zip"]
+    intake.guardian_name = "Demo Parent"
+    intake.guardian_relationship = "parent"
+    intake.guardian_phone = "555-555-0100"
+    intake.guardian_attested_at = now
+    intake.current_step = "physician"
+    if complete:
+        intake.physician_name, _ = child["physician"]
+        intake.physician_phone = "555-555-0142"
+        intake.physician_practice = "Community Pediatrics"
+        intake.physician_specialty = "Pediatrics"
+        intake.physician_licence_state = child["state"]
+        intake.diagnosis = "Demo diagnosis text."
+        intake.recommended_treatment = "Demo recommended treatment."
+        intake.terms_accepted_at = intake.records_use_authorised_at = now
+        intake.no_relationship_acknowledged_at = now
+        intake.current_step = "review"
+    intake.save()
+
+
+def demo_intake_ensure(people: dict[str, User]) -> list[Case]:
+    made = []
+    for email, child in CHILDREN.items():
+        family = people[email]
+        if Intake.objects.filter(case__family=family, child_legal_last_name=child["last"]).exists():
+            continue  # already seeded
+        draft = case_start(by=family)
+        _fill(draft.intake, child, child["second_first"], complete=False)
+        submitted = case_start(by=family)
+        _fill(submitted.intake, child, child["first"], complete=True)
+        submitted.physician_email = child["physician"][1]
+        submitted.specialty = Specialty.objects.get(slug=child["specialty"])
+        submitted.save(update_fields=["physician_email", "specialty"])
+        for text in [
+            "Is the recommended treatment the right choice for our child now?",
+            "What are the risks if we wait six months?",
+            "Are there other options we should ask our physician about?",
+        ]:
+            question_add(case=submitted, by=family, text=text)
+        for name, kind in [
+            ("clinic-notes.pdf", "clinical_notes"),
+            ("lab-results.pdf", "lab_results"),
+        ]:
+            content = DEMO_PDF + name.encode()  # distinct files, so not duplicates
+            record_create_from_upload(
+                case=submitted,
+                by=family,
+                kind=kind,
+                uploaded=SimpleUploadedFile(name, content, content_type="application/pdf"),
+            )
+        case_submit(case=submitted, by=family)
+        assert submitted.status == Status.SUBMITTED
+        made += [draft, submitted]
+    return made
