@@ -81,20 +81,22 @@ def _locked(record: Record) -> Record:
 
 
 def multipart_create(*, record: Record) -> str:
-    """Start the multipart upload under the record's random key; return S3's upload id."""
+    """Start the multipart upload under the record's random key; return S3's upload id
+    (also set on ``record``)."""
     with transaction.atomic():
-        record = _locked(record)
-        if record.state != Record.State.UPLOADING or record.multipart_upload_id:
+        locked = _locked(record)
+        if locked.state != Record.State.UPLOADING or locked.multipart_upload_id:
             raise UploadRefused("This upload was already started.")
         client, bucket = _s3()
         response = client.create_multipart_upload(
             Bucket=bucket,
-            Key=record.file.name,
+            Key=locked.file.name,
             ServerSideEncryption="AES256",
             ContentType="application/octet-stream",
         )
-        record.multipart_upload_id = str(response["UploadId"])
-        record.save(update_fields=["multipart_upload_id"])
+        locked.multipart_upload_id = str(response["UploadId"])
+        locked.save(update_fields=["multipart_upload_id"])
+    record.multipart_upload_id = locked.multipart_upload_id
     return record.multipart_upload_id
 
 

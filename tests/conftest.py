@@ -45,6 +45,15 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
             "OPTIONS": {"location": str(tmp_path / "media")},
         },
     }
+    # Transactional tests flush the rows data migrations seeded: put them back if gone.
+    from accounts.models import Specialty
+    from accounts.specialties import specialties_seed
+    from intake.eligibility import eligibility_seed
+    from intake.models import StateEligibility
+
+    if not StateEligibility.objects.exists():
+        eligibility_seed(StateEligibility)
+        specialties_seed(Specialty)
     # Rate-limit counters and used TOTP codes live in the cache: start every test clean.
     cache.clear()
     yield

@@ -1,46 +1,10 @@
 from django.db import migrations
 
-POLICY = (
-    "Because of state regulations, we are not able to provide online second opinions to "
-    "children who live in {name} at this time."
-)
-CALIFORNIA = (
-    "This online service is for children who live outside California. Families in "
-    "California are welcome to schedule an in-person appointment instead."
-)
-NOT_YET = (
-    "We currently offer this service only to children who live in the United States "
-    "(outside California). We plan to offer it in more places soon."
-)
-EXCLUDED_BY_POLICY = {"AL", "AK", "ME", "NM", "TN"}
+from intake.eligibility import eligibility_seed
 
 
 def seed(apps, schema_editor):
-    from localflavor.us.us_states import US_STATES, US_TERRITORIES
-
-    StateEligibility = apps.get_model("intake", "StateEligibility")
-    rows = []
-    for code, name in US_STATES:
-        name = str(name)
-        if code == "CA":
-            rows.append((code, name, False, CALIFORNIA, 10))
-        elif code in EXCLUDED_BY_POLICY:
-            rows.append((code, name, False, POLICY.format(name=name), 10))
-        else:
-            rows.append((code, name, True, "", 10))
-    for code, name in US_TERRITORIES:
-        rows.append((code, str(name), False, NOT_YET, 20))
-    rows.append(("XX", "Outside the United States", False, NOT_YET, 30))
-    for code, name, available, reason, order in rows:
-        StateEligibility.objects.update_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "is_available": available,
-                "reason": reason,
-                "sort_order": order,
-            },
-        )
+    eligibility_seed(apps.get_model("intake", "StateEligibility"))
 
 
 class Migration(migrations.Migration):
