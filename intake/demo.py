@@ -1,6 +1,7 @@
 """Demo requests for ``seed_demo``: a draft and a submitted request for each demo family."""
 
 from datetime import date
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -17,7 +18,7 @@ DEMO_PDF = (
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
 
-CHILDREN = {
+CHILDREN: dict[str, dict[str, Any]] = {
     "family@example.com": {
         "first": "Sofia",
         "last": "Lopez",
