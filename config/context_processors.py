@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.http import HttpRequest
 
 
@@ -10,4 +11,5 @@ def site(request: HttpRequest) -> dict:
         "SUPPORT_HOURS": settings.SUPPORT_HOURS,
         "IN_PERSON_PHONE": settings.IN_PERSON_PHONE,
         "TRANSFER_PHONE": settings.TRANSFER_PHONE,
+        "direct_uploads": bool(getattr(default_storage, "bucket_name", None)),
     }

@@ -221,16 +221,34 @@ def _schedule_verify(record_id: int) -> None:
     record_verify.delay(record_id)
 
 
+def stored_chunks(record: Record) -> Iterator[bytes]:
+    """The stored file, a chunk at a time, never whole in memory.
+
+    django-storages' S3 file object buffers the entire object in RAM on first read, so on
+    S3 we stream the GET body ourselves.
+    """
+    if getattr(default_storage, "bucket_name", None):
+        client, bucket = _storage_client_and_bucket()
+        body = client.get_object(Bucket=bucket, Key=record.file.name)["Body"]  # type: ignore[attr-defined]
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+        return
+    with default_storage.open(str(record.file.name), "rb") as source:
+        while chunk := source.read(CHUNK):
+            yield chunk
+
+
 def _spool(record: Record) -> tuple[IO[bytes], Hashed]:
     """Copy the stored object to a temporary file on disk, hashing as it streams."""
     spooled = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115
     digest = hashlib.sha256()
     size = 0
-    with default_storage.open(str(record.file.name), "rb") as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            spooled.write(chunk)
-            size += len(chunk)
+    for chunk in stored_chunks(record):
+        digest.update(chunk)
+        spooled.write(chunk)
+        size += len(chunk)
     spooled.seek(0)
     return spooled, Hashed(digest.hexdigest(), size)
 
@@ -283,13 +301,8 @@ def record_scan(*, record_id: int) -> Record:
         return record
     host, port = address
 
-    def chunks() -> Iterator[bytes]:
-        with default_storage.open(str(record.file.name), "rb") as source:
-            while chunk := source.read(CHUNK):
-                yield chunk
-
     try:
-        result = scan_chunks(chunks(), host=host, port=port)
+        result = scan_chunks(stored_chunks(record), host=host, port=port)
     except ScanError:
         Record.objects.filter(pk=record_id).update(scan_status=Record.Scan.ERROR)
         raise

@@ -14,3 +14,28 @@ def record_verify(record_id: int) -> str:
 @shared_task(acks_late=True, autoretry_for=(ScanError, OSError), retry_backoff=30, max_retries=8)
 def record_scan(record_id: int) -> str:
     return records.record_scan(record_id=record_id).scan_status
+
+
+# S3's lifecycle rule (s3_configure_bucket) drops unfinished parts after 7 days; the rows
+# of those never-finished uploads go at the same age.
+ABANDONED_AFTER_DAYS = 7
+
+
+@shared_task(acks_late=True)
+def records_abandoned_cleanup() -> int:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .models import Record
+    from .uploads import UploadRefused, multipart_abort
+
+    cutoff = timezone.now() - timedelta(days=ABANDONED_AFTER_DAYS)
+    removed = 0
+    for record in Record.objects.filter(state=Record.State.UPLOADING, uploaded_at__lt=cutoff):
+        try:
+            multipart_abort(record=record)
+        except UploadRefused:
+            continue  # finished meanwhile
+        removed += 1
+    return removed

@@ -282,8 +282,8 @@ def upload_abort(request: HttpRequest, reference: str, uid: UUID) -> HttpRespons
 @require_GET
 @_json_errors
 def upload_status(request: HttpRequest, reference: str, uid: UUID) -> HttpResponse:
-    """Where the checks of an uploaded file are: the page polls this after completing."""
-    case = case_for_user(
-        request, reference, action="view", object_type="record", object_id=str(uid)
-    )
+    """Where the checks of an uploaded file are: the page polls this after completing.
+    Allowed at any stage, to those who upload (specialists see records on the case page,
+    once they are scanned clean)."""
+    case = _case(request, reference, object_id=str(uid), action="view")
     return JsonResponse(_state(_record(case, uid)))

@@ -70,6 +70,7 @@ def _editable_case(request: AuthedRequest, reference: str) -> Case:
     )
     if not allowed:
         raise _GoToCase(case)
+    Intake.objects.get_or_create(case=case)  # every draft has its answers row
     return case
 
 

@@ -55,6 +55,7 @@
     this.byUppyId = new Map(); // Uppy file id -> row
     this.partSizes = new WeakMap(); // File -> part size the server fixed
     this.sequence = 0;
+    this.serial = Promise.resolve();
     this.prefix = root.id || 'large-uploader';
   }
 
@@ -130,7 +131,16 @@
 
   // --- the server -----------------------------------------------------------------------
 
+  // One call to the portal at a time from this page: the calls are short, and the
+  // access log written on each one then never has two writers from the same page.
   Uploader.prototype.api = function (method, url, body, signal) {
+    var self = this;
+    var call = this.serial.then(function () { return self.request(method, url, body, signal); });
+    this.serial = call.catch(function () { /* the caller handles it */ });
+    return call;
+  };
+
+  Uploader.prototype.request = function (method, url, body, signal) {
     var headers = { Accept: 'application/json', 'X-CSRFToken': this.csrfToken };
     var init = { method: method, headers: headers, credentials: 'same-origin', signal: signal };
     if (body !== undefined) {

@@ -59,6 +59,40 @@ def _record(case: Case) -> dict[str, Any]:
     return {"record_uid": record.uid}
 
 
+LAB_TEXT = b"Haemoglobin 12.1 g/dL\nPlatelets 250 x10^9/L\n"
+
+
+def _upload(case: Case) -> dict[str, Any]:
+    """A large-file upload under way on ``case``, its one part already in S3."""
+    from intake import uploads
+    from intake.records import record_start_direct_upload
+
+    record = record_start_direct_upload(
+        case=case, by=case.family, name="labs.txt", size=len(LAB_TEXT), kind="lab_results"
+    )
+    uploads.multipart_create(record=record)
+    client, bucket = uploads._s3()
+    client.upload_part(
+        Bucket=bucket,
+        Key=record.file.name,
+        UploadId=record.multipart_upload_id,
+        PartNumber=1,
+        Body=LAB_TEXT,
+    )
+    return {"uid": record.uid}
+
+
+def _uploaders(status: int) -> dict[str, int]:
+    return {"family": status, "physician": status, "coordinator": status, "specialist": 403}
+
+
+@pytest.fixture(autouse=True)
+def _s3_for_uploads(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and str(callspec.params.get("name", "")).startswith("uploads:"):
+        request.getfixturevalue("s3_storage")
+
+
 @dataclass
 class Entry:
     expect: dict[str, int]  # status per inside persona
@@ -92,6 +126,21 @@ MATRIX: dict[str, Entry] = {
         data={"kind": "other"},
     ),
     "record_download": Entry(ALL_200, object_type="record", kwargs=_record),
+    "uploads:create": Entry(
+        _uploaders(201),
+        method="post",
+        object_type="record",
+        data={"name": "scan.dcm", "size": 1024, "kind": "imaging"},
+    ),
+    "uploads:status": Entry(_uploaders(200), object_type="record", kwargs=_upload),
+    "uploads:list_parts": Entry(_uploaders(200), object_type="record", kwargs=_upload),
+    "uploads:sign_part": Entry(
+        _uploaders(200),
+        object_type="record",
+        kwargs=lambda case: {**_upload(case), "part_number": 1},
+    ),
+    "uploads:complete": Entry(_uploaders(200), method="post", object_type="record", kwargs=_upload),
+    "uploads:abort": Entry(_uploaders(200), method="post", object_type="record", kwargs=_upload),
     "guardians_action": Entry(
         {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404},
         method="post",

@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -486,9 +487,12 @@ def test_the_physician_and_coordinators_may_upload_specialists_may_not(
     for person in (physician, coordinator):
         upload = Browser(login(Client(), person), case.reference).create(size=MiB)
         assert Record.objects.get(uid=upload.uid).uploaded_by == person
-    refused = Browser(login(Client(), specialist), case.reference).create_response(size=MiB)
+    reader = Browser(login(Client(), specialist), case.reference)
+    refused = reader.create_response(size=MiB)
     assert refused.status_code == 403
     assert "error" in refused.json()
+    assert reader.client.get(upload.urls["status"]).status_code == 403
+    assert reader.list_parts(upload).status_code == 403
     assert Record.objects.count() == 2
 
 
@@ -559,6 +563,38 @@ def test_methods_are_restricted(browser: Browser) -> None:
     assert browser.client.get(upload.urls["complete"]).status_code == 405
     assert browser.client.get(upload.urls["abort"]).status_code == 405
     assert browser.client.post(upload.urls["status"]).status_code == 405
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def test_the_uploader_snippet_carries_what_the_script_needs(rf: Any, family: Any) -> None:
+    from django.middleware.csrf import get_token
+    from django.template.loader import render_to_string
+
+    from intake.forms import RecordUploadForm
+
+    case = CaseFactory(family=family, status=Status.SUBMITTED)
+    request = rf.get("/")
+    request.user = family
+    get_token(request)
+    html = render_to_string(
+        "intake/_large_uploader.html",
+        {"case": case, "upload_form": RecordUploadForm()},
+        request=request,
+    )
+    assert f'data-create-url="{reverse("uploads:create", args=[case.reference])}"' in html
+    assert re.search(r'data-csrf-token="[A-Za-z0-9]{64}"', html)  # a masked CSRF token
+    assert f'data-done-url="{reverse("case_detail", args=[case.reference])}"' in html
+    assert '<option value="imaging">' in html
+    # Scripts only from our own static files, deferred; nothing inline (CSP).
+    scripts = [line.strip() for line in html.splitlines() if "<script" in line]
+    assert scripts == [
+        '<script src="/static/vendor/uppy/uppy.min.js" defer></script>',
+        '<script src="/static/js/record-uploader.js" defer></script>',
+    ]
+    assert "style=" not in html and "<style" not in html
+    assert 'type="file"' in html and f'for="large-uploader-{case.reference}-input"' in html
 
 
 # --- the bucket ------------------------------------------------------------------------------
