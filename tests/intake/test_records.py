@@ -225,3 +225,44 @@ def test_uploads_stop_when_the_case_is_past_review(client: Client, family: Any, 
     case.save()
     login(client, family)
     assert _upload(client, case, PDF).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_hashes_and_scans_a_direct_upload(
+    celery_worker: Any,
+    family: Any,
+    settings: Any,
+    s3_storage: dict[str, Any],
+    clamd_server: tuple[str, int],
+) -> None:
+    """Browser → S3 path, then the verify and scan tasks on a real worker against Redis."""
+    from intake import uploads
+    from intake.records import record_start_direct_upload
+
+    settings.CLAMD_HOST, settings.CLAMD_PORT = clamd_server
+    content = PDF + b"%" + b"0" * (6 * 1024 * 1024) + b"\n"
+    case = CaseFactory(family=family, status=Status.SUBMITTED)
+    Intake.objects.create(case=case)
+    record = record_start_direct_upload(
+        case=case, by=family, name="study.pdf", size=len(content), kind="imaging_report"
+    )
+    uploads.multipart_create(record=record)
+    record.refresh_from_db()
+    client, bucket = s3_storage["client"], s3_storage["bucket"]
+    etag = client.upload_part(
+        Bucket=bucket,
+        Key=record.file.name,
+        UploadId=record.multipart_upload_id,
+        PartNumber=1,
+        Body=content,
+    )["ETag"]
+    uploads.multipart_complete(record=record, parts=[{"PartNumber": 1, "ETag": etag}])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        record.refresh_from_db()
+        if record.state == Record.State.AVAILABLE and record.scan_status != Record.Scan.PENDING:
+            break
+        time.sleep(0.2)
+    assert record.state == Record.State.AVAILABLE
+    assert record.sha256 == hashlib.sha256(content).hexdigest()
+    assert record.scan_status == Record.Scan.CLEAN
