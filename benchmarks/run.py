@@ -1,0 +1,514 @@
+"""Runs the scenarios of benchmarks.scenarios side by side and prints their ratios.
+
+    python -m benchmarks.run [--duration S] [--rounds N] [--concurrency C] [--json PATH]
+                             [--only NAME ...] [--generator auto|wrk|python]
+
+Creates and migrates the bench database, runs each scenario's setup, serves each WSGI app with
+its own gunicorn, and drives them in alternating rounds with wrk (or the Python client), on
+127.0.0.1 only.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import loadgen, server
+from .loadgen import HOST, Measurement
+from .scenarios import REFERENCE_LEVELS, Scenario, Target, by_name
+from .scenarios import SCENARIOS as ALL_SCENARIOS
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# Per scenario: 10 timed seconds in 5 rounds of 2 s, after 2 s of warm-up. Three levels take
+# about 36 s of load; each page scenario added costs about 12 s more. Many short rounds rather
+# than a few long ones give each scenario more chances of a round nothing else disturbed.
+DEFAULT_DURATION_S = 10.0
+DEFAULT_ROUNDS = 5
+DEFAULT_WARMUP_S = 2.0
+# Two requests in flight per sync worker: one being served, one waiting in the listen queue,
+# so that no worker idles while the client reconnects. More only adds queueing to the latencies.
+DEFAULT_CONCURRENCY = 4
+# Far above what one round can reach on loopback, so that time is what normally ends a round;
+# it bounds a round even if the clock misbehaves.
+DEFAULT_MAX_REQUESTS = 1_000_000
+# Above this, something else took a large share of the CPU during some rounds.
+NOISY_SPREAD = 0.25
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_S,
+        help="seconds timed per scenario, split over the rounds (whole seconds per round)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=DEFAULT_ROUNDS, help="alternating rounds; the best is kept"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=DEFAULT_WARMUP_S, help="untimed seconds per scenario"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="open connections"
+    )
+    parser.add_argument(
+        "--max-requests", type=int, default=DEFAULT_MAX_REQUESTS, help="cap per round"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS_DIR / "latest.json",
+        help="where to write the results (default: benchmarks/results/latest.json)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run these scenarios (L0, L1 and their baselines are added, for the ratios)",
+    )
+    parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args(argv)
+    if min(args.duration, args.rounds, args.concurrency, args.max_requests) <= 0:
+        parser.error("--duration, --rounds, --concurrency and --max-requests must be positive")
+    if args.warmup < 0:
+        parser.error("--warmup cannot be negative")
+    return args
+
+
+def check_registry() -> dict[str, Scenario]:
+    known = by_name()
+    if len(known) != len(ALL_SCENARIOS):
+        raise SystemExit("benchmarks.scenarios: two scenarios share a name.")
+    for name in REFERENCE_LEVELS:
+        if name not in known:
+            raise SystemExit(f"benchmarks.scenarios: the reference level {name} is missing.")
+    for scenario in ALL_SCENARIOS:
+        if scenario.baseline is not None and scenario.baseline not in known:
+            raise SystemExit(f"{scenario.name}: unknown baseline {scenario.baseline}.")
+    return known
+
+
+def select(only: list[str] | None) -> list[Scenario]:
+    known = check_registry()
+    if not only:
+        return list(ALL_SCENARIOS)
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise SystemExit(f"Unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    wanted: set[str] = set()
+    for start in [*REFERENCE_LEVELS, *only]:
+        name: str | None = start
+        while name is not None and name not in wanted:
+            wanted.add(name)
+            name = known[name].baseline
+    return [scenario for scenario in ALL_SCENARIOS if scenario.name in wanted]
+
+
+# Database ---------------------------------------------------------------------------------
+
+
+def ensure_database() -> None:
+    """Creates the bench database when it is missing, through the server's ``postgres`` db."""
+    import psycopg
+    from django.conf import settings
+    from psycopg import sql
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        raise SystemExit("BENCH_DATABASE_URL must point at PostgreSQL: the benchmarks are for it.")
+    given = {
+        key: db.get(name)
+        for key, name in [
+            ("host", "HOST"),
+            ("port", "PORT"),
+            ("user", "USER"),
+            ("password", "PASSWORD"),
+        ]
+        if db.get(name)
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **given) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+        ).fetchone()
+        if not exists:
+            print(f"Creating database {db['NAME']}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
+
+
+def prepare(scenarios: list[Scenario]) -> dict[str, Target]:
+    """Migrates, runs each scenario's setup, and checks its status and query count in-process."""
+    import django
+    from django.core.management import call_command
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    # WhiteNoise warns once per process when STATIC_ROOT is empty, as it is until a deploy's
+    # collectstatic; the scenarios time pages, not static files.
+    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers")
+    django.setup()
+    ensure_database()
+    print("Migrating the bench database")
+    call_command("migrate", interactive=False, verbosity=0)
+    targets: dict[str, Target] = {}
+    for scenario in scenarios:
+        target = scenario.prepare()
+        targets[scenario.name] = target
+        if not scenario.is_django:
+            continue
+        # A client of its own, so that cookies one page sets never reach the next.
+        client = Client(HTTP_HOST=HOST)
+        # Twice: the first request may fill caches (templates, content types) the server has
+        # warm during the timed run anyway.
+        client.get(target.path, headers=dict(target.headers))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(target.path, headers=dict(target.headers))
+        if response.status_code != scenario.expect_status:
+            raise SystemExit(
+                f"{scenario.name}: {target.path} answered {response.status_code}, "
+                f"expected {scenario.expect_status}"
+            )
+        if scenario.queries is not None and len(queries) != scenario.queries:
+            listing = "".join(f"\n  {q['sql']}" for q in queries.captured_queries)
+            raise SystemExit(
+                f"{scenario.name}: {len(queries)} queries, expected {scenario.queries}:{listing}"
+            )
+    connections.close_all()
+    return targets
+
+
+# Running ----------------------------------------------------------------------------------
+
+
+def check_status(port: int, scenario: Scenario, target: Target) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=loadgen.REQUEST_TIMEOUT_S)
+    try:
+        conn.request("GET", target.path, headers=dict(target.headers))
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != scenario.expect_status:
+        raise SystemExit(
+            f"{scenario.name}: gunicorn answered {response.status} for {target.path}, expected "
+            f"{scenario.expect_status}:\n{body[:500].decode(errors='replace')}"
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A scenario's rounds, reported by its best one (highest requests/s).
+
+    Best rather than mean or median for the reason timeit reports the minimum: another process
+    on the machine can only take CPU away from a round, never give it any, so the fastest round
+    is the closest to what the code costs.
+    """
+
+    rounds: list[Measurement]
+
+    @property
+    def best(self) -> Measurement:
+        return max(self.rounds, key=lambda m: m.rps)
+
+    @property
+    def rps(self) -> float:
+        return self.best.rps
+
+    @property
+    def p50_ms(self) -> float:
+        return self.best.p50_ms
+
+    @property
+    def p99_ms(self) -> float:
+        return self.best.p99_ms
+
+    @property
+    def median_rps(self) -> float:
+        return statistics.median(m.rps for m in self.rounds)
+
+    @property
+    def requests(self) -> int:
+        return sum(m.requests for m in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return sum(m.errors for m in self.rounds)
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / max of the rounds' requests/s: how much else was using the machine."""
+        values = [m.rps for m in self.rounds]
+        return (max(values) - min(values)) / max(values) if max(values) else 0.0
+
+
+def round_seconds(args: argparse.Namespace) -> int:
+    # wrk takes whole seconds only.
+    return max(1, round(args.duration / args.rounds))
+
+
+def run_all(
+    scenarios: list[Scenario], targets: dict[str, Target], args: argparse.Namespace, generator: str
+) -> dict[str, Summary]:
+    rounds: dict[str, list[Measurement]] = {scenario.name: [] for scenario in scenarios}
+    with contextlib.ExitStack() as stack:
+        # Every app's server is up for the whole run, so the rounds can alternate between
+        # levels: drift on the machine then lands on all of them instead of on one.
+        ports: dict[str, int] = {}
+        for scenario in scenarios:
+            if scenario.app not in ports:
+                log_path = RESULTS_DIR / f"gunicorn-{scenario.name}.log"
+                probe = targets[scenario.name].path
+                ports[scenario.app] = stack.enter_context(
+                    server.gunicorn(scenario.app, log_path, probe)
+                )
+
+        def load(scenario: Scenario, seconds: float) -> Measurement:
+            return loadgen.run(
+                generator,
+                ports[scenario.app],
+                targets[scenario.name],
+                duration=seconds,
+                concurrency=args.concurrency,
+                max_requests=args.max_requests,
+                expect_status=scenario.expect_status,
+            )
+
+        for scenario in scenarios:
+            check_status(ports[scenario.app], scenario, targets[scenario.name])
+            if args.warmup > 0:
+                # Opens each worker's database connection and fills Django's caches.
+                load(scenario, args.warmup)
+        seconds = round_seconds(args)
+        for number in range(1, args.rounds + 1):
+            cells = []
+            for scenario in scenarios:
+                measured = load(scenario, seconds)
+                if measured.requests >= args.max_requests:
+                    # wrk's main thread sleeps out the whole duration even when the cap stopped
+                    # its workers, so such a round's req/s is understated.
+                    print(f"  {scenario.name} reached --max-requests: raise it for true req/s")
+                rounds[scenario.name].append(measured)
+                cells.append(f"{scenario.name} {measured.rps:,.0f}")
+            print(f"  round {number}/{args.rounds} (req/s): {', '.join(cells)}", flush=True)
+    return {name: Summary(measured) for name, measured in rounds.items()}
+
+
+# Reporting --------------------------------------------------------------------------------
+
+
+def cost_ratio(results: dict[str, Summary], name: str, reference: str | None) -> float | None:
+    """How many times more server time a request of ``name`` costs than one of ``reference``."""
+    if reference is None or reference not in results or results[name].rps == 0:
+        return None
+    return results[reference].rps / results[name].rps
+
+
+def build_report(
+    scenarios: list[Scenario],
+    targets: dict[str, Target],
+    results: dict[str, Summary],
+    args: argparse.Namespace,
+    generator: str,
+) -> dict[str, Any]:
+    rows = []
+    for scenario in scenarios:
+        m = results[scenario.name]
+        ratios: dict[str, dict[str, float | None]] = {}
+        for reference in dict.fromkeys([*REFERENCE_LEVELS, scenario.baseline]):
+            if reference is None or reference not in results:
+                continue
+            ref = results[reference]
+            ratios[reference] = {
+                "cost": _round(cost_ratio(results, scenario.name, reference)),
+                "p50": _round(m.p50_ms / ref.p50_ms if ref.p50_ms else None),
+                "p99": _round(m.p99_ms / ref.p99_ms if ref.p99_ms else None),
+            }
+        rows.append(
+            {
+                "name": scenario.name,
+                "description": scenario.description,
+                "app": scenario.app,
+                "path": targets[scenario.name].path,
+                "baseline": scenario.baseline,
+                "queries": scenario.queries,
+                "requests": m.requests,
+                "errors": m.errors,
+                "requests_per_second": round(m.rps, 1),
+                "p50_ms": round(m.p50_ms, 3),
+                "p99_ms": round(m.p99_ms, 3),
+                "median_requests_per_second": round(m.median_rps, 1),
+                "spread": round(m.spread, 3),
+                "ratios": ratios,
+                "rounds": [
+                    {
+                        "requests": r.requests,
+                        "errors": r.errors,
+                        "seconds": round(r.seconds, 3),
+                        "requests_per_second": round(r.rps, 1),
+                        "p50_ms": round(r.p50_ms, 3),
+                        "p99_ms": round(r.p99_ms, 3),
+                        "max_ms": round(r.max_ms, 3),
+                    }
+                    for r in m.rounds
+                ],
+            }
+        )
+    return {
+        "schema": 1,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": _git_commit(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "versions": _versions(),
+        "server": {"workers": server.WORKERS, "worker_class": server.WORKER_CLASS},
+        "load": {
+            "generator": generator,
+            "duration_s": args.duration,
+            "rounds": args.rounds,
+            "round_s": round_seconds(args),
+            "warmup_s": args.warmup,
+            "concurrency": args.concurrency,
+            "max_requests": args.max_requests,
+        },
+        "scenarios": rows,
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    header = ["scenario", "req/s", "p50 ms", "p99 ms", "spread", "errors", "x L0", "x L1", "x base"]
+    lines = []
+    for row in report["scenarios"]:
+        ratios = row["ratios"]
+        baseline = row["baseline"]
+        base_cell = "-"
+        if baseline and baseline in ratios:
+            base_cell = f"{_fmt_ratio(ratios[baseline]['cost'])} {baseline}"
+        lines.append(
+            [
+                row["name"],
+                f"{row['requests_per_second']:,.0f}",
+                f"{row['p50_ms']:.2f}",
+                f"{row['p99_ms']:.2f}",
+                f"{row['spread']:.0%}",
+                str(row["errors"]),
+                _fmt_ratio(ratios.get("L0", {}).get("cost")),
+                _fmt_ratio(ratios.get("L1", {}).get("cost")),
+                base_cell,
+            ]
+        )
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=False)]
+    out = []
+    for i, cells in enumerate([header, *lines]):
+        first = cells[0].ljust(widths[0])
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        out.append("  ".join([first, *rest]))
+        if i == 0:
+            out.append("  ".join("-" * width for width in widths))
+    descriptions = [f"{row['name']}: {row['description']}" for row in report["scenarios"]]
+    load = report["load"]
+    srv = report["server"]
+    footer = (
+        "x N: a request costs N times the server time of one of that level "
+        "(its req/s / this req/s).\n"
+        "Figures of each scenario's best round; spread: (max - min) / max req/s of its rounds.\n"
+        f"{load['generator']}, {load['concurrency']} connections, {load['rounds']} rounds of "
+        f"{load['round_s']} s per scenario; gunicorn with {srv['workers']} "
+        f"{srv['worker_class']} workers."
+    )
+    return "\n".join([*out, "", *descriptions, "", footer])
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _git_commit() -> str | None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=server.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=server.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        return f"{commit}-dirty" if dirty else commit
+    return None
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib.metadata import version
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        (postgres,) = cursor.fetchone()
+    connection.close()
+    return {
+        "django": version("django"),
+        "gunicorn": version("gunicorn"),
+        "psycopg": version("psycopg"),
+        "postgresql": postgres,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # Always the bench settings: the runner must never migrate or seed another database.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+    sys.path.insert(0, str(server.PROJECT_ROOT))
+    scenarios = select(args.only)
+    generator = loadgen.choose(args.generator)
+    targets = prepare(scenarios)
+    total = len(scenarios) * (args.warmup + args.rounds * round_seconds(args))
+    print(f"Running {len(scenarios)} scenarios with {generator}, about {total:.0f} s of load")
+    results = run_all(scenarios, targets, args, generator)
+    report = build_report(scenarios, targets, results, args, generator)
+    print()
+    print(format_table(report))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nJSON: {args.json}")
+    noisy = [row["name"] for row in report["scenarios"] if row["spread"] > NOISY_SPREAD]
+    if noisy:
+        print(
+            f"Spread above {NOISY_SPREAD:.0%} in {', '.join(noisy)}: something else was using "
+            "the CPU. The best rounds are kept, but before relying on these ratios rerun on a "
+            "quiet machine or with more --rounds and check that they hold."
+        )
+    failed = [row["name"] for row in report["scenarios"] if row["errors"]]
+    if failed:
+        print(f"Errors in {', '.join(failed)}: their figures are not valid.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Starts and stops the gunicorn under test, bound to loopback on a free port.
+
+Served as the production image serves the portal (Dockerfile: gunicorn's default sync workers,
+heartbeat files in /dev/shm), with 2 workers: one per core of the 2-core machines the project
+is built for, which the load generator and PostgreSQL share.
+
+Sync workers also keep the figures steady: they close the connection after each response, so
+every request is accepted afresh by whichever worker is free. Threaded workers keep a client's
+connection for its whole life, and the one that wakes first usually accepts all of the load
+generator's connections, leaving the other idle: rounds then came out at full or at half speed
+depending on that draw.
+"""
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .loadgen import HOST
+
+WORKERS = 2
+WORKER_CLASS = "sync"
+READY_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 10
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn_command() -> list[str]:
+    beside_python = Path(sys.executable).with_name("gunicorn")
+    if beside_python.exists():
+        return [str(beside_python)]
+    return [sys.executable, "-m", "gunicorn"]
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, log_path: Path, probe_path: str) -> Iterator[int]:
+    """Serves ``app`` until the block ends; yields the port once ``probe_path`` answers."""
+    port = free_port()
+    cmd = [
+        *gunicorn_command(),
+        app,
+        f"--bind={HOST}:{port}",
+        f"--workers={WORKERS}",
+        f"--worker-class={WORKER_CLASS}",
+        "--worker-tmp-dir=/dev/shm",
+        "--log-level=warning",
+        "--graceful-timeout=5",
+    ]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so that a stuck worker can be ended with its master.
+            start_new_session=True,
+        )
+        try:
+            _wait_ready(proc, port, probe_path, log_path)
+            yield port
+        finally:
+            _stop(proc)
+
+
+def _wait_ready(proc: subprocess.Popen, port: int, path: str, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
+        conn = http.client.HTTPConnection(HOST, port, timeout=2)
+        try:
+            conn.request("GET", path)
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            conn.close()
+    raise RuntimeError(f"gunicorn did not answer within {READY_TIMEOUT_S} s; see {log_path}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=STOP_TIMEOUT_S)

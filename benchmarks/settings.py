@@ -1,0 +1,34 @@
+"""Settings for the benchmark server: the project's own settings, served from a bench database.
+
+Everything else (middleware, templates, cache, sessions, connection reuse) is left as the
+project configures it, because the point is to measure what a real request pays.
+"""
+
+import copy
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import TEMPLATES as _BASE_TEMPLATES
+from config.settings.env import env_int
+
+DEFAULT_BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_second_opinion"
+
+DEBUG = False
+ROOT_URLCONF = "benchmarks.urls"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+# A database of its own so that seeding benchmark rows never touches development data.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("BENCH_DATABASE_URL", DEFAULT_BENCH_DATABASE_URL),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+
+# Copied, not mutated: base's TEMPLATES is the same object other settings modules import.
+TEMPLATES = copy.deepcopy(_BASE_TEMPLATES)
+TEMPLATES[0]["DIRS"] = [Path(__file__).resolve().parent / "templates", *TEMPLATES[0]["DIRS"]]
