@@ -1,6 +1,12 @@
-"""The request form's steps, in order. One place names them for views, templates and checks."""
+"""The request form's steps, in order. One place names them for views, templates and checks.
+
+The card step is there only when the chosen specialty costs something: a free opinion
+(cardiac surgery) goes from records straight to review and creates nothing at Stripe.
+"""
 
 from dataclasses import dataclass
+
+from cases.models import Case
 
 
 @dataclass(frozen=True)
@@ -17,17 +23,35 @@ STEPS: list[Step] = [
     Step("question", "Medical question"),
     Step("questions", "Your questions"),
     Step("records", "Records"),
+    Step("card", "Payment card"),
     Step("review", "Review and submit"),
 ]
-SLUGS = [s.slug for s in STEPS]
 BY_SLUG = {s.slug: s for s in STEPS}
 
 
-def next_step(slug: str) -> str:
-    index = SLUGS.index(slug)
-    return SLUGS[min(index + 1, len(SLUGS) - 1)]
+def needs_card(case: Case) -> bool:
+    from billing.fees import fee_for
+
+    return fee_for(case.specialty).amount_cents > 0
 
 
-def previous_step(slug: str) -> str | None:
-    index = SLUGS.index(slug)
-    return SLUGS[index - 1] if index > 0 else None
+def steps_for(case: Case) -> list[Step]:
+    if needs_card(case):
+        return STEPS
+    return [s for s in STEPS if s.slug != "card"]
+
+
+def next_step(case: Case, slug: str) -> str:
+    slugs = [s.slug for s in steps_for(case)]
+    if slug not in slugs:
+        return "review"
+    index = slugs.index(slug)
+    return slugs[min(index + 1, len(slugs) - 1)]
+
+
+def previous_step(case: Case, slug: str) -> str | None:
+    slugs = [s.slug for s in steps_for(case)]
+    if slug not in slugs:
+        return None
+    index = slugs.index(slug)
+    return slugs[index - 1] if index > 0 else None

@@ -35,7 +35,7 @@ from .forms import (
 )
 from .models import Intake, Question, Record
 from .records import DuplicateRecord, record_create_from_upload
-from .steps import BY_SLUG, SLUGS, STEPS, next_step, previous_step
+from .steps import BY_SLUG, STEPS, next_step, previous_step, steps_for
 
 View = Callable[..., HttpResponseBase]
 
@@ -98,7 +98,7 @@ def request_new(request: AuthedRequest) -> HttpResponse:
         raise Http404
     if request.method == "POST":
         case = services.case_start(by=request.user)
-        return redirect("intake_step", case.reference, SLUGS[0])
+        return redirect("intake_step", case.reference, STEPS[0].slug)
     drafts = Case.objects.filter(created_by=request.user, status=Status.DRAFT).order_by(
         "-updated_at"
     )
@@ -107,13 +107,15 @@ def request_new(request: AuthedRequest) -> HttpResponse:
 
 def _step_context(case: Case, step: str, **extra: Any) -> dict[str, Any]:
     intake: Intake = case.intake
+    steps = steps_for(case)
+    slugs = [s.slug for s in steps]
     return {
         "case": case,
         "intake": intake,
-        "steps": STEPS,
+        "steps": steps,
         "step": BY_SLUG[step],
-        "step_index": SLUGS.index(step) + 1,
-        "previous": previous_step(step),
+        "step_index": slugs.index(step) + 1 if step in slugs else len(slugs),
+        "previous": previous_step(case, step),
         "missing": services.intake_missing(case),
         **extra,
     }
@@ -133,6 +135,12 @@ def intake_step(request: AuthedRequest, reference: str, step: str) -> HttpRespon
         return render(request, "intake/step_questions.html", _questions_context(case))
     if step == "records":
         return _records_step(request, case, intake)
+    if step == "card":
+        if step not in [s.slug for s in steps_for(case)]:
+            return redirect("intake_step", case.reference, "review")
+        from billing.views import card_step
+
+        return card_step(request, case)
     return _review_step(request, case, intake)
 
 
@@ -147,7 +155,7 @@ def _form_step(request: AuthedRequest, case: Case, intake: Intake, step: str) ->
         )
     if request.method == "POST" and form.is_valid():
         form.save()
-        nxt = next_step(step)
+        nxt = next_step(case, step)
         services.intake_mark_step(intake=intake, step=nxt)
         if "save_and_exit" in request.POST:
             messages.success(request, "Your request is saved as a draft. Continue any time.")
@@ -191,11 +199,12 @@ def _records_step(request: AuthedRequest, case: Case, intake: Intake) -> HttpRes
     )
     if request.method == "POST" and form.is_valid():
         form.save()
-        services.intake_mark_step(intake=intake, step="review")
+        nxt = next_step(case, "records")
+        services.intake_mark_step(intake=intake, step=nxt)
         if "save_and_exit" in request.POST:
             messages.success(request, "Your request is saved as a draft. Continue any time.")
             return redirect("dashboard")
-        return redirect("intake_step", case.reference, "review")
+        return redirect("intake_step", case.reference, nxt)
     return render(request, "intake/step_records.html", _records_context(case, form=form))
 
 

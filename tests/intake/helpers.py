@@ -49,7 +49,11 @@ def post_step(client: Client, case: Case, step: str, data: dict[str, Any]) -> An
     return client.post(step_url(case, step), data)
 
 
-def fill_until_questions(client: Client, case: Case, *, state: str = "OR") -> None:
+def fill_until_questions(
+    client: Client, case: Case, *, state: str = "OR", specialty: str = "cardiac-surgery"
+) -> None:
+    """Fill every step before the questions. The default specialty is free (no card step),
+    so these tests need no payment; billing tests add the card themselves."""
     from accounts.models import Specialty
 
     assert (
@@ -59,13 +63,13 @@ def fill_until_questions(client: Client, case: Case, *, state: str = "OR") -> No
     assert post_step(client, case, "child", {**CHILD, "address_state": state}).status_code == 302
     response = post_step(client, case, "physician", {**PHYSICIAN, "physician_licence_state": state})
     assert response.status_code == 302, response.content.decode()[:3000]
-    cardiology = Specialty.objects.get(slug="cardiology")
+    chosen = Specialty.objects.get(slug=specialty)
     response = post_step(
         client,
         case,
         "question",
         {
-            "specialty": cardiology.pk,
+            "specialty": chosen.pk,
             "diagnosis": "Ventricular septal defect",
             "recommended_treatment": "Surgical closure at age 9",
             "tried_so_far": "Monitoring",

@@ -15,6 +15,7 @@ from tests.intake.helpers import (
     PHYSICIAN,
     add_question,
     complete_and_submit,
+    fill_until_questions,
     post_step,
     start,
     step_url,
@@ -297,3 +298,18 @@ def test_dashboard_query_count_does_not_grow_with_cases(
         c = CaseFactory(family=family)
         Intake.objects.create(case=c)
     assert count() == few
+
+
+@pytest.mark.parametrize(
+    ("specialty", "after_records"), [("cardiology", "card"), ("cardiac-surgery", "review")]
+)
+def test_the_card_step_is_there_only_for_paid_specialties(
+    family_client: Client, specialty: str, after_records: str
+) -> None:
+    case = start(family_client)
+    fill_until_questions(family_client, case, specialty=specialty)
+    response = post_step(family_client, case, "records", {})
+    assert response.status_code == 302
+    assert response["Location"] == step_url(case, after_records)
+    stepper = family_client.get(step_url(case, "questions")).content.decode()
+    assert ("Payment card" in stepper) is (after_records == "card")
