@@ -66,6 +66,57 @@ class DateRangeFilter(admin.SimpleListFilter):
         return queryset.filter(at__gte=timezone.now() - timedelta(days=days))
 
 
+class DateRangeInputFilter(admin.ListFilter):
+    """From/to dates (Pacific calendar days, inclusive) typed by the coordinator."""
+
+    title = "date range"
+    template = "admin/cases/date_range_filter.html"
+    parameters = ("at_from", "at_to")
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        from django.utils.dateparse import parse_date
+
+        self.values: dict[str, str] = {}
+        self.dates = {}
+        # The form keeps the other filters and the search when the range is applied.
+        self.request_params_without_range = [
+            (key, value)
+            for key, values in request.GET.lists()
+            if key not in self.parameters
+            for value in values
+        ]
+        for name in self.parameters:
+            raw = params.pop(name, None)
+            value = raw[-1] if isinstance(raw, list) else raw
+            if value:
+                self.values[name] = value
+                self.dates[name] = parse_date(value)
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str | None]:
+        return list(self.parameters)
+
+    def choices(self, changelist):
+        return []
+
+    def queryset(self, request, queryset):
+        from datetime import datetime, time, timedelta
+
+        from django.utils import timezone
+
+        tz = timezone.get_current_timezone()
+        start, end = self.dates.get("at_from"), self.dates.get("at_to")
+        if start:
+            queryset = queryset.filter(at__gte=datetime.combine(start, time.min, tz))
+        if end:
+            next_day = datetime.combine(end + timedelta(days=1), time.min, tz)
+            queryset = queryset.filter(at__lt=next_day)
+        return queryset
+
+
 @admin.register(AccessEvent)
 class AccessEventAdmin(admin.ModelAdmin):
     """The audit log, read-only. Filter by case (search the reference), user and dates."""
@@ -81,7 +132,7 @@ class AccessEventAdmin(admin.ModelAdmin):
         "outcome",
         "ip",
     ]
-    list_filter = ["outcome", "action", "role", DateRangeFilter]
+    list_filter = ["outcome", "action", "role", DateRangeFilter, DateRangeInputFilter]
     list_select_related = ["user", "case"]
     search_fields = ["=case__reference", "=user__email", "=object_id"]
     date_hierarchy = "at"

@@ -86,3 +86,22 @@ def test_coordinator_reads_the_log_in_admin_filtered(
         == 403
     )
     assert AccessEvent.objects.filter(pk=event.pk, action="view").exists()
+
+
+def test_coordinator_filters_the_log_by_any_date_range(
+    event: AccessEvent, coordinator: Any
+) -> None:
+    from datetime import timedelta
+
+    client = login(Client(), coordinator)
+    url = reverse("admin:cases_accessevent_changelist")
+    from django.utils import timezone
+
+    day = timezone.localdate(event.at)  # the coordinator's (Pacific) calendar day
+    inside = client.get(url, {"at_from": str(day), "at_to": str(day)})
+    assert inside.status_code == 200
+    assert event in inside.context["cl"].result_list
+    before = client.get(
+        url, {"at_from": str(day - timedelta(days=9)), "at_to": str(day - timedelta(days=1))}
+    )
+    assert event not in before.context["cl"].result_list
