@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import AccessEvent, Case, OutboundEmail, TimelineEvent
+from .models import (
+    AccessEvent,
+    Case,
+    HospitalClosure,
+    OutboundEmail,
+    TimelineEvent,
+    TurnaroundPolicy,
+)
 
 
 class TimelineInline(admin.TabularInline):
@@ -171,6 +178,23 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(HospitalClosure)
+class HospitalClosureAdmin(admin.ModelAdmin):
+    list_display = ["date", "reason"]
+    date_hierarchy = "date"
+
+
+@admin.register(TurnaroundPolicy)
+class TurnaroundPolicyAdmin(admin.ModelAdmin):
+    list_display = ["business_days", "review_extension_days", "at_risk_days"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not TurnaroundPolicy.objects.exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -237,3 +237,40 @@ class CaseMember(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+
+class HospitalClosure(models.Model):
+    """A day the hospital is closed (beyond weekends and US federal holidays): not a
+    business day for the turnaround clock. Coordinators edit these in admin."""
+
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.reason}"
+
+
+class TurnaroundPolicy(models.Model):
+    """The turnaround promise, as data: one row (admin-editable)."""
+
+    business_days = models.PositiveSmallIntegerField(default=10)
+    review_extension_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Added when imaging or pathology review is needed."
+    )
+    at_risk_days = models.PositiveSmallIntegerField(
+        default=2, help_text="A case with this many business days left or fewer is at risk."
+    )
+
+    class Meta:
+        verbose_name_plural = "turnaround policy"
+
+    def __str__(self) -> str:
+        return f"{self.business_days} business days (+{self.review_extension_days} for review)"
+
+    @classmethod
+    def current(cls) -> "TurnaroundPolicy":
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
