@@ -9,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 
 from .models import Case, OutboundEmail, TimelineEvent
 
@@ -47,6 +48,12 @@ def email_enqueue(
     return email
 
 
+def _render_plain(name: str, ctx: dict[str, Any]) -> str:
+    # Plain-text parts are not HTML: escaping would turn "&" in a link into "&amp;".
+    template = get_template(name).template  # type: ignore[attr-defined]
+    return str(template.render(Context(ctx, autoescape=False)))
+
+
 def email_render_and_enqueue(
     *,
     template: str,
@@ -62,8 +69,8 @@ def email_render_and_enqueue(
         "case": case,
         **(context or {}),
     }
-    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", ctx).split())
-    text = render_to_string(f"emails/{template}.txt", ctx).strip()
+    subject = " ".join(_render_plain(f"emails/{template}_subject.txt", ctx).split())
+    text = _render_plain(f"emails/{template}.txt", ctx).strip()
     html = render_to_string(f"emails/{template}.html", ctx).strip()
     return email_enqueue(
         to=to,

@@ -163,6 +163,15 @@ class PhysicianForm(forms.ModelForm):
     )
     physician_licence_state = forms.ChoiceField(label="State of licence", choices=STATE_CHOICES)
 
+    field_order = [
+        "physician_name",
+        "physician_email",
+        "physician_phone",
+        "physician_practice",
+        "physician_specialty",
+        "physician_licence_state",
+    ]
+
     class Meta:
         model = Intake
         fields = [
@@ -240,6 +249,15 @@ class MedicalQuestionForm(forms.ModelForm):
     preferred_specialist_text = forms.CharField(
         label="Or name a specialist not in the list (optional)", max_length=200, required=False
     )
+
+    field_order = [
+        "specialty",
+        "diagnosis",
+        "recommended_treatment",
+        "tried_so_far",
+        "preferred_specialist",
+        "preferred_specialist_text",
+    ]
 
     class Meta:
         model = Intake

@@ -5,13 +5,16 @@ storage carried over) and page. ``axe_check(page)`` runs axe-core with the WCAG 
 rules on the page as it is now and fails the test on any violation.
 """
 
+import io
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
 from django.db import connections
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
@@ -57,10 +60,20 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: Any) -> Iterator[Page]:
+def console_allowlist() -> list[re.Pattern[str]]:
+    """Console errors the test expects, as patterns it appends (for example the 400 answer
+    to a form sent back with its errors, which Chromium logs as a failed resource)."""
+    return []
+
+
+@pytest.fixture
+def page(
+    browser: Browser, live_server: Any, console_allowlist: list[re.Pattern[str]]
+) -> Iterator[Page]:
     """A page in a fresh context whose relative URLs go to the live server.
 
-    Console errors (a failed request, a CSP violation, a script error) fail the test.
+    Console errors (a failed request, a CSP violation, a script error) fail the test, unless
+    they match a pattern in ``console_allowlist``.
     """
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
@@ -77,6 +90,7 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
     yield page
     context.close()
+    errors = [e for e in errors if not any(p.search(e) for p in console_allowlist)]
     assert not errors, "errors in the browser console:\n" + "\n".join(errors)
 
 
@@ -114,3 +128,21 @@ def assert_styled(page: Page) -> None:
     # Bootstrap's reboot sets the body font; unstyled Chromium would use Times.
     font = page.evaluate("() => getComputedStyle(document.body).fontFamily")
     assert "system-ui" in font, font
+
+
+@pytest.fixture
+def browser_s3(s3_storage: dict[str, Any], settings: Any, live_server: Any) -> dict[str, Any]:
+    """``s3_storage`` (a fresh moto bucket as default storage, so pages show the large-file
+    uploader) set up for the browser to PUT parts to it, as in production: the endpoint's
+    origin in the CSP's connect-src (base.py adds it only from the environment at import
+    time), and the bucket's CORS allowing the live server (``s3_configure_bucket``)."""
+    parts = urlsplit(s3_storage["endpoint"])
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "connect-src": [*settings.SECURE_CSP["connect-src"], f"{parts.scheme}://{parts.netloc}"],
+    }
+    settings.SITE_URL = live_server.url
+    call_command("s3_configure_bucket", stdout=io.StringIO())
+    cors = s3_storage["client"].get_bucket_cors(Bucket=s3_storage["bucket"])["CORSRules"]
+    assert cors[0]["AllowedOrigins"] == [live_server.url], cors
+    return s3_storage
