@@ -2,10 +2,12 @@
 
     python -m benchmarks.run [--duration S] [--rounds N] [--concurrency C] [--json PATH]
                              [--only NAME ...] [--generator auto|wrk|python]
+                             [--upload [--upload-size-mb MIB]]
 
 Creates and migrates the bench database, runs each scenario's setup, serves each WSGI app with
 its own gunicorn, and drives them in alternating rounds with wrk (or the Python client), on
-127.0.0.1 only.
+127.0.0.1 only. With --upload, then runs benchmarks.upload (the large-file path, about two
+minutes more) and adds its results to the JSON under "upload".
 """
 
 import argparse
@@ -78,6 +80,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run these scenarios (L0, L1 and their baselines are added, for the ratios)",
     )
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--upload",
+        action="store_true",
+        help="then run benchmarks.upload, the large-file path (about two minutes more)",
+    )
+    parser.add_argument(
+        "--upload-size-mb",
+        type=int,
+        default=1024,
+        help="with --upload: the file's size in MiB (default 1024)",
+    )
     args = parser.parse_args(argv)
     if min(args.duration, args.rounds, args.concurrency, args.max_requests) <= 0:
         parser.error("--duration, --rounds, --concurrency and --max-requests must be positive")
@@ -493,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     report = build_report(scenarios, targets, results, args, generator)
     print()
     print(format_table(report))
+    upload_status = 0
+    if args.upload:
+        upload_status, report["upload"] = run_upload(args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nJSON: {args.json}")
@@ -507,7 +523,35 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"Errors in {', '.join(failed)}: their figures are not valid.", file=sys.stderr)
         return 1
-    return 0
+    return upload_status
+
+
+# After the pages, so that the S3 server's load never overlaps their rounds; in a process of
+# its own, because it configures Django for S3 storage before setting it up.
+UPLOAD_TIMEOUT_S = 3600
+
+
+def run_upload(args: argparse.Namespace) -> tuple[int, dict[str, Any] | None]:
+    path = args.json.parent / "upload.json"
+    path.unlink(missing_ok=True)
+    print("\nThe upload benchmark (python -m benchmarks.upload)", flush=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.upload",
+        f"--size-mb={args.upload_size_mb}",
+        f"--json={path}",
+    ]
+    with subprocess.Popen(cmd, cwd=server.PROJECT_ROOT) as proc:
+        try:
+            returncode = proc.wait(timeout=UPLOAD_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            # SIGTERM lets it stop its S3 server and gunicorn and delete its files.
+            proc.terminate()
+            returncode = proc.wait(timeout=60)
+            print("The upload benchmark ran out of time.", file=sys.stderr)
+    data = json.loads(path.read_text()) if path.exists() else None
+    return (returncode or (0 if data else 1)), data
 
 
 if __name__ == "__main__":

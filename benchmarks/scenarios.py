@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from cases.models import Case
 
 HELLO_APP = "benchmarks.wsgi_hello:application"
 # The project's real WSGI entry point; the runner points DJANGO_SETTINGS_MODULE at the bench one.
@@ -79,6 +80,149 @@ def seed_indexed_query() -> Target:
     return Target(f"/_bench/indexed/{INDEXED_SLUG}/")
 
 
+# The family's pages: a dashboard of 20 requests and one request's page. Rows are made as
+# the app makes them (intake.services.case_start: the case, its Intake and the "Request
+# started" note), then filled in as a family that has submitted would have them.
+
+DASHBOARD_FAMILY = "bench-family-dashboard@example.org"
+DASHBOARD_CASES = 20
+CASE_FAMILY = "bench-family-case@example.org"
+# The dashboard's cases cycle through these, so the page renders every kind of row it can:
+# a draft to continue, cases waiting for the family, cases with the specialist, a report.
+DASHBOARD_STATUSES = (
+    "draft",
+    "submitted",
+    "in_triage",
+    "awaiting_records",
+    "awaiting_family_confirmation",
+    "assigned",
+    "in_review",
+    "delivered",
+)
+CHILD_NAMES = ("Ava", "Noah", "Mia", "Liam", "Zoe", "Ethan", "Lena", "Omar", "Ruby", "Kai")
+
+
+def family_user(email: str, name: str) -> "User":
+    """A family account as sign-up leaves it: the user and its verified email address
+    (the access gate reads verified addresses on every request)."""
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import Role, User
+
+    user, _ = User.objects.get_or_create(
+        email=email, defaults={"role": Role.FAMILY, "full_name": name}
+    )
+    EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
+def _filled_request(family: "User", number: int, status: str) -> "Case":
+    """A request started the app's way, with the answers of a family that has submitted it."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from accounts.models import Specialty
+    from cases.models import Case, Status, TimelineEvent
+    from intake.models import Intake, Question, Record
+    from intake.services import case_start
+
+    case = case_start(by=family)
+    child = CHILD_NAMES[number % len(CHILD_NAMES)]
+    Intake.objects.filter(case=case).update(
+        current_step="review",
+        english_acknowledged=True,
+        residence_id="WA",
+        child_legal_first_name=child,
+        child_legal_last_name="Benchmark",
+        child_date_of_birth=date(2014 + number % 8, 1 + number % 12, 1 + number % 28),
+        child_sex="female" if number % 2 else "male",
+        address_line1=f"{100 + number} Pine Street",
+        address_city="Seattle",
+        address_state="WA",
+        address_zip="98101",
+        guardian_name=family.full_name,
+        guardian_relationship="parent",
+        guardian_phone="206-555-0100",
+        physician_name="Dr. Sam Rivera",
+        physician_practice="Seattle Pediatrics",
+        diagnosis="Ventricular septal defect found on echocardiogram.",
+        recommended_treatment="Surgical closure within the next six months.",
+    )
+    specialty = Specialty.objects.filter(is_active=True).order_by("sort_order", "pk").first()
+    Case.objects.filter(pk=case.pk).update(
+        status=status,
+        specialty=specialty,
+        physician_email="dr.rivera@example.org",
+        submitted_at=None if status == Status.DRAFT else timezone.now(),
+    )
+    case.refresh_from_db()
+    if status == Status.DRAFT:
+        return case
+    TimelineEvent.objects.create(
+        case=case,
+        actor=family,
+        kind=TimelineEvent.Kind.STATUS,
+        from_status=Status.DRAFT,
+        to_status=Status.SUBMITTED,
+    )
+    Question.objects.bulk_create(
+        Question(
+            case=case,
+            position=position,
+            text=f"Question {position}: is surgery the right choice now, or can it wait?",
+            asked_by=family,
+        )
+        for position in (1, 2, 3)
+    )
+    Record.objects.bulk_create(
+        Record(
+            case=case,
+            kind=kind,
+            description=f"{label}, March 2026",
+            original_name=f"{label}.pdf",
+            file=f"records/bench{case.pk:08d}{index:024d}",
+            size=(index + 1) * 1_234_567,
+            sha256=f"{case.pk:032x}{index:032x}",
+            content_type="application/pdf",
+            detected_kind="pdf",
+            state=Record.State.AVAILABLE,
+            scan_status=Record.Scan.CLEAN,
+            uploaded_by=family,
+        )
+        for index, (kind, label) in enumerate(
+            [
+                (Record.Kind.CLINICAL_NOTES, "Cardiology clinic letter"),
+                (Record.Kind.IMAGING_REPORT, "Echocardiogram report"),
+                (Record.Kind.LAB_RESULTS, "Blood tests"),
+            ]
+        )
+    )
+    return case
+
+
+def seed_family_dashboard() -> Target:
+    from cases.models import Case
+
+    family = family_user(DASHBOARD_FAMILY, "Dana Benchmark")
+    have = Case.objects.filter(family=family).count()
+    for number in range(have, DASHBOARD_CASES):
+        _filled_request(family, number, DASHBOARD_STATUSES[number % len(DASHBOARD_STATUSES)])
+    return Target("/cases/", session_headers(family))
+
+
+def seed_family_case() -> Target:
+    from cases.models import Case, Status
+
+    family = family_user(CASE_FAMILY, "Casey Benchmark")
+    case = Case.objects.filter(family=family).order_by("pk").first()
+    if case is None:
+        case = _filled_request(family, 0, Status.SUBMITTED)
+    return Target(f"/cases/{case.reference}/", session_headers(family))
+
+
 # The registry, in run order ---------------------------------------------------------------
 
 SCENARIOS: list[Scenario] = [
@@ -103,6 +247,28 @@ SCENARIOS: list[Scenario] = [
         baseline="L1",
         setup=seed_indexed_query,
         queries=1,
+    ),
+    Scenario(
+        name="family-dashboard",
+        description=f"a family's dashboard (/cases/), {DASHBOARD_CASES} requests, signed in",
+        path="/cases/",
+        baseline="L2",
+        setup=seed_family_dashboard,
+        # session, user, verified emails, the cases with their intake, residence, specialty
+        # and counts in one query; then BEGIN, the session's UPDATE, COMMIT. Constant in the
+        # number of cases: a query per row would show here.
+        queries=7,
+    ),
+    Scenario(
+        name="family-case",
+        description="a family's submitted request (/cases/<reference>/), signed in",
+        path="/cases/<reference>/",
+        baseline="L2",
+        setup=seed_family_case,
+        # session, user, verified emails, the case, its access-log INSERT; questions, intake,
+        # the case's billing row and its specialty's fee (the billing documents panel),
+        # specialty, residence, records, guardians, timeline; BEGIN, session UPDATE, COMMIT.
+        queries=17,
     ),
 ]
 

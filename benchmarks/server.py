@@ -19,7 +19,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .loadgen import HOST
@@ -44,21 +45,69 @@ def gunicorn_command() -> list[str]:
     return [sys.executable, "-m", "gunicorn"]
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running gunicorn: its port and its master's process id."""
+
+    port: int
+    master_pid: int
+
+    def worker_pids(self) -> list[int]:
+        """The master's children (its workers), from /proc."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            # The name, in parentheses, may hold spaces: the fields after it are fixed.
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == self.master_pid:
+                pids.append(int(entry.name))
+        return sorted(pids)
+
+
 @contextlib.contextmanager
-def gunicorn(app: str, log_path: Path, probe_path: str) -> Iterator[int]:
+def gunicorn(
+    app: str,
+    log_path: Path,
+    probe_path: str,
+    *,
+    workers: int = WORKERS,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[int]:
     """Serves ``app`` until the block ends; yields the port once ``probe_path`` answers."""
+    with serve(app, log_path, probe_path, workers=workers, env=env) as served:
+        yield served.port
+
+
+@contextlib.contextmanager
+def serve(
+    app: str,
+    log_path: Path,
+    probe_path: str,
+    *,
+    workers: int = WORKERS,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Served]:
+    """As ``gunicorn``, yielding the port and the master's pid (to find the workers).
+
+    ``env`` replaces the environment the server starts with (default: this process's).
+    """
     port = free_port()
     cmd = [
         *gunicorn_command(),
         app,
         f"--bind={HOST}:{port}",
-        f"--workers={WORKERS}",
+        f"--workers={workers}",
         f"--worker-class={WORKER_CLASS}",
         "--worker-tmp-dir=/dev/shm",
         "--log-level=warning",
         "--graceful-timeout=5",
     ]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
+    env = {**(os.environ if env is None else env), "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         proc = subprocess.Popen(
@@ -73,9 +122,9 @@ def gunicorn(app: str, log_path: Path, probe_path: str) -> Iterator[int]:
         )
         try:
             _wait_ready(proc, port, probe_path, log_path)
-            yield port
+            yield Served(port, proc.pid)
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 def _wait_ready(proc: subprocess.Popen, port: int, path: str, log_path: Path) -> None:
@@ -95,7 +144,9 @@ def _wait_ready(proc: subprocess.Popen, port: int, path: str, log_path: Path) ->
     raise RuntimeError(f"gunicorn did not answer within {READY_TIMEOUT_S} s; see {log_path}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM, then after STOP_TIMEOUT_S SIGKILL to its process group (started with
+    start_new_session)."""
     if proc.poll() is not None:
         return
     proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
