@@ -36,11 +36,25 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(if $(findstring $(UV_HOME),$(UV))
 
 install: $(VENV)/.installed
 
+# `make run` pays through localstripe, a fake Stripe on loopback (test card 4242 4242 4242
+# 4242), unless STRIPE_SECRET_KEY in the environment points at Stripe's own test mode. It
+# starts first, so the demo requests can save the test card; it stops with the server.
+LOCALSTRIPE_PORT ?= 8421
+LOCALSTRIPE := http://127.0.0.1:$(LOCALSTRIPE_PORT)
+
 run: install
 	@mkdir -p var/mail var/media
-	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
-	$(MANAGE) runserver $(HOST):$(PORT)
+	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+	  export STRIPE_API_BASE=$(LOCALSTRIPE) STRIPE_JS_URL=$(LOCALSTRIPE)/js.stripe.com/v3/ \
+	    STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe \
+	    STRIPE_WEBHOOK_SECRET=whsec_localstripe; \
+	  $(BIN)/python -m billing.localstripe_server --port $(LOCALSTRIPE_PORT) >var/localstripe.log 2>&1 & \
+	  stripe_pid=$$!; trap 'kill $$stripe_pid 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python -m billing.localstripe_server --port $(LOCALSTRIPE_PORT) \
+	    --register-webhook http://$(HOST):$(PORT)/billing/stripe/webhook/ || exit 1; \
+	  echo "localstripe (fake Stripe) on $(LOCALSTRIPE); log in var/localstripe.log"; \
+	fi; \
+	$(MANAGE) migrate --noinput && $(MANAGE) seed_demo && $(MANAGE) runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/pytest

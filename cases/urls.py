@@ -22,4 +22,6 @@ urlpatterns = [
     ),
     path("<str:reference>/people/", intake_views.guardians_action, name="guardians_action"),
     path("<str:reference>/uploads/", include("intake.upload_urls")),
+    path("<str:reference>/billing/documents/", include("billing.document_urls")),
+    path("<str:reference>/billing/", include("billing.case_urls")),
 ]

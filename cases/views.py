@@ -33,6 +33,7 @@ def case_page(
 ) -> HttpResponse:
     """The case page for family, physician, coordinator and specialist; forms from a failed
     POST come in ``extra`` so the page shows their errors and keeps what was typed."""
+    from billing.documents import documents_for_user
     from intake.filetypes import ACCEPTED_DESCRIPTION
     from intake.forms import InviteForm, QuestionForm, RecordUploadForm
     from intake.models import Question, Record
@@ -64,6 +65,7 @@ def case_page(
         "question_form": QuestionForm(),
         "upload_form": RecordUploadForm(),
         "invite_form": InviteForm(),
+        "billing_documents": documents_for_user(user, case),
         **extra,
     }
     return render(request, "cases/case_detail.html", context, status=status)

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from billing import document_views as billing_document_views
+
 from . import health
 
 # The admin is the coordinator console: its login goes through allauth so that MFA and
@@ -14,6 +16,8 @@ admin.site.site_title = "Coordinator console"
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("billing/refund-policy/", billing_document_views.refund_policy, name="refund_policy"),
+    path("billing/", include("billing.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("cases/", include("cases.urls")),

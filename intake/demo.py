@@ -107,6 +107,12 @@ def demo_intake_ensure(people: dict[str, User]) -> list[Case]:
                 kind=kind,
                 uploaded=SimpleUploadedFile(name, content, content_type="application/pdf"),
             )
+        from billing.demo import demo_card_save
+
+        if not demo_card_save(case=submitted, by=family):
+            # No Stripe (test) key here: make the demo request a free one instead.
+            submitted.specialty = Specialty.objects.get(slug="cardiac-surgery")
+            submitted.save(update_fields=["specialty"])
         case_submit(case=submitted, by=family)
         assert submitted.status == Status.SUBMITTED
         made += [draft, submitted]

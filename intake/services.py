@@ -231,6 +231,11 @@ def intake_missing(case: Case) -> dict[str, str]:
         missing["question"] = "Choose a specialty and describe the diagnosis and treatment."
     if not Question.objects.filter(case=case).exists():
         missing["questions"] = "Ask at least one question."
+    from billing.services import billing_missing_for_submit
+
+    card = billing_missing_for_submit(case)
+    if card:
+        missing["card"] = card
     if not (
         intake.terms_accepted_at
         and intake.records_use_authorised_at
@@ -260,6 +265,9 @@ def case_submit(*, case: Case, by: User) -> Case:
             raise ValidationError("The parent or guardian must review and submit the request.")
         Case.objects.filter(pk=locked.pk).update(family=by)
         locked.family = by
+    from billing.services import fee_fix_at_submission
+
+    fee_fix_at_submission(case=locked)  # later fee schedule changes never alter this case
     case_transition(case=locked, to=Status.SUBMITTED, by=by)
     case_id = locked.pk
     transaction.on_commit(lambda: _notify("notify_submitted", case_id=case_id))

@@ -52,8 +52,12 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
     from intake.models import StateEligibility
 
     if not StateEligibility.objects.exists():
+        from billing.fees import fee_seed
+        from billing.models import Fee
+
         eligibility_seed(StateEligibility)
         specialties_seed(Specialty)
+        fee_seed(Fee, Specialty)
     # Rate-limit counters and used TOTP codes live in the cache: start every test clean.
     cache.clear()
     yield

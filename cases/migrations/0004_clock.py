@@ -4,33 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0003_casemember'),
+        ("cases", "0003_casemember"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HospitalClosure',
+            name="HospitalClosure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(unique=True)),
-                ('reason', models.CharField(max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(unique=True)),
+                ("reason", models.CharField(max_length=200)),
             ],
             options={
-                'ordering': ['date'],
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='TurnaroundPolicy',
+            name="TurnaroundPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('business_days', models.PositiveSmallIntegerField(default=10)),
-                ('review_extension_days', models.PositiveSmallIntegerField(default=5, help_text='Added when imaging or pathology review is needed.')),
-                ('at_risk_days', models.PositiveSmallIntegerField(default=2, help_text='A case with this many business days left or fewer is at risk.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("business_days", models.PositiveSmallIntegerField(default=10)),
+                (
+                    "review_extension_days",
+                    models.PositiveSmallIntegerField(
+                        default=5, help_text="Added when imaging or pathology review is needed."
+                    ),
+                ),
+                (
+                    "at_risk_days",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="A case with this many business days left or fewer is at risk.",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'turnaround policy',
+                "verbose_name_plural": "turnaround policy",
             },
         ),
     ]

@@ -170,8 +170,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-STRIPE_JS_URL = env_str("STRIPE_JS_URL", "")
-# Scripts come only from our own origin (plus Stripe.js once billing loads it); no inline
+# Scripts come only from our own origin (plus Stripe.js, added in the Stripe block); no inline
 # scripts. Inline style attributes are allowed because Bootstrap components set them.
 SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
@@ -322,3 +321,50 @@ CLAMD_HOST = env_str("CLAMD_HOST")
 CLAMD_PORT = env_int("CLAMD_PORT", 3310)
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+
+# --- Billing documents (receipts, superbills, no-charge statements) -----------------------
+# What an insurer needs on a superbill. The defaults are demo values: set the real ones in
+# the environment of every deployment that issues documents.
+HOSPITAL_ADDRESS = env_str("HOSPITAL_ADDRESS", "100 Example Avenue, Los Angeles, CA 90027")
+HOSPITAL_TAX_ID = env_str("HOSPITAL_TAX_ID", "12-3456789")
+HOSPITAL_NPI = env_str("HOSPITAL_NPI", "1234567893")
+SUPERBILL_PLACE_OF_SERVICE = env_str("SUPERBILL_PLACE_OF_SERVICE", "02 Telehealth")
+SERVICE_DESCRIPTION = env_str(
+    "SERVICE_DESCRIPTION",
+    "Online second opinion: a written review of the child's medical records by a "
+    "pediatric specialist (no in-person visit)",
+)
+# --- end of billing documents -------------------------------------------------------------
+
+# --- Stripe ---------------------------------------------------------------------------------
+# billing/stripe_client.py is the only module that talks to Stripe. `make run`, CI and the
+# tests point these at localstripe on loopback; production at Stripe (no STRIPE_API_BASE).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")  # empty: https://api.stripe.com
+STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+STRIPE_WEBHOOK_TOLERANCE = 300  # seconds: an older signed timestamp is refused (replays)
+
+
+def _origin(url: str) -> str:
+    return "/".join(url.split("/")[:3])
+
+
+# Stripe.js runs from its own origin, talks to the API and opens 3-D Secure frames; these
+# origins come from the settings above so localstripe's shim works under the same policy.
+_stripe_js_origin = _origin(STRIPE_JS_URL)
+_stripe_api_origin = _origin(STRIPE_API_BASE) if STRIPE_API_BASE else "https://api.stripe.com"
+# Stripe's 3-D Secure pages; localstripe's shim draws its own dialog in the page instead.
+_stripe_3ds_frames = [] if STRIPE_API_BASE else ["https://hooks.stripe.com"]
+SECURE_CSP = {
+    **SECURE_CSP,
+    "script-src": [*SECURE_CSP["script-src"], _stripe_js_origin],
+    "connect-src": list(
+        dict.fromkeys([*SECURE_CSP["connect-src"], _stripe_api_origin, _stripe_js_origin])
+    ),
+    "frame-src": list(dict.fromkeys([CSP.SELF, _stripe_js_origin, *_stripe_3ds_frames])),
+}
+# The SDK logs every request at INFO; failures reach our own logs through billing.services.
+LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]
+# --- end of Stripe --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases.models import AccessEvent, Case, Status
 from intake.models import Intake, Record
+from tests.billing.test_documents import make_free, make_paid
 from tests.conftest import login
 from tests.factories import CaseFactory
 
@@ -104,6 +105,8 @@ class Entry:
 
 
 ALL_200 = dict.fromkeys(INSIDE, 200)
+# Receipts carry the guardian's name, card and amounts: family and coordinator only.
+DOCUMENTS = {"family": 200, "physician": 404, "coordinator": 200, "specialist": 404}
 
 MATRIX: dict[str, Entry] = {
     "case_detail": Entry(ALL_200),
@@ -141,6 +144,22 @@ MATRIX: dict[str, Entry] = {
     ),
     "uploads:complete": Entry(_uploaders(200), method="post", object_type="record", kwargs=_upload),
     "uploads:abort": Entry(_uploaders(200), method="post", object_type="record", kwargs=_upload),
+    "receipt_pdf": Entry(
+        DOCUMENTS, object_type="receipt", kwargs=make_paid, status=Status.ASSIGNED
+    ),
+    "superbill_pdf": Entry(
+        DOCUMENTS, object_type="superbill", kwargs=make_paid, status=Status.ASSIGNED
+    ),
+    "no_charge_pdf": Entry(DOCUMENTS, object_type="statement", kwargs=make_free),
+    "billing:pay": Entry(
+        {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404},
+        object_type="payment",
+    ),
+    "billing:card_remove": Entry(
+        {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404},
+        method="post",
+        object_type="card",
+    ),
     "guardians_action": Entry(
         {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404},
         method="post",

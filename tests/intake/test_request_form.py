@@ -313,3 +313,33 @@ def test_the_card_step_is_there_only_for_paid_specialties(
     assert response["Location"] == step_url(case, after_records)
     stepper = family_client.get(step_url(case, "questions")).content.decode()
     assert ("Payment card" in stepper) is (after_records == "card")
+
+
+def test_a_paid_request_cannot_be_submitted_without_a_card(family_client: Client) -> None:
+    case = start(family_client)
+    fill_until_questions(family_client, case, specialty="cardiology")
+    add_question(family_client, case, "Is surgery the right choice now?")
+    response = post_step(
+        family_client, case, "review", {"terms": "on", "records_use": "on", "no_relationship": "on"}
+    )
+    assert response.status_code == 200
+    assert "Add the card we will charge" in response.content.decode()
+    case.refresh_from_db()
+    assert case.status == Status.DRAFT
+
+
+def test_the_fee_is_fixed_at_submission(
+    family_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    import datetime
+
+    from billing.models import Fee
+
+    case = start(family_client)
+    complete_and_submit(family_client, case, django_capture_on_commit_callbacks)
+    assert case.billing.fee_cents == 0  # cardiac surgery: no charge
+    Fee.objects.create(
+        specialty=case.specialty, amount_cents=50000, effective_from=datetime.date(2026, 1, 2)
+    )
+    case.billing.refresh_from_db()
+    assert case.billing.fee_cents == 0

@@ -1,0 +1,154 @@
+"""The family's page to pay when the charge after their confirmation failed: the saved card
+again, 3-D Secure when the bank asks, or another card."""
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from billing import services
+from billing.models import CaseBilling, PaymentAttempt
+from cases.models import Case, Status
+from tests.billing.conftest import (
+    DECLINED_AT_CHARGE,
+    NEEDS_3DS,
+    browser_authenticates,
+    browser_confirms_setup,
+    case_to_charge,
+    ls_count,
+)
+from tests.conftest import login
+
+pytestmark = pytest.mark.usefixtures("stripe_on")
+
+S = CaseBilling.State
+A = PaymentAttempt.Status
+
+
+def waiting(base: str, family: Any, number: str = DECLINED_AT_CHARGE) -> Case:
+    case = case_to_charge(base, family, number=number)
+    services.payment_charge(case=case, by=None)
+    case.refresh_from_db()
+    assert case.status == Status.PAYMENT_NEEDED
+    return case
+
+
+def pay_url(case: Case) -> str:
+    return reverse("billing:pay", args=[case.reference])
+
+
+def attr(page: str, name: str) -> str:
+    found = re.search(rf'{name}="([^"]+)"', page)
+    assert found, f"no {name} on the page"
+    return found.group(1)
+
+
+def test_the_page_says_what_is_due_and_offers_both_ways(stripe_on: str, family: Any) -> None:
+    case = waiting(stripe_on, family)
+    response = login(Client(), family).get(pay_url(case))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Amount due: <strong>$875.00</strong>" in page
+    assert "Your card was declined." in page
+    assert "Pay $875.00 with Visa ending in 0341" in page
+    assert "Or pay with another card" in page
+    assert attr(page, "data-client-secret").startswith("seti_")
+
+
+def test_paying_with_another_card(stripe_on: str, family: Any) -> None:
+    case = waiting(stripe_on, family)
+    client = login(Client(), family)
+    secret = attr(client.get(pay_url(case)).content.decode(), "data-client-secret")
+    confirmed = browser_confirms_setup(stripe_on, secret)  # Stripe.js, in the browser
+    response = client.post(pay_url(case), {"action": "new_card", "setup_intent": confirmed["id"]})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("case_detail", args=[case.reference])
+    billing = CaseBilling.objects.get(case=case)
+    assert (billing.state, billing.paid_cents, billing.card_last4) == (S.PAID, 87500, "4242")
+    assert Case.objects.get(pk=case.pk).status == Status.ASSIGNED
+    second = PaymentAttempt.objects.get(case=case, number=2)
+    assert (second.on_session, second.status) == (True, A.SUCCEEDED)
+    assert second.idempotency_key == f"case-{case.pk}-attempt-2"
+    # Paid: the page now has nothing to pay.
+    again = client.get(pay_url(case))
+    assert again.status_code == 302
+
+
+def test_the_saved_card_declined_again_shows_why_and_keeps_the_page(
+    stripe_on: str, family: Any
+) -> None:
+    case = waiting(stripe_on, family)
+    response = login(Client(), family).post(pay_url(case), {"action": "saved_card"})
+    assert response.status_code == 400
+    assert "Your card was declined. Nothing was charged. Try again or use another card." in (
+        response.content.decode()
+    )
+    assert Case.objects.get(pk=case.pk).status == Status.PAYMENT_NEEDED
+    # On the page: no new email for this attempt (the family sees it there).
+    assert PaymentAttempt.objects.get(case=case, number=2).status == A.FAILED
+    assert case.emails.filter(kind="payment_needed").count() == 1
+
+
+@pytest.mark.parametrize(("passes", "paid"), [(True, True), (False, False)])
+def test_3d_secure_on_the_page(stripe_on: str, family: Any, passes: bool, paid: bool) -> None:
+    case = waiting(stripe_on, family, number=NEEDS_3DS)
+    client = login(Client(), family)
+    response = client.post(pay_url(case), {"action": "saved_card"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Confirm the payment with your bank" in page
+    secret = attr(page, "data-client-secret")
+    intent = attr(page, 'name="payment_intent" value')
+    assert secret.startswith(f"{intent}_secret_")
+    browser_authenticates(stripe_on, secret, success=passes)  # Stripe.js's 3-D Secure
+    response = client.post(pay_url(case), {"action": "complete", "payment_intent": intent})
+    billing = CaseBilling.objects.get(case=case)
+    if paid:
+        assert response.status_code == 302
+        assert billing.state == S.PAID
+        assert Case.objects.get(pk=case.pk).status == Status.ASSIGNED
+    else:
+        assert response.status_code == 400
+        assert "Your bank did not confirm the payment. Nothing was charged." in (
+            response.content.decode()
+        )
+        assert billing.state == S.PAYMENT_NEEDED
+        assert Case.objects.get(pk=case.pk).status == Status.PAYMENT_NEEDED
+
+
+def test_a_forged_payment_intent_id_is_refused(stripe_on: str, family: Any) -> None:
+    case = waiting(stripe_on, family)
+    response = login(Client(), family).post(
+        pay_url(case), {"action": "complete", "payment_intent": "pi_someone_elses"}
+    )
+    assert response.status_code == 400
+    assert "This payment form has expired" in response.content.decode()
+    assert CaseBilling.objects.get(case=case).state == S.PAYMENT_NEEDED
+
+
+def test_only_the_family_pays(
+    stripe_on: str, family: Any, physician: Any, coordinator: Any, other_family: Any
+) -> None:
+    case = waiting(stripe_on, family)
+    assert login(Client(), physician).get(pay_url(case)).status_code == 404
+    assert login(Client(), coordinator).get(pay_url(case)).status_code == 404
+    assert login(Client(), other_family).get(pay_url(case)).status_code == 404
+    assert Client().get(pay_url(case)).status_code == 302  # to sign in
+
+
+def test_nothing_to_pay_goes_to_the_case_page(stripe_on: str, family: Any) -> None:
+    case = case_to_charge(stripe_on, family)
+    response = login(Client(), family).get(pay_url(case))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("case_detail", args=[case.reference])
+    assert ls_count(stripe_on, "payment_intents") == 0
+
+
+def test_an_empty_new_card_form_never_charges_the_saved_card(stripe_on: str, family: Any) -> None:
+    case = waiting(stripe_on, family)
+    response = login(Client(), family).post(pay_url(case), {"action": "new_card"})
+    assert response.status_code == 400
+    assert "Enter the card details" in response.content.decode()
+    assert PaymentAttempt.objects.filter(case=case).count() == 1

@@ -1,0 +1,253 @@
+"""The PDF renderer: tagged output, page numbers, only our own static files, a time limit."""
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.pdf import (
+    PdfRenderError,
+    PdfRenderTimeout,
+    html_to_pdf,
+    pdf_sha256,
+    redact,
+    render_pdf,
+    static_file_for,
+)
+from tests.services import need
+
+PASSWD_MARKER = "root:x:0:0"
+
+
+def pdf_text(pdf: bytes, *, layout: bool = False) -> str:
+    """The PDF's text as poppler's pdftotext reads it, whitespace collapsed. ``layout``
+    keeps each visual line together (a table row's label next to its value)."""
+    need(bool(shutil.which("pdftotext")), "needs pdftotext (apt-get install poppler-utils)")
+    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), "-", "-"]
+    out = subprocess.run(args, input=pdf, capture_output=True, check=True).stdout.decode()
+    return " ".join(out.split())
+
+
+def inflated(pdf: bytes) -> bytes:
+    """The PDF's bytes with every Flate stream decompressed (the catalog and the structure
+    tree live in compressed object streams)."""
+    parts = [pdf]
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            parts.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            continue
+    return b"\n".join(parts)
+
+
+def page(body: str, head: str = "", title: str = "Test document") -> str:
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{title}</title>
+<style>
+  @page {{ size: Letter; margin: 2cm;
+    @bottom-right {{ content: "Page " counter(page) " of " counter(pages); }} }}
+  html {{ font-family: "DejaVu Sans", sans-serif; }}
+  .next {{ break-before: page; }}
+</style>{head}</head><body>{body}</body></html>"""
+
+
+# --- a loopback server that counts every request it gets --------------------------------
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: list[str]
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        body = b"body { color: red }"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[str]]]:
+    hits: list[str] = []
+    handler = type("Handler", (_Recorder,), {"hits": hits})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_the_recorder_does_record(recorder: tuple[str, list[str]]) -> None:
+    """The control for the test below: a real fetch of the server is counted."""
+    origin, hits = recorder
+    with urllib.request.urlopen(f"{origin}/control.css", timeout=5) as response:
+        assert response.status == 200
+    assert hits == ["/control.css"]
+
+
+def test_nothing_outside_our_static_files_is_fetched(
+    recorder: tuple[str, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    origin, hits = recorder
+    hostile_head = f"""
+      <link rel="stylesheet" href="{origin}/linked.css?token=SECRET-LINK">
+      <link rel="stylesheet" href="file:///etc/passwd">
+      <link rel="attachment" href="file:///etc/passwd" title="passwd">
+      <link rel="attachment" href="{origin}/attachment.bin">
+      <style>
+        @import url({origin}/imported.css?token=SECRET-IMPORT);
+        @import url("file:///etc/passwd");
+        @font-face {{ font-family: Remote; src: url({origin}/font.ttf); }}
+        .bg {{ background-image: url({origin}/background.png); }}
+      </style>"""
+    hostile_body = f"""
+      <h1>Hostile references</h1>
+      <p class="bg" style="font-family: Remote">Nothing below may be fetched.</p>
+      <img src="file:///etc/passwd" alt="passwd">
+      <img src="http://127.0.0.1:9/x.png" alt="discard port">
+      <img src="{origin}/x.png?token=SECRET-IMG#frag" alt="recorder">
+      <img src="{origin}/static/css/site.css" alt="another origin's static path">
+      <img src="/static/../../../../etc/passwd" alt="traversal">
+      <img src="/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd" alt="encoded traversal">
+      <img src="/admin/" alt="our own non-static path">
+      <object data="file:///etc/passwd" type="text/plain">fallback</object>
+      <svg width="10" height="10"><image href="{origin}/svg.png" width="10" height="10"/></svg>"""
+    caplog.set_level("WARNING", logger="reports.pdf")
+
+    pdf = html_to_pdf(page(hostile_body, head=hostile_head))
+
+    assert pdf.startswith(b"%PDF-")
+    assert hits == []
+    text = pdf_text(pdf)
+    assert "Hostile references" in text
+    assert PASSWD_MARKER not in text
+    assert PASSWD_MARKER.encode() not in inflated(pdf)
+    refused = [r.getMessage() for r in caplog.records if "refused to fetch" in r.getMessage()]
+    assert any("file:///etc/passwd" in m for m in refused)
+    assert any(f"{origin}/x.png" in m for m in refused)
+    assert any(f"{origin}/imported.css" in m for m in refused)
+    assert "SECRET" not in caplog.text  # queries (where tokens live) never reach the log
+    assert "frag" not in caplog.text
+
+
+def test_our_static_files_are_embedded(settings: Any, tmp_path: Path) -> None:
+    from PIL import Image
+
+    static = tmp_path / "static"
+    static.mkdir()
+    Image.new("RGB", (40, 20), (29, 79, 145)).save(static / "logo.png")
+    (static / "doc.css").write_text('.stamp::before { content: "STYLED BY STATIC CSS"; }')
+    settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, ("pdftest", str(static))]
+    body = """<p class="stamp"></p>
+      <p class="text-uppercase">bootstrap applied</p>
+      <img src="/static/pdftest/logo.png" alt="Hospital logo">"""
+    head = """<link rel="stylesheet" href="/static/pdftest/doc.css">
+      <link rel="stylesheet" href="/static/vendor/bootstrap/css/bootstrap.min.css">"""
+
+    pdf = html_to_pdf(page(body, head=head))
+
+    text = pdf_text(pdf)
+    assert "STYLED BY STATIC CSS" in text  # our CSS, by prefix, from a static directory
+    assert "BOOTSTRAP APPLIED" in text  # the project's vendored Bootstrap (another prefix)
+    assert b"/Subtype /Image" in inflated(pdf)  # the logo is embedded
+
+
+def test_static_urls_are_confined_to_the_static_directories(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"x")
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "link.png").symlink_to(outside)
+    roots = [("", str(tmp_path / "static"))]
+    base = "https://portal.example/static/"
+    assert static_file_for(f"{base}link.png", base, roots) is None  # symlink out of the root
+    (tmp_path / "static" / "ok.css").write_text("p {}")
+    assert static_file_for(f"{base}ok.css", base, roots) == (tmp_path / "static/ok.css")
+    assert static_file_for(f"{base}ok.css?v=1", base, roots) is not None
+    for url in (
+        "https://other.example/static/ok.css",
+        "http://portal.example/static/ok.css",
+        "https://portal.example/media/ok.css",
+        f"{base}../static/ok.css",
+        f"{base}%2e%2e/static/ok.css",
+        f"{base}sub\\..\\ok.css",
+        f"{base}",
+        "file:///etc/passwd",
+    ):
+        assert static_file_for(url, base, roots) is None, url
+
+
+def test_page_x_of_y_through_a_template(settings: Any, tmp_path: Path) -> None:
+    templates = tmp_path / "templates" / "pdftest"
+    templates.mkdir(parents=True)
+    (templates / "two_pages.html").write_text(
+        page("<h1>{{ heading }}</h1><p>First page.</p><h2 class='next'>Second</h2><p>More.</p>")
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path / "templates", *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+
+    pdf = render_pdf(template="pdftest/two_pages.html", context={"heading": "Counted pages"})
+
+    text = pdf_text(pdf)
+    assert "Counted pages" in text
+    assert "Page 1 of 2" in text and "Page 2 of 2" in text
+
+
+def test_the_pdf_is_tagged() -> None:
+    pdf = html_to_pdf(page("<h1>Tagged</h1><table><tr><th>A</th><td>1</td></tr></table>"))
+    raw = inflated(pdf)
+    assert b"/StructTreeRoot" in raw
+    assert b"/MarkInfo" in raw
+    assert b"/Lang" in raw
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True)
+        assert re.search(rb"Tagged:\s+yes", info.stdout)
+
+
+def test_a_pathological_render_is_stopped_by_the_time_limit() -> None:
+    rows = "".join(f"<tr><td>{i}</td><td>{'cell ' * 20}</td></tr>" for i in range(40_000))
+    started = time.monotonic()
+    with pytest.raises(PdfRenderTimeout, match=r"took longer than 1 s and was stopped"):
+        html_to_pdf(page(f"<table>{rows}</table>"), timeout=1)
+    assert time.monotonic() - started < 10
+
+
+def test_a_render_that_fails_raises_a_clear_error(settings: Any) -> None:
+    settings.PDF_RENDER_MEMORY_MB = 40  # too little to even load WeasyPrint
+    with pytest.raises(PdfRenderError, match="The PDF render failed"):
+        html_to_pdf(page("<p>Hello</p>"))
+
+
+def test_it_renders_outside_the_main_thread_and_hashes_stably() -> None:
+    """No signal handlers: a Celery thread pool or a threaded server can render too."""
+    results: list[bytes] = []
+    thread = threading.Thread(target=lambda: results.append(html_to_pdf(page("<p>Hi</p>"))))
+    thread.start()
+    thread.join(60)
+    assert results and results[0].startswith(b"%PDF-")
+    again = html_to_pdf(page("<p>Hi</p>"))
+    assert pdf_sha256(results[0]) == pdf_sha256(again)
+    assert re.fullmatch(r"[0-9a-f]{64}", pdf_sha256(again))
+
+
+def test_log_redaction() -> None:
+    assert redact("at 'https://x.example/a.png?sig=abc#f'") == "at 'https://x.example/a.png?[…]'"
+    assert redact("image data:image/png;base64,AAAA failed") == "image data:[…] failed"
+    assert redact("Ignored `color:#fff` at 1:2") == "Ignored `color:#fff` at 1:2"
