@@ -55,6 +55,7 @@ def test_the_card_step_shows_the_price_the_notice_and_stripe_js(
     assert "costs <strong>$875.00</strong>" in page
     assert NOTICE in page
     assert "only after our team has reviewed your request and gone over the charges" in page
+    assert f'href="{reverse("refund_policy")}"' in page  # the policy is linked from here
     assert f'<script src="{settings.STRIPE_JS_URL}"></script>' in page
     assert f'data-stripe-key="{PUBLISHABLE_KEY}"' in page
     assert "<script>" not in page  # no inline script (CSP)
