@@ -27,3 +27,45 @@ def demo_card_save(*, case: Case, by: User) -> bool:
     stripe_client.setup_intent_confirm(setup_intent, payment_method=TEST_CARD)
     services.card_setup_complete(case=case, setup_intent_id=setup_intent, by=by)
     return True
+
+
+def demo_billing_ensure(people: dict[str, User]) -> list[Case]:
+    """family@: a cardiac-surgery request (no charge) and, when Stripe is there, a paid one
+    (reviewed, confirmed and charged; receipt and superbill available)."""
+    from cases.lifecycle import case_transition
+    from cases.models import Status
+    from intake.demo import CHILDREN, demo_request_submit
+    from intake.models import Intake
+
+    family = people["family@example.com"]
+    coordinator = people["coordinator@example.com"]
+    child = CHILDREN["family@example.com"]
+    made: list[Case] = []
+    if not Intake.objects.filter(case__family=family, child_legal_first_name="Lucia").exists():
+        made.append(
+            demo_request_submit(
+                family=family,
+                child=child,
+                first="Lucia",
+                specialty="cardiac-surgery",
+                with_card=False,
+            )
+        )
+    paid_exists = Intake.objects.filter(
+        case__family=family, child_legal_first_name="Diego"
+    ).exists()
+    if (
+        not paid_exists
+        and stripe_client.configured()
+        and settings.STRIPE_SECRET_KEY.startswith("sk_test_")
+    ):
+        case = demo_request_submit(
+            family=family, child=child, first="Diego", specialty="cardiology", with_card=True
+        )
+        case_transition(case=case, to=Status.IN_TRIAGE, by=coordinator)
+        Case.objects.filter(pk=case.pk).update(assigned_specialist=people["specialist@example.com"])
+        case_transition(case=case, to=Status.AWAITING_FAMILY_CONFIRMATION, by=coordinator)
+        services.payment_charge(case=case, by=family)
+        CaseBilling.objects.filter(case=case).update(cpt_codes="99358", icd10_codes="Q21.0")
+        made.append(case)
+    return made

@@ -39,12 +39,20 @@ class IntakeAdmin(ReadOnlyAdmin):
     list_display = [
         "case",
         "child_legal_last_name",
+        "child_age_display",
         "residence",
         "started_by_physician",
         "current_step",
     ]
     list_select_related = ["case", "residence"]
     search_fields = ["=case__reference", "child_legal_last_name"]
+
+    @admin.display(description="age")
+    def child_age_display(self, obj: Intake) -> str:
+        age = obj.child_age
+        if age is None:
+            return "-"
+        return f"{age} (21 or over: check)" if obj.flag_adult else str(age)
 
 
 @admin.register(Question)

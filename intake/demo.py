@@ -77,7 +77,43 @@ def _fill(intake: Intake, child: dict, first: str, *, complete: bool) -> None:
     intake.save()
 
 
+def demo_request_submit(
+    *, family: User, child: dict[str, Any], first: str, specialty: str, with_card: bool
+) -> Case:
+    """A complete request with questions and two small records, submitted. A paid specialty
+    gets the test card when Stripe (localstripe) is there; otherwise it becomes free."""
+    from billing.demo import demo_card_save
+
+    case = case_start(by=family)
+    _fill(case.intake, child, first, complete=True)
+    case.physician_email = child["physician"][1]
+    case.specialty = Specialty.objects.get(slug=specialty)
+    case.save(update_fields=["physician_email", "specialty"])
+    for text in [
+        "Is the recommended treatment the right choice for our child now?",
+        "What are the risks if we wait six months?",
+        "Are there other options we should ask our physician about?",
+    ]:
+        question_add(case=case, by=family, text=text)
+    for name, kind in [("clinic-notes.pdf", "clinical_notes"), ("lab-results.pdf", "lab_results")]:
+        content = DEMO_PDF + name.encode() + first.encode()  # distinct files: not duplicates
+        record_create_from_upload(
+            case=case,
+            by=family,
+            kind=kind,
+            uploaded=SimpleUploadedFile(name, content, content_type="application/pdf"),
+        )
+    if with_card and not demo_card_save(case=case, by=family):
+        # No Stripe (test) key here: make the demo request a free one instead.
+        case.specialty = Specialty.objects.get(slug="cardiac-surgery")
+        case.save(update_fields=["specialty"])
+    case_submit(case=case, by=family)
+    assert case.status == Status.SUBMITTED
+    return case
+
+
 def demo_intake_ensure(people: dict[str, User]) -> list[Case]:
+    """For each demo family: a draft, and a submitted request (card saved when paid)."""
     made = []
     for email, child in CHILDREN.items():
         family = people[email]
@@ -85,35 +121,12 @@ def demo_intake_ensure(people: dict[str, User]) -> list[Case]:
             continue  # already seeded
         draft = case_start(by=family)
         _fill(draft.intake, child, child["second_first"], complete=False)
-        submitted = case_start(by=family)
-        _fill(submitted.intake, child, child["first"], complete=True)
-        submitted.physician_email = child["physician"][1]
-        submitted.specialty = Specialty.objects.get(slug=child["specialty"])
-        submitted.save(update_fields=["physician_email", "specialty"])
-        for text in [
-            "Is the recommended treatment the right choice for our child now?",
-            "What are the risks if we wait six months?",
-            "Are there other options we should ask our physician about?",
-        ]:
-            question_add(case=submitted, by=family, text=text)
-        for name, kind in [
-            ("clinic-notes.pdf", "clinical_notes"),
-            ("lab-results.pdf", "lab_results"),
-        ]:
-            content = DEMO_PDF + name.encode()  # distinct files, so not duplicates
-            record_create_from_upload(
-                case=submitted,
-                by=family,
-                kind=kind,
-                uploaded=SimpleUploadedFile(name, content, content_type="application/pdf"),
-            )
-        from billing.demo import demo_card_save
-
-        if not demo_card_save(case=submitted, by=family):
-            # No Stripe (test) key here: make the demo request a free one instead.
-            submitted.specialty = Specialty.objects.get(slug="cardiac-surgery")
-            submitted.save(update_fields=["specialty"])
-        case_submit(case=submitted, by=family)
-        assert submitted.status == Status.SUBMITTED
+        submitted = demo_request_submit(
+            family=family,
+            child=child,
+            first=child["first"],
+            specialty=child["specialty"],
+            with_card=True,
+        )
         made += [draft, submitted]
     return made

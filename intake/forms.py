@@ -10,7 +10,6 @@ from accounts.models import Role, Specialty, User
 from .models import Intake, Question, Record, StateEligibility
 
 STATE_CHOICES = [("", "Choose a state")] + [(c, str(n)) for c, n in US_STATES]
-ADULT_AGE_FLAG = 21
 
 
 def age_on(born: date, today: date) -> int:
@@ -141,11 +140,6 @@ class ChildForm(forms.ModelForm):
         if commit:
             intake.save()
         return intake
-
-    @property
-    def adult_flag(self) -> bool:
-        born = self.cleaned_data.get("child_date_of_birth")
-        return born is not None and age_on(born, timezone.localdate()) >= ADULT_AGE_FLAG
 
 
 class PhysicianForm(forms.ModelForm):

@@ -111,6 +111,24 @@ class Intake(models.Model):
     def __str__(self) -> str:
         return f"Intake for {self.case}"
 
+    ADULT_FLAG_AGE = 21
+
+    @property
+    def child_age(self) -> int | None:
+        from django.utils import timezone
+
+        born = self.child_date_of_birth
+        if born is None:
+            return None
+        today = timezone.localdate()
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def flag_adult(self) -> bool:
+        """A "child" of 21 or more: the coordinator checks the request is still right for us."""
+        age = self.child_age
+        return age is not None and age >= self.ADULT_FLAG_AGE
+
     @property
     def child_name(self) -> str:
         return f"{self.child_legal_first_name} {self.child_legal_last_name}".strip()

@@ -50,12 +50,21 @@ def test_seed_demo_adds_a_draft_and_a_submitted_request_per_family() -> None:
 
     call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", stdout=StringIO())  # idempotent: no second set
-    for email in ["family@example.com", "family2@example.com"]:
+    for email, submitted_count in [("family@example.com", 2), ("family2@example.com", 1)]:
         cases = Case.objects.filter(family__email=email)
-        assert sorted(cases.values_list("status", flat=True)) == [Status.DRAFT, Status.SUBMITTED]
-        submitted = cases.get(status=Status.SUBMITTED)
-        assert submitted.questions.count() == 3
-        assert submitted.records.filter(state="available").count() == 2
+        assert (
+            sorted(cases.values_list("status", flat=True))
+            == [Status.DRAFT] + [Status.SUBMITTED] * submitted_count
+        )
+        for submitted in cases.filter(status=Status.SUBMITTED):
+            assert submitted.questions.count() == 3
+            assert submitted.records.filter(state="available").count() == 2
+    # Without Stripe here, family@'s paid request is not made; the free one always is.
+    assert Case.objects.filter(
+        family__email="family@example.com",
+        specialty__slug="cardiac-surgery",
+        billing__fee_cents=0,
+    ).exists()
     physician = User.objects.get(email="physician@example.com")
     visible = cases_visible_to(physician)
-    assert list(visible.values_list("family__email", flat=True)) == ["family@example.com"]
+    assert set(visible.values_list("family__email", flat=True)) == {"family@example.com"}

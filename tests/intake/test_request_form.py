@@ -343,3 +343,17 @@ def test_the_fee_is_fixed_at_submission(
     )
     case.billing.refresh_from_db()
     assert case.billing.fee_cents == 0
+
+
+def test_a_child_of_21_or_more_is_flagged_for_the_coordinator(
+    family_client: Client, coordinator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = start(family_client)
+    complete_and_submit(family_client, case, django_capture_on_commit_callbacks)
+    Intake.objects.filter(case=case).update(child_date_of_birth="2001-01-01")
+    page = login(Client(), coordinator).get(reverse("case_detail", args=[case.reference]))
+    assert "21 or over, check eligibility" in page.content.decode()
+    family_page = family_client.get(reverse("case_detail", args=[case.reference]))
+    assert "21 or over" not in family_page.content.decode()
+    admin = login(Client(), coordinator).get(reverse("admin:intake_intake_changelist"))
+    assert "21 or over: check" in admin.content.decode()
