@@ -68,6 +68,26 @@ class Case(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
 
+    # The coordinator's lifecycle (cases.services) and the turnaround clock (cases.clock).
+    proposed_specialist = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposed_cases",
+    )
+    proposal_note = models.TextField(blank=True, help_text="Shown to the family with the proposal.")
+    decline_reason = models.TextField(blank=True, help_text="Shown to the family.")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    records_complete_at = models.DateTimeField(null=True, blank=True)
+    review_extension = models.BooleanField(
+        default=False, help_text="Imaging or pathology review needed: more business days."
+    )
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The last clock threshold the coordinators were emailed about ("", at_risk, overdue).
+    clock_alerted = models.CharField(max_length=10, blank=True)
+    in_person_requested_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         indexes = [
             models.Index(fields=["status", "created_at"], name="case_status_created_idx"),
@@ -274,3 +294,45 @@ class TurnaroundPolicy(models.Model):
     def current(cls) -> "TurnaroundPolicy":
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class CaseHold(models.Model):
+    """A time the clock stood still, waiting on the family or the physician."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="holds")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case} on hold from {self.started_at:%Y-%m-%d}"
+
+
+class RecordRequest(models.Model):
+    """Something the coordinator asked for: a checklist item the family and physician see."""
+
+    class From(models.TextChoices):
+        FAMILY = "family", "The family"
+        PHYSICIAN = "physician", "The local physician"
+        PROVIDER = "provider", "An outside provider"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="record_requests")
+    what = models.CharField(max_length=300)
+    requested_from = models.CharField(max_length=10, choices=From.choices)
+    provider_name = models.CharField(max_length=200, blank=True)
+    provider_contact = models.CharField(max_length=300, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    by_mail = models.BooleanField(default=False, help_text="A CD or slides sent by post.")
+    received_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.what}"
