@@ -56,3 +56,10 @@ def email_send(self, email_id: int) -> str:
         )
         email_mark_on_timeline(email)
     return "sent"
+
+
+@shared_task(acks_late=True)
+def clock_sweep() -> int:
+    from .clock_alerts import clock_alerts_send
+
+    return clock_alerts_send()

@@ -6,89 +6,143 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_clock'),
+        ("cases", "0004_clock"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='assigned_at',
+            model_name="case",
+            name="assigned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='clock_alerted',
+            model_name="case",
+            name="clock_alerted",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='case',
-            name='decline_reason',
-            field=models.TextField(blank=True, help_text='Shown to the family.'),
+            model_name="case",
+            name="decline_reason",
+            field=models.TextField(blank=True, help_text="Shown to the family."),
         ),
         migrations.AddField(
-            model_name='case',
-            name='due_at',
+            model_name="case",
+            name="due_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='in_person_requested_at',
+            model_name="case",
+            name="in_person_requested_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='proposal_note',
-            field=models.TextField(blank=True, help_text='Shown to the family with the proposal.'),
+            model_name="case",
+            name="proposal_note",
+            field=models.TextField(blank=True, help_text="Shown to the family with the proposal."),
         ),
         migrations.AddField(
-            model_name='case',
-            name='proposed_specialist',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='proposed_cases', to=settings.AUTH_USER_MODEL),
+            model_name="case",
+            name="proposed_specialist",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="proposed_cases",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='records_complete_at',
+            model_name="case",
+            name="records_complete_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='review_extension',
-            field=models.BooleanField(default=False, help_text='Imaging or pathology review needed: more business days.'),
+            model_name="case",
+            name="review_extension",
+            field=models.BooleanField(
+                default=False, help_text="Imaging or pathology review needed: more business days."
+            ),
         ),
         migrations.CreateModel(
-            name='CaseHold',
+            name="CaseHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.CharField(max_length=300)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holds', to='cases.case')),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.CharField(max_length=300)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="holds",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['started_at'],
+                "ordering": ["started_at"],
             },
         ),
         migrations.CreateModel(
-            name='RecordRequest',
+            name="RecordRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('what', models.CharField(max_length=300)),
-                ('requested_from', models.CharField(choices=[('family', 'The family'), ('physician', 'The local physician'), ('provider', 'An outside provider')], max_length=10)),
-                ('provider_name', models.CharField(blank=True, max_length=200)),
-                ('provider_contact', models.CharField(blank=True, max_length=300)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('by_mail', models.BooleanField(default=False, help_text='A CD or slides sent by post.')),
-                ('received_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='record_requests', to='cases.case')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("what", models.CharField(max_length=300)),
+                (
+                    "requested_from",
+                    models.CharField(
+                        choices=[
+                            ("family", "The family"),
+                            ("physician", "The local physician"),
+                            ("provider", "An outside provider"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("provider_name", models.CharField(blank=True, max_length=200)),
+                ("provider_contact", models.CharField(blank=True, max_length=300)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                (
+                    "by_mail",
+                    models.BooleanField(default=False, help_text="A CD or slides sent by post."),
+                ),
+                ("received_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="record_requests",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
     ]
