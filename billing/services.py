@@ -578,6 +578,11 @@ def _attempt_succeeded(
         )
     if case.status in CHARGEABLE_STATUSES:
         case_transition(case=case, to=Status.ASSIGNED, by=by, note="Payment received.")
+        from cases.services import assignment_after_payment
+
+        # The clock starts and the specialist is told, however the payment arrived
+        # (confirm, the pay page, or a webhook).
+        assignment_after_payment(case=case, by=by)
     elif case.status != Status.ASSIGNED and not already_paid:
         _alert_coordinators(
             case,

@@ -67,7 +67,10 @@ def test_paying_with_another_card(stripe_on: str, family: Any) -> None:
     assert response["Location"] == reverse("case_detail", args=[case.reference])
     billing = CaseBilling.objects.get(case=case)
     assert (billing.state, billing.paid_cents, billing.card_last4) == (S.PAID, 87500, "4242")
-    assert Case.objects.get(pk=case.pk).status == Status.ASSIGNED
+    assigned = Case.objects.get(pk=case.pk)
+    assert assigned.status == Status.ASSIGNED
+    # Paying on the page finishes the assignment like a confirm does: the clock starts.
+    assert assigned.assigned_at is not None
     second = PaymentAttempt.objects.get(case=case, number=2)
     assert (second.on_session, second.status) == (True, A.SUCCEEDED)
     assert second.idempotency_key == f"case-{case.pk}-attempt-2"

@@ -160,6 +160,15 @@ MATRIX: dict[str, Entry] = {
         method="post",
         object_type="card",
     ),
+    "case_confirm": Entry(
+        {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404}, method="post"
+    ),
+    "case_withdraw": Entry(
+        {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404}, method="post"
+    ),
+    "case_in_person": Entry(
+        {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404}, method="post"
+    ),
     "guardians_action": Entry(
         {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404},
         method="post",
