@@ -336,3 +336,44 @@ class RecordRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case}: {self.what}"
+
+
+class CaseMessage(models.Model):
+    """A secure message on a case between the family or physician and the coordinator (the
+    single point of contact), or, when the coordinator opens one, between the specialist and
+    the local physician (``thread`` physician_specialist; the coordinator reads it too)."""
+
+    class Thread(models.TextChoices):
+        COORDINATOR = "coordinator", "With the coordinator"
+        PHYSICIAN_SPECIALIST = "physician_specialist", "Physician to physician"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    thread = models.CharField(max_length=30, choices=Thread.choices, default=Thread.COORDINATOR)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    body = models.TextField(max_length=5000)
+    # Attachments go through the records pipeline (checked, hashed, scanned).
+    records = models.ManyToManyField("intake.Record", blank=True, related_name="messages")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["case", "thread", "created_at"], name="message_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case} message {self.pk}"
+
+
+class CaseReadMarker(models.Model):
+    """Up to when a person has read a case's messages: unread = newer messages by others."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="read_markers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    last_read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="read_marker_one_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.case} to {self.last_read_at:%Y-%m-%d %H:%M}"
