@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("<str:reference>/people/", intake_views.guardians_action, name="guardians_action"),
     path("<str:reference>/", include("cases.portal_urls")),
+    path("<str:reference>/messages/", include("cases.message_urls")),
     path("<str:reference>/uploads/", include("intake.upload_urls")),
     path("<str:reference>/billing/documents/", include("billing.document_urls")),
     path("<str:reference>/billing/", include("billing.case_urls")),

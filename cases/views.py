@@ -9,6 +9,8 @@ from accounts.models import Role
 from accounts.typing import AuthedRequest
 
 from .access import case_for_user, cases_visible_to
+from .message_views import messages_context
+from .messaging import with_unread_for
 from .models import Case, CaseMember, Status
 from .stages import stage_for
 
@@ -16,7 +18,7 @@ from .stages import stage_for
 @login_required
 def dashboard(request: AuthedRequest) -> HttpResponse:
     cases = list(
-        cases_visible_to(request.user)
+        with_unread_for(cases_visible_to(request.user), request.user)
         .select_related("specialty", "intake", "intake__residence")
         .annotate(
             question_count=Count("questions", distinct=True),
@@ -66,6 +68,7 @@ def case_page(
         "upload_form": RecordUploadForm(),
         "invite_form": InviteForm(),
         "billing_documents": documents_for_user(user, case),
+        **messages_context(case, user),
         **extra,
     }
     return render(request, "cases/case_detail.html", context, status=status)

@@ -6,40 +6,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_lifecycle'),
-        ('intake', '0002_seed_state_eligibility'),
+        ("cases", "0005_lifecycle"),
+        ("intake", "0002_seed_state_eligibility"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseMessage',
+            name="CaseMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('thread', models.CharField(choices=[('coordinator', 'With the coordinator'), ('physician_specialist', 'Physician to physician')], default='coordinator', max_length=30)),
-                ('body', models.TextField(max_length=5000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='cases.case')),
-                ('records', models.ManyToManyField(blank=True, related_name='messages', to='intake.record')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "thread",
+                    models.CharField(
+                        choices=[
+                            ("coordinator", "With the coordinator"),
+                            ("physician_specialist", "Physician to physician"),
+                        ],
+                        default="coordinator",
+                        max_length=30,
+                    ),
+                ),
+                ("body", models.TextField(max_length=5000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "records",
+                    models.ManyToManyField(blank=True, related_name="messages", to="intake.record"),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(fields=['case', 'thread', 'created_at'], name='message_case_idx')],
+                "ordering": ["created_at", "pk"],
+                "indexes": [
+                    models.Index(fields=["case", "thread", "created_at"], name="message_case_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CaseReadMarker',
+            name="CaseReadMarker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_read_at', models.DateTimeField()),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='read_markers', to='cases.case')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("last_read_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="read_markers",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('case', 'user'), name='read_marker_one_per_user')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("case", "user"), name="read_marker_one_per_user"
+                    )
+                ],
             },
         ),
     ]

@@ -1,11 +1,20 @@
 from io import StringIO
+from typing import Any
 
+import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role, User
 from tests.conftest import totp_now
+
+
+@pytest.fixture(autouse=True)
+def _without_stripe(settings: Any) -> None:
+    # The demo without Stripe, whatever the environment says; tests/billing/test_demo.py
+    # runs it with localstripe.
+    settings.STRIPE_SECRET_KEY = ""
 
 
 def test_seed_demo_is_idempotent_and_staff_can_sign_in_with_the_demo_totp() -> None:

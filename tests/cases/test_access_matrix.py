@@ -169,6 +169,11 @@ MATRIX: dict[str, Entry] = {
     "case_in_person": Entry(
         {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404}, method="post"
     ),
+    "case_messages": Entry(
+        {"family": 200, "physician": 200, "coordinator": 200, "specialist": 404},
+        object_type="message",
+        data={"thread": "coordinator"},
+    ),
     "guardians_action": Entry(
         {"family": 302, "physician": 404, "coordinator": 404, "specialist": 404},
         method="post",

@@ -1,0 +1,276 @@
+"""Secure messages on a case.
+
+Two threads per case:
+- ``coordinator``: the family (owner or invited guardian) and the local physician with the
+  coordinators, the single point of contact. Specialists never see or post in it.
+- ``physician_specialist``: the assigned specialist and the local physician, which a
+  coordinator opens (``p2p_open``) and may read and post in. Nobody else sees it, and nobody
+  posts in it before it is opened.
+
+Attachments go through the records pipeline (checked, hashed, scanned) and become records of
+the case. Each new message emails the other side (never the body: no medical detail in
+email) and adds a timeline note without the body.
+
+Unread: one read marker per person and case; a message is unread when someone else wrote it
+in a thread the person may see after their marker (or when they have no marker yet).
+"""
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, User
+from intake.notifications import _coordinator_addresses, _family_addresses
+
+from .access import can_see_case
+from .models import Case, CaseMember, CaseMessage, CaseReadMarker, TimelineEvent
+from .notifications import email_render_and_enqueue
+
+Thread = CaseMessage.Thread
+
+
+def _active(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def is_family_member(user: User, case: Case) -> bool:
+    return _active(user) and user.role == Role.FAMILY and can_see_case(user, case)
+
+
+def is_case_physician(user: User, case: Case) -> bool:
+    return _active(user) and user.role == Role.PHYSICIAN and can_see_case(user, case)
+
+
+def is_assigned_specialist(user: User, case: Case) -> bool:
+    return (
+        _active(user)
+        and user.role == Role.SPECIALIST
+        and case.assigned_specialist_id is not None
+        and case.assigned_specialist_id == user.pk
+    )
+
+
+def is_coordinator(user: User) -> bool:
+    return _active(user) and user.role == Role.COORDINATOR
+
+
+def p2p_is_open(case: Case) -> bool:
+    return case.messages.filter(thread=Thread.PHYSICIAN_SPECIALIST).exists()
+
+
+def _role_threads(user: User) -> list[str]:
+    """The threads a person of this role can ever see on a case they may see."""
+    if not _active(user):
+        return []
+    if user.role in (Role.COORDINATOR, Role.PHYSICIAN):
+        return [Thread.COORDINATOR, Thread.PHYSICIAN_SPECIALIST]
+    if user.role == Role.SPECIALIST:
+        return [Thread.PHYSICIAN_SPECIALIST]
+    if user.role == Role.FAMILY:
+        return [Thread.COORDINATOR]
+    return []
+
+
+def can_read_thread(user: User, case: Case, thread: str) -> bool:
+    if thread == Thread.COORDINATOR:
+        return is_coordinator(user) or is_family_member(user, case) or is_case_physician(user, case)
+    if thread == Thread.PHYSICIAN_SPECIALIST:
+        if is_coordinator(user):
+            return True
+        return p2p_is_open(case) and (
+            is_assigned_specialist(user, case) or is_case_physician(user, case)
+        )
+    return False
+
+
+def threads_for(user: User, case: Case) -> list[str]:
+    """The threads ``user`` may read on ``case``, in display order."""
+    return [t for t in Thread.values if can_read_thread(user, case, t)]
+
+
+def can_post(user: User, case: Case, thread: str) -> bool:
+    if thread == Thread.PHYSICIAN_SPECIALIST and not p2p_is_open(case):
+        return False
+    return can_read_thread(user, case, thread)
+
+
+def can_attach(user: User) -> bool:
+    """Attachments become records: the people who may add records (not specialists)."""
+    return user.role in (Role.FAMILY, Role.PHYSICIAN, Role.COORDINATOR)
+
+
+def _physician_addresses(case: Case) -> list[str]:
+    emails = [case.physician_email] if case.physician_email else []
+    emails += list(
+        CaseMember.objects.filter(
+            case=case, role=CaseMember.Role.PHYSICIAN, revoked_at__isnull=True
+        ).values_list("email", flat=True)
+    )
+    return list(dict.fromkeys(e.lower() for e in emails))
+
+
+def _specialist_addresses(case: Case) -> list[str]:
+    specialist = case.assigned_specialist
+    if specialist is None or not specialist.is_active:
+        return []
+    return [specialist.email]
+
+
+def _recipients(message: CaseMessage) -> list[str]:
+    case, author = message.case, message.author
+    if message.thread == Thread.COORDINATOR:
+        if author.role == Role.COORDINATOR:
+            emails = _family_addresses(case) + _physician_addresses(case)
+        else:
+            emails = _coordinator_addresses()
+    elif author.role == Role.PHYSICIAN:
+        emails = _specialist_addresses(case)
+    elif author.role == Role.SPECIALIST:
+        emails = _physician_addresses(case)
+    else:  # a coordinator in the physician-to-physician thread: both physicians
+        emails = _physician_addresses(case) + _specialist_addresses(case)
+    mine = author.email.lower()
+    return [e for e in dict.fromkeys(x.lower() for x in emails) if e and e != mine]
+
+
+def _notify(message: CaseMessage) -> None:
+    path = reverse("case_messages", args=[message.case.reference])
+    for email in _recipients(message):
+        email_render_and_enqueue(
+            template="message_received",
+            to=email,
+            case=message.case,
+            context={"messages_path": f"{path}?thread={message.thread}"},
+            dedupe_key=f"message:{message.pk}:{email}",
+        )
+
+
+def _author_label(author: User) -> str:
+    return f"{author.get_full_name()} ({author.get_role_display()})"
+
+
+def _note(case: Case, by: User, text: str) -> None:
+    TimelineEvent.objects.create(case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text)
+
+
+@transaction.atomic
+def message_post(
+    *,
+    case: Case,
+    by: User,
+    body: str,
+    thread: str,
+    attachment: UploadedFile | None = None,
+    kind: str = "other",
+) -> CaseMessage:
+    """Post a message; with ``attachment``, the file becomes a record of the case first.
+
+    Raises PermissionDenied when ``by`` may not post in ``thread``, ValidationError for an
+    empty body, and Rejected or DuplicateRecord (from the records pipeline) for a bad file;
+    nothing is kept then.
+    """
+    if thread not in Thread.values or not can_post(by, case, thread):
+        raise PermissionDenied("You cannot post in this conversation.")
+    body = body.strip()
+    if not body:
+        raise ValidationError("Write a message.")
+    if len(body) > 5000:
+        raise ValidationError("Messages can be up to 5,000 characters.")
+    record = None
+    if attachment is not None:
+        if not can_attach(by):
+            raise PermissionDenied("You cannot attach files here.")
+        from intake.records import record_create_from_upload
+
+        record = record_create_from_upload(case=case, by=by, uploaded=attachment, kind=kind)
+    message = CaseMessage.objects.create(case=case, thread=thread, author=by, body=body)
+    if record is not None:
+        message.records.add(record)
+    _note(case, by, f"Message from {_author_label(by)}")
+    messages_mark_read(case=case, user=by, at=message.created_at)
+    _notify(message)
+    return message
+
+
+@transaction.atomic
+def p2p_open(*, case: Case, by: User) -> CaseMessage:
+    """A coordinator opens the physician-to-physician thread: its first message says so and
+    the local physician and the specialist are emailed. Opening it again changes nothing."""
+    if not is_coordinator(by):
+        raise PermissionDenied("Only a coordinator can open this conversation.")
+    Case.objects.select_for_update().filter(pk=case.pk).first()
+    first = case.messages.filter(thread=Thread.PHYSICIAN_SPECIALIST).first()
+    if first is not None:
+        return first
+    if case.assigned_specialist_id is None:
+        raise ValidationError("Assign a specialist before opening this conversation.")
+    if not _physician_addresses(case):
+        raise ValidationError("This request names no local physician.")
+    message = CaseMessage.objects.create(
+        case=case,
+        thread=Thread.PHYSICIAN_SPECIALIST,
+        author=by,
+        body=(
+            f"{by.get_full_name()}, coordinator, opened this conversation between the "
+            "specialist and the local physician. The coordinators can read it."
+        ),
+    )
+    _note(case, by, "Physician-to-physician conversation opened")
+    messages_mark_read(case=case, user=by, at=message.created_at)
+    _notify(message)
+    return message
+
+
+def messages_mark_read(*, case: Case, user: User, at: datetime | None = None) -> None:
+    """Everything on ``case`` up to ``at`` (default now) is read by ``user``; never goes back."""
+    when = at or timezone.now()
+    marker, created = CaseReadMarker.objects.get_or_create(
+        case=case, user=user, defaults={"last_read_at": when}
+    )
+    if not created and marker.last_read_at < when:
+        CaseReadMarker.objects.filter(pk=marker.pk, last_read_at__lt=when).update(last_read_at=when)
+
+
+def _unread_messages(user: User, case_ref: OuterRef | int) -> QuerySet[CaseMessage]:
+    return (
+        CaseMessage.objects.filter(case=case_ref, thread__in=_role_threads(user))
+        .exclude(author=user)
+        .filter(
+            ~Exists(
+                CaseReadMarker.objects.filter(
+                    case=OuterRef("case"), user=user, last_read_at__gte=OuterRef("created_at")
+                )
+            )
+        )
+    )
+
+
+def unread_count(case: Case, user: User, *, thread: str | None = None) -> int:
+    """Messages by others on ``case`` that ``user`` has not read, in the threads they see."""
+    qs = _unread_messages(user, case.pk)
+    if thread is not None:
+        qs = qs.filter(thread=thread)
+    return qs.count()
+
+
+def with_unread_for(qs: QuerySet[Case], user: User) -> QuerySet[Case]:
+    """Annotate ``unread_messages`` on a queryset of cases ``user`` may see (the dashboard, the
+    coordinator's queue): one subquery, so the number of queries does not grow with cases."""
+    counts = (
+        _unread_messages(user, OuterRef("pk"))
+        .order_by()
+        .values("case")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.annotate(
+        unread_messages=Coalesce(
+            Subquery(counts, output_field=IntegerField()), Value(0), output_field=IntegerField()
+        )
+    )
