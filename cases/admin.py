@@ -1,41 +1,386 @@
-from django.contrib import admin
-from django.http import HttpRequest
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.models import Role, User
+
+from . import services
+from .admin_queue import (
+    RISK_LABELS,
+    BoundedPaginator,
+    console_clock,
+    dashboard_numbers,
+    queue_annotate,
+    specialists_for,
+)
+from .clock import format_pacific
+from .lifecycle import allowed_targets
 from .models import (
     AccessEvent,
     Case,
+    CaseMessage,
     HospitalClosure,
     OutboundEmail,
+    RecordRequest,
+    Status,
     TimelineEvent,
     TurnaroundPolicy,
 )
 
+S = Status
 
-class TimelineInline(admin.TabularInline):
-    model = TimelineEvent
-    extra = 0
-    can_delete = False
-    fields = ("at", "kind", "from_status", "to_status", "actor", "note")
-    readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+# --- the queue's filters --------------------------------------------------------------------
+
+
+class AssignedSpecialistFilter(admin.SimpleListFilter):
+    """Specialists only (not every user, as a related-field filter would list)."""
+
+    title = "assigned specialist"
+    parameter_name = "specialist"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        people = User.objects.filter(role=Role.SPECIALIST).order_by("full_name", "pk")
+        return [("none", "Unassigned")] + [
+            (str(p.pk), p.get_full_name() or p.email) for p in people
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(assigned_specialist__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assigned_specialist_id=int(value))
+        return queryset
+
+
+class ClockRiskFilter(admin.SimpleListFilter):
+    """By ``due_at`` range against the one calendar of the request (see cases.admin_queue)."""
+
+    title = "clock"
+    parameter_name = "clock"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(RISK_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        value = self.value()
+        if value in RISK_LABELS:
+            return queryset.filter(console_clock(request).risk_q(value))
+        return queryset
+
+
+class PaymentFilter(admin.SimpleListFilter):
+    title = "payment status"
+    parameter_name = "payment"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        from billing.models import CaseBilling
+
+        return [*CaseBilling.State.choices, ("none", "No billing yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(billing__isnull=True)
+        if value:
+            return queryset.filter(billing__state=value)
+        return queryset
+
+
+class UnreadFilter(admin.SimpleListFilter):
+    """Messages by others newer than the signed-in coordinator's read marker."""
+
+    title = "unread messages"
+    parameter_name = "unread"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Unread messages"), ("no", "All read")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        if self.value() == "yes":
+            return queryset.filter(Q(unread=True))
+        if self.value() == "no":
+            return queryset.filter(Q(unread=False))
+        return queryset
+
+
+class CaseQueue(ChangeList):
+    """Adds each row's business days left and clock state, from one calendar per request."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        clock = console_clock(request)
+        rows = list(self.result_list)
+        for case in rows:
+            case.clock_days_left = None
+            case.clock_state = "no_clock"
+            if case.due_at is not None and case.status not in CLOCK_STOPPED:
+                case.clock_days_left = clock.days_left(case.due_at)
+                case.clock_state = clock.state(case.due_at)
+        self.result_list = rows
+
+
+# The clock no longer matters once the report is signed (or the case ended).
+CLOCK_STOPPED = frozenset({S.REPORT_FINAL, S.DELIVERED, S.CLOSED, S.DECLINED, S.WITHDRAWN})
+RISK_COLOURS = {"on_track": "#1e7e34", "at_risk": "#b36b00", "overdue": "#b00020"}
+
+
+# --- the buttons ---------------------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class HoldForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, help_text="What the case is waiting for (the family reads it)."
+    )
+
+
+class RecordRequestForm(forms.Form):
+    what = forms.CharField(max_length=300)
+    requested_from = forms.ChoiceField(choices=RecordRequest.From.choices)
+    provider_name = forms.CharField(max_length=200, required=False)
+    provider_contact = forms.CharField(max_length=300, required=False)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    by_mail = forms.BooleanField(required=False, label="Sent by post (CD or slides)")
+
+
+class SpecialistChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_full_name() or obj.email} — {obj.load} open case(s)"
+
+
+class ProposalForm(forms.Form):
+    specialist = SpecialistChoice(queryset=User.objects.none())
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="The family reads it."
+    )
+    review_extension = forms.BooleanField(
+        required=False, label="Imaging or pathology review needed (more business days)"
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["specialist"].queryset = specialists_for(case)  # type: ignore[attr-defined]
+
+
+def _records_complete_open(case: Case) -> bool:
+    return case.status == S.AWAITING_RECORDS or (
+        case.records_complete_at is None
+        and case.status
+        in (
+            S.IN_TRIAGE,
+            S.AWAITING_FAMILY_CONFIRMATION,
+            S.PAYMENT_NEEDED,
+            S.ASSIGNED,
+            S.IN_REVIEW,
+            S.ON_HOLD,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Move:
+    """One console button: when it shows, its input form, and the service it calls."""
+
+    action: str
+    label: str
+    form: type[forms.Form] | None = None
+
+    def available(self, case: Case) -> bool:
+        targets = allowed_targets(case)
+        match self.action:
+            case "take":
+                return case.status == S.SUBMITTED and S.IN_TRIAGE in targets
+            case "records_complete":
+                return _records_complete_open(case)
+            case "request_records":
+                return S.AWAITING_RECORDS in targets or case.status == S.AWAITING_RECORDS
+            case "propose":
+                return S.AWAITING_FAMILY_CONFIRMATION in targets
+            case "decline":
+                return S.DECLINED in targets
+            case "hold":
+                return S.ON_HOLD in targets
+            case "resume":
+                return case.status == S.ON_HOLD and bool(targets)
         return False
+
+    def run(self, case: Case, by: User, data: dict[str, Any]) -> str:
+        """Call the service (the same one the portal and the tasks call); the message."""
+        match self.action:
+            case "take":
+                services.triage_take(case=case, by=by)
+                return "Taken into review."
+            case "records_complete":
+                services.records_complete(case=case, by=by)
+                return "All records marked as received."
+            case "request_records":
+                services.record_request_create(case=case, by=by, **data)
+                return "Record requested; the family has been emailed."
+            case "propose":
+                services.proposal_make(case=case, by=by, **data)
+                return "Proposal sent to the family."
+            case "decline":
+                services.case_decline(case=case, by=by, reason=data["reason"])
+                return "Declined; the family has been emailed."
+            case "hold":
+                services.hold_start(case=case, by=by, reason=data["reason"])
+                return "On hold; the family has been emailed."
+            case "resume":
+                services.hold_end(case=case, by=by)
+                return "Resumed."
+        raise ValueError(self.action)
+
+
+MOVES: dict[str, Move] = {
+    move.action: move
+    for move in (
+        Move("take", "Take into review"),
+        Move("request_records", "Request a record…", RecordRequestForm),
+        Move("records_complete", "All records received"),
+        Move("propose", "Propose a specialist…", ProposalForm),
+        Move("decline", "Decline…", ReasonForm),
+        Move("hold", "Put on hold…", HoldForm),
+        Move("resume", "Resume"),
+    )
+}
+
+
+def _name(user: Any) -> str:
+    if user is None:
+        return "—"
+    return str(user.get_full_name() or user.email)
+
+
+def case_timeline(case: Case, limit: int = 200) -> list[dict[str, Any]]:
+    """Status changes and notes, messages, emails sent and accesses, newest first."""
+    rows: list[dict[str, Any]] = []
+    for event in (
+        TimelineEvent.objects.filter(case=case)
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
+    ):
+        if event.kind == TimelineEvent.Kind.STATUS:
+            what = (
+                f"{Status(event.from_status).label if event.from_status else '—'} → "
+                f"{Status(event.to_status).label}"
+            )
+        else:
+            what = event.get_kind_display()
+        rows.append(
+            {
+                "at": event.at,
+                "kind": "status" if event.kind == "status" else event.kind,
+                "who": _name(event.actor),
+                "what": what,
+                "note": event.note,
+            }
+        )
+    for message in (
+        CaseMessage.objects.filter(case=case)
+        .select_related("author")
+        .order_by("-created_at", "-pk")[:limit]
+    ):
+        rows.append(
+            {
+                "at": message.created_at,
+                "kind": "message",
+                "who": _name(message.author),
+                "what": f"Message ({message.get_thread_display()})",
+                "note": message.body[:300],
+            }
+        )
+    for email in OutboundEmail.objects.filter(case=case).order_by("-created_at", "-pk")[:limit]:
+        rows.append(
+            {
+                "at": email.sent_at or email.created_at,
+                "kind": "email",
+                "who": email.to,
+                "what": f"Email {email.kind} ({email.get_state_display()})",
+                "note": email.subject,
+            }
+        )
+    for access in (
+        AccessEvent.objects.filter(case=case).select_related("user").order_by("-at", "-pk")[:limit]
+    ):
+        rows.append(
+            {
+                "at": access.at,
+                "kind": "access",
+                "who": _name(access.user),
+                "what": f"{access.action} {access.object_type} ({access.outcome})",
+                "note": access.object_id,
+            }
+        )
+    rows.sort(key=lambda row: row["at"], reverse=True)
+    return rows[:limit]
+
+
+# --- the case admin -------------------------------------------------------------------------
 
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
+    """The coordinator's queue and case page. Status is never edited here: every button
+    calls the same ``cases.services`` function as the portal and the tasks."""
+
     list_display = [
         "reference",
+        "child",
+        "residence",
+        "specialty",
+        "status",
+        "requested_specialist",
+        "assigned_specialist",
+        "records_complete",
+        "payment",
+        "due",
+        "last_activity",
+    ]
+    list_filter = [
         "status",
         "specialty",
-        "family",
-        "assigned_specialist",
-        "submitted_at",
+        AssignedSpecialistFilter,
+        ClockRiskFilter,
+        PaymentFilter,
+        UnreadFilter,
     ]
-    list_filter = ["status", "specialty"]
-    list_select_related = ["specialty", "family", "assigned_specialist"]
-    search_fields = ["=reference", "=family__email", "=physician_email"]
-    # Status is never edited by hand: it moves only through cases.lifecycle.
+    list_select_related = [
+        "specialty",
+        "assigned_specialist",
+        "intake",
+        "intake__preferred_specialist",
+        "billing",
+    ]
+    search_fields = [
+        "=reference",
+        "^intake__child_legal_first_name",
+        "^intake__child_legal_last_name",
+        "=family__email",
+        "=physician_email",
+    ]
+    # Most urgent due date first (no due date last), then the oldest submitted.
+    # "pk" last keeps the order total without the "-pk" the changelist would add, so one
+    # index (due_at, submitted_at, id) serves it; PostgreSQL indexes sort nulls last.
+    ordering = [F("due_at").asc(nulls_last=True), F("submitted_at").asc(nulls_last=True), "pk"]
+    show_full_result_count = False
+    list_per_page = 50
+    # Status is never edited by hand: it moves only through the buttons (cases.services).
     readonly_fields = [
         "reference",
         "status",
@@ -43,16 +388,243 @@ class CaseAdmin(admin.ModelAdmin):
         "created_at",
         "submitted_at",
         "created_by",
+        "assigned_specialist",
+        "proposed_specialist",
+        "records_complete_at",
+        "due_at",
     ]
-    fields = [*readonly_fields, "family", "physician_email", "specialty", "assigned_specialist"]
-    raw_id_fields = ["family", "assigned_specialist"]
-    inlines = [TimelineInline]
+    fields = [*readonly_fields, "family", "physician_email", "specialty"]
+    raw_id_fields = ["family"]
+    change_form_template = "admin/cases/case/change_form.html"
+    change_list_template = "admin/cases/case/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    # The queue.
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        return queue_annotate(super().get_queryset(request), request.user)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return CaseQueue
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: Any,
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> BoundedPaginator:
+        raw = request.GET.get("p", "1")
+        page = int(raw) if raw.isdigit() else 1
+        return BoundedPaginator(
+            queryset, per_page, orphans, allow_empty_first_page, current_page=page
+        )
+
+    @admin.display(description="Child")
+    def child(self, case: Case) -> str:
+        intake = getattr(case, "intake", None)
+        if intake is None or not intake.child_name:
+            return "—"
+        age = intake.child_age
+        return intake.child_name if age is None else f"{intake.child_name} ({age})"
+
+    @admin.display(description="State")
+    def residence(self, case: Case) -> str:
+        intake = getattr(case, "intake", None)
+        return (intake.residence_id or "—") if intake is not None else "—"
+
+    @admin.display(description="Requested specialist")
+    def requested_specialist(self, case: Case) -> str:
+        intake = getattr(case, "intake", None)
+        if intake is None:
+            return "—"
+        if intake.preferred_specialist is not None:
+            return _name(intake.preferred_specialist)
+        return intake.preferred_specialist_text or "—"
+
+    @admin.display(description="Records complete", ordering="records_complete_at")
+    def records_complete(self, case: Case) -> str:
+        if case.records_complete_at is None:
+            return "No"
+        return f"Yes, {timezone.localdate(case.records_complete_at):%b %-d}"
+
+    @admin.display(description="Payment")
+    def payment(self, case: Case) -> str:
+        billing = getattr(case, "billing", None)
+        return billing.get_state_display() if billing is not None else "—"
+
+    @admin.display(description="Due (business days left)", ordering="due_at")
+    def due(self, case: Case) -> str:
+        if case.due_at is None:
+            return "—"
+        state = getattr(case, "clock_state", "no_clock")
+        when = f"{timezone.localtime(case.due_at):%b %-d}"
+        if state == "no_clock":
+            return when
+        left = getattr(case, "clock_days_left", None)
+        return format_html(
+            '{} · {} days left · <strong style="color: {}">{}</strong>',
+            when,
+            left,
+            RISK_COLOURS[state],
+            RISK_LABELS[state],
+        )
+
+    @admin.display(description="Last activity", ordering="last_event_at")
+    def last_activity(self, case: Case) -> str:
+        latest: datetime = max(
+            filter(None, [getattr(case, "last_event_at", None), case.updated_at])
+        )
+        return f"{timezone.localtime(latest):%b %-d %H:%M}"
+
+    # The case page.
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        case = self.get_object(request, object_id)
+        extra: dict[str, Any] = dict(extra_context or {})
+        if case is not None:
+            extra["console"] = self._case_console(request, case)
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _case_console(self, request: HttpRequest, case: Case) -> dict[str, Any]:
+        from intake.models import Intake
+
+        intake = Intake.objects.filter(case=case).select_related("residence").first()
+        records = [
+            {
+                "record": record,
+                "url": reverse("record_download", args=[case.reference, record.uid])
+                if record.is_downloadable
+                else "",
+            }
+            for record in case.records.all()
+        ]
+        can_act = self.has_change_permission(request, case)
+        moves = [
+            {"move": move, "url": reverse("admin:cases_case_transition", args=[case.pk, name])}
+            for name, move in MOVES.items()
+            if can_act and move.available(case)
+        ]
+        return {
+            "intake": intake,
+            "questions": list(case.questions.all()),
+            "records": records,
+            "record_requests": list(case.record_requests.all()),
+            "billing": getattr(case, "billing", None),
+            "timeline": case_timeline(case),
+            "moves": moves,
+            "can_act": can_act,
+            "due": format_pacific(case.due_at) if case.due_at else "",
+            "received_url": reverse(
+                "admin:cases_case_transition", args=[case.pk, "record_received"]
+            ),
+        }
+
+    # The buttons and the dashboard.
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="cases_case_dashboard",
+            ),
+            path(
+                "<int:object_id>/transition/<slug:action>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="cases_case_transition",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def transition_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
+        case = get_object_or_404(Case, pk=object_id)
+        if not self.has_change_permission(request, case):
+            raise PermissionDenied
+        back = reverse("admin:cases_case_change", args=[case.pk])
+        by: User = request.user  # type: ignore[assignment]
+        if action == "record_received":
+            return self._record_received(request, case, by, back)
+        move = MOVES.get(action)
+        if move is None:
+            raise PermissionDenied("No such action.")
+        if move.form is None and request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        form: forms.Form | None = None
+        if move.form is not None:
+            kwargs: dict[str, Any] = {"case": case} if move.form is ProposalForm else {}
+            form = move.form(request.POST if request.method == "POST" else None, **kwargs)
+        if request.method == "POST" and (form is None or form.is_valid()):
+            data = dict(form.cleaned_data) if form is not None else {}
+            try:
+                done = move.run(case, by, data)
+            except ValidationError as refused:
+                self.message_user(request, " ".join(refused.messages), messages.ERROR)
+            except PermissionDenied as denied:
+                self.message_user(request, str(denied) or "Not allowed.", messages.ERROR)
+            else:
+                self.message_user(request, f"{case.reference}: {done}", messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{move.label.rstrip('…')} — {case.reference}",
+            "opts": self.model._meta,
+            "original": case,
+            "case": case,
+            "move": move,
+            "form": form,
+            "back": back,
+        }
+        return render(
+            request,
+            "admin/cases/case/transition.html",
+            context,
+            status=400 if form is not None and form.errors else 200,
+        )
+
+    def _record_received(
+        self, request: HttpRequest, case: Case, by: User, back: str
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        wanted = request.POST.get("request_id", "")
+        record_request = get_object_or_404(
+            RecordRequest, case=case, pk=int(wanted) if wanted.isdigit() else 0
+        )
+        try:
+            services.record_request_received(request=record_request, by=by)
+        except (ValidationError, PermissionDenied) as refused:
+            text = (
+                " ".join(refused.messages) if isinstance(refused, ValidationError) else str(refused)
+            )
+            self.message_user(request, text or "Not allowed.", messages.ERROR)
+        else:
+            self.message_user(request, f"Received: {record_request.what}", messages.SUCCESS)
+        return HttpResponseRedirect(back)
+
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Case dashboard",
+            "opts": self.model._meta,
+            "numbers": dashboard_numbers(console_clock(request)),
+            "changelist": reverse("admin:cases_case_changelist"),
+        }
+        return render(request, "admin/cases/case/dashboard.html", context)
 
 
 class DateRangeFilter(admin.SimpleListFilter):

@@ -83,13 +83,19 @@ class Case(models.Model):
     review_extension = models.BooleanField(
         default=False, help_text="Imaging or pathology review needed: more business days."
     )
-    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    due_at = models.DateTimeField(null=True, blank=True)
     # The last clock threshold the coordinators were emailed about ("", at_risk, overdue).
     clock_alerted = models.CharField(max_length=10, blank=True)
     in_person_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
+            # The coordinator queue's default order (most urgent due, then oldest submitted),
+            # unfiltered and filtered by status.
+            models.Index(fields=["due_at", "submitted_at", "id"], name="case_queue_order_idx"),
+            models.Index(
+                fields=["status", "due_at", "submitted_at", "id"], name="case_status_queue_idx"
+            ),
             models.Index(fields=["status", "created_at"], name="case_status_created_idx"),
             models.Index(fields=["physician_email"], name="case_physician_email_idx"),
         ]
@@ -122,6 +128,7 @@ class TimelineEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"], name="timeline_case_at_idx")]
 
     def __str__(self) -> str:
         if self.kind == self.Kind.STATUS:

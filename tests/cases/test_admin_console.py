@@ -1,0 +1,468 @@
+"""The coordinator console: the case queue, the case page with its buttons, the dashboard."""
+
+import threading
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, SpecialistProfile
+from billing.models import CaseBilling
+from cases.admin_queue import BoundedPaginator
+from cases.clock import BusinessCalendar
+from cases.models import (
+    Case,
+    CaseMessage,
+    CaseReadMarker,
+    OutboundEmail,
+    RecordRequest,
+    Status,
+    TimelineEvent,
+)
+from intake.models import Intake, Record
+from tests.conftest import _person, login
+from tests.factories import CaseFactory, specialty
+from tests.services import need_postgres
+
+S = Status
+CHANGELIST = "admin:cases_case_changelist"
+
+
+def _intake(case: Case, first: str = "Maria", last: str = "Lopez", **kwargs: Any) -> Intake:
+    born = timezone.localdate() - timedelta(days=365 * 7 + 10)
+    return Intake.objects.create(
+        case=case,
+        child_legal_first_name=first,
+        child_legal_last_name=last,
+        child_date_of_birth=born,
+        residence_id="CA",
+        **kwargs,
+    )
+
+
+def _due(kind: str) -> Any:
+    now = timezone.now()
+    if kind == "overdue":
+        return now - timedelta(days=1)
+    if kind == "at_risk":
+        return BusinessCalendar().close_of_business(now + timedelta(minutes=1))
+    return now + timedelta(days=40)
+
+
+def _rows(response: Any) -> list[Case]:
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
+@pytest.fixture
+def staff(coordinator: Any) -> Client:
+    return login(Client(), coordinator)
+
+
+@pytest.fixture
+def queue(family: Any, specialist: Any, other_family: Any) -> dict[str, Case]:
+    a = CaseFactory(
+        family=family,
+        status=S.ASSIGNED,
+        assigned_specialist=specialist,
+        due_at=_due("overdue"),
+        submitted_at=timezone.now() - timedelta(days=20),
+        records_complete_at=timezone.now() - timedelta(days=15),
+    )
+    _intake(a, "Maria", "Lopez")
+    CaseBilling.objects.create(case=a, state=CaseBilling.State.PAID)
+    b = CaseFactory(
+        family=other_family,
+        status=S.IN_REVIEW,
+        assigned_specialist=specialist,
+        due_at=_due("at_risk"),
+        submitted_at=timezone.now() - timedelta(days=10),
+        physician_email="dr.who@example.com",
+    )
+    _intake(b, "Tom", "Carter")
+    CaseBilling.objects.create(case=b, state=CaseBilling.State.CARD_SAVED)
+    c = CaseFactory(
+        family=family,
+        status=S.ASSIGNED,
+        due_at=_due("on_track"),
+        submitted_at=timezone.now() - timedelta(days=5),
+        specialty=specialty("neurology"),
+    )
+    _intake(c, "Marcus", "Young")
+    old = CaseFactory(family=family, submitted_at=timezone.now() - timedelta(days=3))
+    new = CaseFactory(family=family, submitted_at=timezone.now() - timedelta(days=1))
+    return {"overdue": a, "at_risk": b, "on_track": c, "old": old, "new": new}
+
+
+def test_queue_shows_the_columns_with_clock_text(staff: Client, queue: dict[str, Case]) -> None:
+    response = staff.get(reverse(CHANGELIST))
+    html = response.content.decode()
+    for heading in (
+        "Child",
+        "State",
+        "Specialty",
+        "Status",
+        "Requested specialist",
+        "Assigned specialist",
+        "Records complete",
+        "Payment",
+        "Due (business days left)",
+        "Last activity",
+    ):
+        assert heading in html
+    assert queue["overdue"].reference in html
+    assert "Maria Lopez (7)" in html
+    assert "Overdue" in html and "At risk" in html and "On track" in html
+    assert "Paid" in html and "Card saved, not charged" in html
+    assert reverse("admin:cases_case_dashboard") in html
+
+
+def test_default_order_most_urgent_first_then_oldest_submitted(
+    staff: Client, queue: dict[str, Case]
+) -> None:
+    rows = _rows(staff.get(reverse(CHANGELIST)))
+    assert rows == [
+        queue["overdue"],
+        queue["at_risk"],
+        queue["on_track"],
+        queue["old"],
+        queue["new"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status__exact": "in_review"}, ["at_risk"]),
+        ({"clock": "overdue"}, ["overdue"]),
+        ({"clock": "at_risk"}, ["at_risk"]),
+        ({"clock": "on_track"}, ["on_track"]),
+        ({"clock": "no_clock"}, ["old", "new"]),
+        ({"payment": "paid"}, ["overdue"]),
+        ({"payment": "none"}, ["on_track", "old", "new"]),
+        ({"specialist": "none"}, ["on_track", "old", "new"]),
+        ({"q": "Mar"}, ["overdue", "on_track"]),
+        ({"q": "maria lop"}, ["overdue"]),
+        ({"q": "aria"}, []),
+        ({"q": "dr.who@example.com"}, ["at_risk"]),
+        ({"q": "dr.who@example"}, []),
+        ({"q": "family2@example.com"}, ["at_risk"]),
+    ],
+)
+def test_filters_and_search(
+    staff: Client, queue: dict[str, Case], params: dict[str, str], expected: list[str]
+) -> None:
+    rows = _rows(staff.get(reverse(CHANGELIST), params))
+    assert rows == [queue[name] for name in expected]
+
+
+def test_filter_by_specialty_specialist_and_exact_reference(
+    staff: Client, queue: dict[str, Case], specialist: Any
+) -> None:
+    url = reverse(CHANGELIST)
+    neuro = queue["on_track"].specialty
+    assert _rows(staff.get(url, {"specialty__id__exact": neuro.pk})) == [queue["on_track"]]
+    mine = _rows(staff.get(url, {"specialist": specialist.pk}))
+    assert mine == [queue["overdue"], queue["at_risk"]]
+    reference = queue["old"].reference
+    assert _rows(staff.get(url, {"q": reference})) == [queue["old"]]
+    assert _rows(staff.get(url, {"q": reference[:8]})) == []
+
+
+def test_unread_messages_filter_follows_the_read_marker(
+    staff: Client, queue: dict[str, Case], coordinator: Any, family: Any
+) -> None:
+    case = queue["old"]
+    CaseMessage.objects.create(case=case, author=family, body="Any news?")
+    CaseMessage.objects.create(case=queue["new"], author=coordinator, body="Mine, not unread.")
+    url = reverse(CHANGELIST)
+    assert _rows(staff.get(url, {"unread": "yes"})) == [case]
+    CaseReadMarker.objects.create(
+        case=case, user=coordinator, last_read_at=timezone.now() + timedelta(seconds=1)
+    )
+    assert _rows(staff.get(url, {"unread": "yes"})) == []
+    assert case in _rows(staff.get(url, {"unread": "no"}))
+
+
+def _bulk_cases(count: int, family: Any, specialist: Any) -> None:
+    field = specialty()
+    now = timezone.now()
+    cases = Case.objects.bulk_create(
+        [
+            Case(
+                status=S.ASSIGNED,
+                family=family,
+                created_by=family,
+                specialty=field,
+                assigned_specialist=specialist,
+                physician_email="physician@example.com",
+                submitted_at=now - timedelta(days=30, minutes=i),
+                due_at=now + timedelta(days=i % 40 - 10),
+            )
+            for i in range(count)
+        ]
+    )
+    Intake.objects.bulk_create(
+        [
+            Intake(case=c, child_legal_first_name=f"Kid{i}", child_date_of_birth=date(2018, 1, 1))
+            for i, c in enumerate(cases)
+        ]
+    )
+    CaseBilling.objects.bulk_create(
+        [CaseBilling(case=c, state=CaseBilling.State.PAID) for c in cases]
+    )
+    TimelineEvent.objects.bulk_create(
+        [TimelineEvent(case=c, kind=TimelineEvent.Kind.NOTE, note="n") for c in cases]
+    )
+
+
+def _changelist_sql(client: Client, **params: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse(CHANGELIST), params)
+    assert response.status_code == 200
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_query_count_does_not_grow_with_the_number_of_cases(
+    staff: Client, family: Any, specialist: Any
+) -> None:
+    _bulk_cases(10, family, specialist)
+    _changelist_sql(staff)  # the first request stores the policy row and the session
+    small = _changelist_sql(staff)
+    _bulk_cases(990, family, specialist)
+    large = _changelist_sql(staff)
+    assert len(small) == len(large), "\n".join(large)
+    filtered = _changelist_sql(staff, clock="overdue", payment="paid", unread="no")
+    # Filtered, there is no size estimate to read (PostgreSQL): one query fewer at most.
+    assert len(large) - 1 <= len(filtered) <= len(large)
+    # Never a COUNT(*) over the whole table: every count is bounded by a LIMIT.
+    for sql in large + filtered:
+        if "COUNT(" in sql.upper():
+            assert "LIMIT" in sql.upper(), sql
+    response = staff.get(reverse(CHANGELIST))
+    assert "More than 550 cases" in response.content.decode()
+
+
+def test_unfiltered_large_table_reads_the_planner_estimate_on_postgres(
+    staff: Client, family: Any, specialist: Any, monkeypatch: Any
+) -> None:
+    need_postgres()
+    _bulk_cases(30, family, specialist)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    monkeypatch.setattr(BoundedPaginator, "estimate_from", 1)
+    assert not any("COUNT(" in sql.upper() for sql in _changelist_sql(staff))
+    assert "About 30 cases" in staff.get(reverse(CHANGELIST)).content.decode()
+
+
+# --- the case page -----------------------------------------------------------------------
+
+
+def test_case_page_shows_the_intake_read_only_and_records_with_gated_links(
+    staff: Client, family: Any
+) -> None:
+    case = CaseFactory(family=family, status=S.SUBMITTED)
+    _intake(case, diagnosis="Murmur heard at school check.")
+    record = Record.objects.create(
+        case=case,
+        kind=Record.Kind.LAB_RESULTS,
+        original_name="labs.pdf",
+        size=2048,
+        state=Record.State.AVAILABLE,
+        scan_status=Record.Scan.CLEAN,
+        uploaded_by=family,
+    )
+    RecordRequest.objects.create(
+        case=case, what="Echo report", requested_from="family", created_by=family
+    )
+    response = staff.get(reverse("admin:cases_case_change", args=[case.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Murmur heard at school check." in html
+    assert 'name="status"' not in html  # never editable
+    assert 'name="child_legal_first_name"' not in html
+    assert reverse("record_download", args=[case.reference, record.uid]) in html
+    assert "Scanned clean" in html and "2.0\xa0KB" in html
+    assert "Echo report" in html
+    assert [m["move"].action for m in response.context["console"]["moves"]] == ["take", "hold"]
+
+
+def test_buttons_follow_the_allowed_moves(staff: Client, family: Any) -> None:
+    case = CaseFactory(family=family, status=S.IN_TRIAGE)
+    response = staff.get(reverse("admin:cases_case_change", args=[case.pk]))
+    actions = [m["move"].action for m in response.context["console"]["moves"]]
+    assert actions == ["request_records", "records_complete", "propose", "decline", "hold"]
+    ended = CaseFactory(family=family, status=S.CLOSED)
+    response = staff.get(reverse("admin:cases_case_change", args=[ended.pk]))
+    assert response.context["console"]["moves"] == []
+
+
+def _move(client: Client, case: Case, action: str, data: Any = None) -> Any:
+    url = reverse("admin:cases_case_transition", args=[case.pk, action])
+    return client.post(url, data or {}, follow=True)
+
+
+def test_take_button_calls_the_service(staff: Client, family: Any, coordinator: Any) -> None:
+    case = CaseFactory(family=family, status=S.SUBMITTED)
+    response = _move(staff, case, "take")
+    case.refresh_from_db()
+    assert case.status == S.IN_TRIAGE
+    event = TimelineEvent.objects.get(case=case, kind=TimelineEvent.Kind.STATUS)
+    assert (event.to_status, event.actor) == (S.IN_TRIAGE, coordinator)
+    assert "Taken into review." in response.content.decode()
+
+
+def test_hold_form_calls_the_service_and_emails_the_family(staff: Client, family: Any) -> None:
+    case = CaseFactory(family=family, status=S.IN_TRIAGE)
+    url = reverse("admin:cases_case_transition", args=[case.pk, "hold"])
+    assert staff.get(url).status_code == 200
+    assert staff.post(url, {"reason": ""}).status_code == 400
+    _move(staff, case, "hold", {"reason": "Waiting for the echo report"})
+    case.refresh_from_db()
+    assert case.status == S.ON_HOLD
+    assert OutboundEmail.objects.filter(case=case, kind="case_on_hold", to=family.email).exists()
+    _move(staff, case, "resume")
+    case.refresh_from_db()
+    assert case.status == S.IN_TRIAGE
+
+
+def test_record_request_and_received(staff: Client, family: Any) -> None:
+    case = CaseFactory(family=family, status=S.IN_TRIAGE)
+    _move(staff, case, "request_records", {"what": "MRI disc", "requested_from": "family"})
+    case.refresh_from_db()
+    assert case.status == S.AWAITING_RECORDS
+    request = RecordRequest.objects.get(case=case)
+    staff.post(
+        reverse("admin:cases_case_transition", args=[case.pk, "record_received"]),
+        {"request_id": request.pk},
+    )
+    request.refresh_from_db()
+    assert request.received_at is not None
+
+
+def test_proposal_picker_lists_accepting_specialists_of_the_specialty(
+    staff: Client, family: Any, specialist: Any, other_specialist: Any
+) -> None:
+    case = CaseFactory(family=family, status=S.IN_TRIAGE)
+    SpecialistProfile.objects.create(user=specialist, title="Attending").specialties.add(
+        case.specialty
+    )
+    away = SpecialistProfile.objects.create(
+        user=other_specialist, title="Attending", accepting_cases=False
+    )
+    away.specialties.add(case.specialty)
+    url = reverse("admin:cases_case_transition", args=[case.pk, "propose"])
+    choices = list(staff.get(url).context["form"].fields["specialist"].queryset)
+    assert choices == [specialist]
+    _move(staff, case, "propose", {"specialist": specialist.pk, "note": "", "review_extension": ""})
+    case.refresh_from_db()
+    assert case.status == S.AWAITING_FAMILY_CONFIRMATION
+    assert case.proposed_specialist == specialist
+
+
+def test_an_illegal_move_shows_the_services_message(staff: Client, family: Any) -> None:
+    case = CaseFactory(family=family, status=S.SUBMITTED)
+    response = _move(staff, case, "decline", {"reason": "Not for us"})
+    case.refresh_from_db()
+    assert case.status == S.SUBMITTED
+    assert "cannot be declined now" in response.content.decode()
+
+
+def test_the_second_coordinator_gets_a_clear_message(
+    staff: Client, family: Any, coordinator: Any
+) -> None:
+    other = _person("coordinator2@example.com", Role.COORDINATOR)
+    case = CaseFactory(family=family, status=S.SUBMITTED)
+    _move(staff, case, "take")
+    response = _move(login(Client(), other), case, "take")
+    assert "cannot be taken into review now" in response.content.decode()
+    assert TimelineEvent.objects.filter(case=case, kind=TimelineEvent.Kind.STATUS).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_coordinators_at_once_one_wins_one_is_told(coordinator: Any, family: Any) -> None:
+    """The service locks the row: the loser sees the service's message, nothing twice."""
+    need_postgres()
+    other = _person("coordinator2@example.com", Role.COORDINATOR)
+    case = CaseFactory(family=family, status=S.SUBMITTED)
+    clients = [login(Client(), coordinator), login(Client(), other)]
+    barrier = threading.Barrier(2)
+    pages: list[str] = []
+
+    def act(client: Client) -> None:
+        try:
+            barrier.wait(timeout=10)
+            pages.append(_move(client, case, "take").content.decode())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=act, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(pages) == 2
+    assert sum(f"{case.reference}: Taken into review." in page for page in pages) == 1
+    assert sum("cannot be taken into review now" in page for page in pages) == 1
+    assert TimelineEvent.objects.filter(case=case, kind=TimelineEvent.Kind.STATUS).count() == 1
+
+
+def test_buttons_are_post_only_and_families_get_no_admin(staff: Client, family: Any) -> None:
+    case = CaseFactory(family=family, status=S.SUBMITTED)
+    url = reverse("admin:cases_case_transition", args=[case.pk, "take"])
+    assert staff.get(url).status_code == 405
+    family_client = login(Client(), family)
+    for response in (
+        family_client.post(url),
+        family_client.get(reverse(CHANGELIST)),
+        family_client.get(reverse("admin:cases_case_dashboard")),
+    ):
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+    case.refresh_from_db()
+    assert case.status == S.SUBMITTED
+
+
+# --- the dashboard -----------------------------------------------------------------------
+
+
+def test_dashboard_numbers(
+    staff: Client, queue: dict[str, Case], specialist: Any, family: Any
+) -> None:
+    CaseFactory(family=family, status=S.AWAITING_FAMILY_CONFIRMATION)
+    waiting = CaseFactory(family=family, status=S.AWAITING_RECORDS)
+    RecordRequest.objects.create(
+        case=waiting, what="Labs", requested_from="family", created_by=family
+    )
+    CaseFactory(family=family, status=S.AWAITING_RECORDS)  # waiting on a provider
+    calendar = BusinessCalendar()
+    start = calendar.next_business_start(timezone.now() - timedelta(days=25))
+    signed = calendar.add_business_days(start, 3)
+    done = CaseFactory(
+        family=family,
+        status=S.REPORT_FINAL,
+        assigned_specialist=specialist,
+        assigned_at=start,
+        records_complete_at=start,
+    )
+    event = TimelineEvent.objects.create(
+        case=done, kind=TimelineEvent.Kind.STATUS, from_status=S.IN_REVIEW, to_status=S.REPORT_FINAL
+    )
+    TimelineEvent.objects.filter(pk=event.pk).update(at=signed)
+    response = staff.get(reverse("admin:cases_case_dashboard"))
+    assert response.status_code == 200
+    numbers = response.context["numbers"]
+    assert numbers["overdue"] == 1
+    assert numbers["at_risk"] == 1
+    assert numbers["waiting_on_family"] == 2
+    assert numbers["median_30"] == 3.0
+    assert numbers["median_90"] == 3.0
+    by_status = {value: count for _label, count, value in numbers["by_status"]}
+    assert by_status["assigned"] == 2 and by_status["submitted"] == 2
+    load = {person: person.load for person in numbers["specialists"]}
+    assert load[specialist] == 2  # one assigned, one in review; the signed one not counted
