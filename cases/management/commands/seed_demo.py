@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.demo import demo_people_ensure
 from billing.demo import demo_billing_ensure
+from cases.demo import demo_lifecycle_ensure
 from intake.demo import demo_intake_ensure
 
 
@@ -11,5 +12,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         people = demo_people_ensure()
         self.stdout.write(f"Demo accounts ready: {', '.join(sorted(people))}")
-        cases = demo_intake_ensure(people) + demo_billing_ensure(people)
+        cases = (
+            demo_intake_ensure(people) + demo_billing_ensure(people) + demo_lifecycle_ensure(people)
+        )
         self.stdout.write(f"Demo requests added: {len(cases)}")
