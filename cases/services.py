@@ -230,6 +230,22 @@ def record_request_received(*, request: RecordRequest, by: User) -> RecordReques
 
 
 @transaction.atomic
+def record_request_uploaded(*, request: RecordRequest, by: User) -> RecordRequest:
+    """The family or physician ticks a requested item off by uploading it. The coordinator
+    still checks the file and says when all records are complete."""
+    case = request.case
+    if not (is_family_of(by, case) or (by.role == Role.PHYSICIAN and case.physician_email)):
+        raise PermissionDenied("Only the family or the physician answer record requests.")
+    _lock(case)
+    request.refresh_from_db()
+    if request.received_at is None:
+        request.received_at = timezone.now()
+        request.save(update_fields=["received_at"])
+        _note(case, by, f"Uploaded for the request: {request.what}")
+    return request
+
+
+@transaction.atomic
 def records_complete(*, case: Case, by: User) -> Case:
     """Every record is in: ticks off what is still open, starts the record side of the
     clock, and sends a case waiting for records back to review."""

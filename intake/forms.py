@@ -1,4 +1,5 @@
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -299,6 +300,9 @@ class QuestionForm(forms.ModelForm):
 
 
 class RecordUploadForm(forms.Form):
+    """A file through Django (≤ 50 MB). On a case with open record requests, the family or
+    physician may say which requested item the file answers (ticking it off)."""
+
     file = forms.FileField(
         label="File", help_text="Up to 50 MB here; use the large-file uploader for bigger files."
     )
@@ -309,6 +313,26 @@ class RecordUploadForm(forms.Form):
         required=False,
         help_text="For example: MRI brain, March 2026.",
     )
+    for_request: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None,  # set per case in __init__
+        required=False,
+        label="Which requested item is this? (optional)",
+        empty_label="Not for a specific request",
+    )
+
+    def __init__(self, *args: Any, case: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from cases.models import RecordRequest
+
+        field = self.fields["for_request"]
+        open_requests = (
+            RecordRequest.objects.filter(case=case, received_at__isnull=True, by_mail=False)
+            if case is not None
+            else RecordRequest.objects.none()
+        )
+        field.queryset = open_requests  # type: ignore[attr-defined]
+        if case is None or not open_requests.exists():
+            del self.fields["for_request"]
 
 
 class RecordsDeclarationForm(forms.ModelForm):

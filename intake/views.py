@@ -310,7 +310,7 @@ def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
     case = case_for_user(request, reference, action="upload", object_type="record")
     if case.status not in services.OPEN_FOR_RECORDS or request.user.role == Role.SPECIALIST:
         raise Http404
-    form = RecordUploadForm(request.POST, request.FILES)
+    form = RecordUploadForm(request.POST, request.FILES, case=case)
     if form.is_valid():
         try:
             record_create_from_upload(
@@ -325,6 +325,11 @@ def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
         except DuplicateRecord as duplicate:
             form.add_error("file", str(duplicate))
         else:
+            answered = form.cleaned_data.get("for_request")
+            if answered is not None:
+                from cases.services import record_request_uploaded
+
+                record_request_uploaded(request=answered, by=request.user)
             messages.success(request, "File received. Thank you.")
             if case.status == Status.DRAFT:
                 return redirect("intake_step", case.reference, "records")

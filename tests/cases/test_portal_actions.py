@@ -246,3 +246,45 @@ def test_panel_free_proposal_due_date_and_decline(family: User, specialist: User
     case.refresh_from_db()
     html = _panel(case, family)
     assert "Not our field." in html and "Why we cannot give this opinion" in html
+
+
+def test_the_family_sees_the_checklist_and_ticks_an_item_off_by_uploading(
+    client: Any, family: Any, coordinator: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from cases.models import RecordRequest, Status
+    from cases.services import record_request_create, triage_take
+    from intake.models import Intake
+    from tests.conftest import login
+    from tests.factories import CaseFactory
+
+    case = CaseFactory(family=family, status=Status.SUBMITTED)
+    Intake.objects.create(case=case)
+    triage_take(case=case, by=coordinator)
+    wanted = record_request_create(
+        case=case, by=coordinator, what="Latest echocardiogram report", requested_from="family"
+    )
+    record_request_create(
+        case=case, by=coordinator, what="Echo images on CD", requested_from="family", by_mail=True
+    )
+    login(client, family)
+    page = client.get(reverse("case_detail", args=[case.reference])).content.decode()
+    assert "What the coordinator asked for" in page
+    assert "Latest echocardiogram report" in page and "Expected by post" in page
+    assert "Which requested item is this?" in page
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    response = client.post(
+        reverse("record_upload", args=[case.reference]),
+        {
+            "file": SimpleUploadedFile("echo.pdf", pdf),
+            "kind": "imaging_report",
+            "for_request": wanted.pk,
+        },
+    )
+    assert response.status_code == 302
+    wanted.refresh_from_db()
+    assert wanted.received_at is not None
+    assert RecordRequest.objects.filter(case=case, received_at__isnull=True).count() == 1
+    assert case.timeline.filter(note__startswith="Uploaded for the request").exists()
