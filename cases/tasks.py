@@ -63,3 +63,25 @@ def clock_sweep() -> int:
     from .clock_alerts import clock_alerts_send
 
     return clock_alerts_send()
+
+
+# An email still pending this long after it was queued, or claimed by a worker that died
+# mid-send (its claim older than STALE_CLAIM), is queued again by the sweep: a lost task
+# message (a broker restart, a worker killed after its claim) never loses the email.
+PENDING_GRACE = timedelta(minutes=2)
+
+
+@shared_task(acks_late=True)
+def outbox_sweep() -> int:
+    now = timezone.now()
+    stuck = OutboundEmail.objects.filter(
+        Q(
+            state__in=[OutboundEmail.State.PENDING, OutboundEmail.State.FAILED],
+            created_at__lt=now - PENDING_GRACE,
+        )
+        | Q(state=OutboundEmail.State.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    ).filter(attempts__lt=8)
+    ids = list(stuck.values_list("pk", flat=True)[:500])
+    for email_id in ids:
+        email_send.delay(email_id)
+    return len(ids)

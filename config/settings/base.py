@@ -283,6 +283,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "clock-sweep": {"task": "cases.tasks.clock_sweep", "schedule": 15 * 60},
+    "outbox-sweep": {"task": "cases.tasks.outbox_sweep", "schedule": 5 * 60},
     "records-abandoned-cleanup": {
         "task": "intake.tasks.records_abandoned_cleanup",
         "schedule": 6 * 60 * 60,

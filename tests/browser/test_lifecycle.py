@@ -89,7 +89,6 @@ def status_moves(case: Case) -> list[tuple[str, str]]:
 def notes(case: Case) -> list[str]:
     return list(
         TimelineEvent.objects.filter(case=case)
-        .exclude(kind=TimelineEvent.Kind.STATUS)
         .order_by("at", "pk")
         .values_list("note", flat=True)
     )
@@ -213,7 +212,6 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     record_request.refresh_from_db()
     assert record_request.received_at is not None
 
-    print("MOVES:", admin_moves(page).inner_html())
     # 4. Propose the specialist (the only one accepting cardiac surgery).
     admin_moves(page).get_by_role("link", name="Propose a specialist…").click()
     expect(page).to_have_url(re.compile(rf"/admin/cases/case/{case.pk}/transition/propose/$"))
