@@ -26,6 +26,7 @@ from intake.notifications import _coordinator_addresses, _family_addresses
 from .access import can_see_case
 from .clock import BusinessCalendar
 from .clock import due_at as clock_due_at
+from .clock import explain as clock_explain
 from .lifecycle import case_transition
 from .models import Case, CaseHold, RecordRequest, Status, TimelineEvent, TurnaroundPolicy
 from .notifications import email_render_and_enqueue
@@ -142,6 +143,21 @@ def _card_detach(case: Case, by: User | None) -> None:
 
 
 # --- the clock ----------------------------------------------------------------------------
+
+
+def due_reasons(case: Case) -> list[str]:
+    """Why the expected completion date is where it is (holds, review extension), in plain
+    sentences for the family and physician."""
+    if case.due_at is None:
+        return []
+    return clock_explain(
+        assigned_at=case.assigned_at,
+        records_complete_at=case.records_complete_at,
+        review_extension=case.review_extension,
+        holds=[(h.started_at, h.ended_at) for h in CaseHold.objects.filter(case=case)],
+        policy=TurnaroundPolicy.current(),
+        calendar=BusinessCalendar.from_db(),
+    )
 
 
 def _due_refresh(case: Case) -> Case:

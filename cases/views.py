@@ -12,6 +12,7 @@ from .access import case_for_user, cases_visible_to
 from .message_views import messages_context
 from .messaging import with_unread_for
 from .models import Case, CaseMember, Status
+from .services import due_reasons
 from .stages import stage_for
 
 
@@ -67,6 +68,7 @@ def case_page(
         "question_form": QuestionForm(),
         "upload_form": RecordUploadForm(case=case),
         "record_requests": list(case.record_requests.all()),
+        "due_reasons": due_reasons(case),
         "invite_form": InviteForm(),
         "billing_documents": documents_for_user(user, case),
         **messages_context(case, user),

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
-from accounts.models import Specialty, SpecialistProfile, User
+from accounts.models import SpecialistProfile, Specialty, User
 from cases.models import Case, RecordRequest, Status, TimelineEvent
 from tests.conftest import totp_now
 from tests.intake.helpers import complete_and_submit, start
@@ -86,12 +86,38 @@ def status_moves(case: Case) -> list[tuple[str, str]]:
     )
 
 
-def notes(case: Case) -> list[str]:
+def timeline(case: Case) -> list[tuple[str, str, str, str]]:
+    """Every timeline row of the case, oldest first: (kind, from, to, note)."""
     return list(
         TimelineEvent.objects.filter(case=case)
         .order_by("at", "pk")
-        .values_list("note", flat=True)
+        .values_list("kind", "from_status", "to_status", "note")
     )
+
+
+class NewRows:
+    """The timeline rows added since the last call."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        self.seen = len(timeline(case))
+
+    def __call__(self) -> list[tuple[str, str, str, str]]:
+        rows = timeline(self.case)
+        new, self.seen = rows[self.seen :], len(rows)
+        return new
+
+
+def status_row(from_status: Status, to_status: Status, note: str) -> tuple[str, str, str, str]:
+    return (TimelineEvent.Kind.STATUS, from_status, to_status, note)
+
+
+def email_row(kind: str, to: str) -> tuple[str, str, str, str]:
+    return (TimelineEvent.Kind.EMAIL, "", "", f"Email “{kind}” sent to {to}")
+
+
+def note_row(note: str) -> tuple[str, str, str, str]:
+    return (TimelineEvent.Kind.NOTE, "", "", note)
 
 
 def admin_moves(page: Page) -> Locator:
@@ -151,6 +177,7 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     moves_before = status_moves(case)
     assert moves_before[-1] == (Status.DRAFT, Status.SUBMITTED), moves_before
     change_url = f"/admin/cases/case/{case.pk}/change/"
+    new_rows = NewRows(case)
 
     # The coordinator signs in with a password and a TOTP code, and lands on the case.
     page.goto(change_url)
@@ -163,6 +190,8 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     expect(page).to_have_url(f"{live_server.url}{change_url}")
     expect_admin_status(page, Status.SUBMITTED.label)
     expect(page.locator("#case-intake")).to_contain_text("Ventricular septal defect")
+    axe_check(page)
+    assert new_rows() == []  # opening the case changes nothing
 
     # 1. Take into review.
     admin_moves(page).get_by_role("button", name="Take into review").click()
@@ -172,13 +201,17 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     case.refresh_from_db()
     assert case.status == Status.IN_TRIAGE
     assert status_moves(case) == [*moves_before, (Status.SUBMITTED, Status.IN_TRIAGE)]
+    assert new_rows() == [status_row(Status.SUBMITTED, Status.IN_TRIAGE, "Taken into review.")]
     expect(page.locator("#case-timeline tr.timeline-status").first).to_contain_text(
         f"{Status.SUBMITTED.label} → {Status.IN_TRIAGE.label}"
     )
 
     # 2. Request a record: the small form, then back to the case.
     admin_moves(page).get_by_role("link", name="Request a record…").click()
-    expect(page).to_have_url(re.compile(rf"/admin/cases/case/{case.pk}/transition/request_records/$"))
+    expect(page).to_have_url(
+        re.compile(rf"/admin/cases/case/{case.pk}/transition/request_records/$")
+    )
+    axe_check(page)
     page.locator("#id_what").fill(RECORD_WHAT)
     page.locator("#id_requested_from").select_option(RecordRequest.From.PHYSICIAN)
     page.locator("#id_provider_name").fill("Riverside Pediatrics")
@@ -198,6 +231,11 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     assert record_request.requested_from == RecordRequest.From.PHYSICIAN
     assert record_request.provider_name == "Riverside Pediatrics"
     assert record_request.received_at is None
+    assert new_rows() == [
+        status_row(Status.IN_TRIAGE, Status.AWAITING_RECORDS, "Records requested."),
+        email_row("records_requested", family.email),
+        email_row("records_requested", physician.email),
+    ]
 
     # 3. All records received: the request is ticked off and the case goes back to review.
     admin_moves(page).get_by_role("button", name="All records received").click()
@@ -211,10 +249,15 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     assert status_moves(case)[-1] == (Status.AWAITING_RECORDS, Status.IN_TRIAGE)
     record_request.refresh_from_db()
     assert record_request.received_at is not None
+    assert new_rows() == [
+        note_row("All records received."),
+        status_row(Status.AWAITING_RECORDS, Status.IN_TRIAGE, "All records received."),
+    ]
 
     # 4. Propose the specialist (the only one accepting cardiac surgery).
     admin_moves(page).get_by_role("link", name="Propose a specialist…").click()
     expect(page).to_have_url(re.compile(rf"/admin/cases/case/{case.pk}/transition/propose/$"))
+    axe_check(page)
     choice = page.locator("#id_specialist")
     expect(choice.locator("option")).to_have_count(2)  # the empty choice and Dr. Park
     choice.select_option(label=f"{specialist.get_full_name()} — 0 open case(s)")
@@ -229,7 +272,14 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     assert case.assigned_specialist is None
     assert case.proposal_note == "Dr. Park leads our cardiac surgery team."
     assert status_moves(case)[-1] == (Status.IN_TRIAGE, Status.AWAITING_FAMILY_CONFIRMATION)
-    assert f"Proposed {specialist.get_full_name()} to the family." in notes(case)
+    assert new_rows() == [
+        status_row(
+            Status.IN_TRIAGE,
+            Status.AWAITING_FAMILY_CONFIRMATION,
+            f"Proposed {specialist.get_full_name()} to the family.",
+        ),
+        email_row("proposal_ready", family.email),
+    ]
     expected_moves = [
         *moves_before,
         (Status.SUBMITTED, Status.IN_TRIAGE),
@@ -251,7 +301,9 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
         expect(proposal).to_contain_text(specialist.get_full_name())
         expect(proposal).to_contain_text("No charge")
         expect(proposal).to_contain_text("Dr. Park leads our cardiac surgery team.")
-        expect(proposal.get_by_role("button", name=re.compile(r"^Withdraw my request"))).to_be_visible()
+        expect(
+            proposal.get_by_role("button", name=re.compile(r"^Withdraw my request"))
+        ).to_be_visible()
         assert_styled(family_page)
         axe_check(family_page)
 
@@ -268,10 +320,17 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
         assert case.due_at is not None
         assert status_moves(case)[: len(expected_moves)] == expected_moves
         assert status_moves(case)[-1][1] == Status.ASSIGNED
-        assert "The family confirmed the specialist and the charges." in notes(case)
+        assert new_rows() == [
+            note_row("The family confirmed the specialist and the charges."),
+            status_row(Status.AWAITING_FAMILY_CONFIRMATION, Status.ASSIGNED, "No charge."),
+            email_row("case_assigned", family.email),
+            email_row("specialist_new_case", specialist.email),
+        ]
         due = family_page.get_by_role("region", name="When to expect the report")
         expect(due).to_contain_text("We expect the report by")
-        expect(due).to_contain_text(re.compile(r"\w+day, \w+ \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M Pacific"))
+        expect(due).to_contain_text(
+            re.compile(r"\w+day, \w+ \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M Pacific")
+        )
         axe_check(family_page)
 
     # 6. The physician named on the request opens the case.
@@ -283,9 +342,12 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
         expect_tracker_at(physician_page, case, "Specialist review")
         expect(main(physician_page)).to_contain_text(f"Priya Shah ({physician.email})")
         # The proposal buttons are the family's alone.
-        expect(main(physician_page).get_by_role("button", name=re.compile("^Confirm"))).to_have_count(0)
+        expect(
+            main(physician_page).get_by_role("button", name=re.compile("^Confirm"))
+        ).to_have_count(0)
         assert_styled(physician_page)
         axe_check(physician_page)
 
     case.refresh_from_db()
     assert case.status == Status.ASSIGNED
+    assert new_rows() == []  # the family's and the physician's visits changed nothing

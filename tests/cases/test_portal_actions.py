@@ -288,3 +288,42 @@ def test_the_family_sees_the_checklist_and_ticks_an_item_off_by_uploading(
     assert wanted.received_at is not None
     assert RecordRequest.objects.filter(case=case, received_at__isnull=True).count() == 1
     assert case.timeline.filter(note__startswith="Uploaded for the request").exists()
+
+
+def test_the_family_sees_the_expected_date_and_why_it_moved(
+    client: Any, family: Any, coordinator: Any, specialist: Any
+) -> None:
+    from django.urls import reverse
+
+    from cases.models import Status
+    from cases.services import (
+        family_confirm,
+        hold_end,
+        hold_start,
+        proposal_make,
+        records_complete,
+        triage_take,
+    )
+    from intake.models import Intake
+    from tests.conftest import login
+    from tests.factories import CaseFactory
+
+    case = CaseFactory(family=family, status=Status.SUBMITTED, specialty=None)
+    Intake.objects.create(case=case)
+    from accounts.models import Specialty
+    from billing.services import fee_fix_at_submission
+
+    case.specialty = Specialty.objects.get(slug="cardiac-surgery")
+    case.save()
+    fee_fix_at_submission(case=case)
+    triage_take(case=case, by=coordinator)
+    proposal_make(case=case, by=coordinator, specialist=specialist, review_extension=True)
+    family_confirm(case=case, by=family)
+    records_complete(case=case, by=coordinator)
+    hold_start(case=case, by=coordinator, reason="Waiting for notes")
+    hold_end(case=case, by=coordinator)
+    page = login(client, family).get(reverse("case_detail", args=[case.reference]))
+    body = page.content.decode()
+    assert "We expect the report by" in body and "Pacific" in body
+    assert "Why this date" in body
+    assert "Imaging or pathology review is needed" in body
