@@ -47,6 +47,7 @@ COORDINATOR_PERMISSIONS: list[tuple[str, str]] = [
     ("intake", "change_stateeligibility"),
     ("intake", "view_intake"),
     ("intake", "view_question"),
+    ("intake", "change_question"),
     ("intake", "view_record"),
     ("intake", "view_physicianlinkrequest"),
     ("intake", "change_physicianlinkrequest"),

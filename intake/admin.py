@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -56,10 +58,35 @@ class IntakeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(ReadOnlyAdmin):
+class QuestionAdmin(admin.ModelAdmin):
+    """Coordinators may clarify a question's wording (with the family); the change goes
+    through cases.services.question_clarify, which keeps the old text on the timeline."""
+
     list_display = ["case", "position", "asked_by", "created_at"]
     list_select_related = ["case", "asked_by"]
     search_fields = ["=case__reference"]
+    fields = ["case", "position", "asked_by", "text"]
+    readonly_fields = ["case", "position", "asked_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Question, form: Any, change: bool) -> None:
+        from django.core.exceptions import ValidationError
+
+        from cases.services import question_clarify
+
+        try:
+            question_clarify(
+                question=Question.objects.get(pk=obj.pk),
+                by=request.user,  # type: ignore[arg-type]
+                text=form.cleaned_data["text"],
+            )
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
 
 
 @admin.register(Record)

@@ -26,7 +26,15 @@ if MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend
 
     raise ImproperlyConfigured("EMAIL_HOST is required in production (SMTP).")
 
-for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
+# Stripe, and what superbills print for insurers: the demo defaults must never reach one.
+for _name in (
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "HOSPITAL_ADDRESS",
+    "HOSPITAL_TAX_ID",
+    "HOSPITAL_NPI",
+):
     env_required(_name)
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -499,3 +499,37 @@ def test_in_person_request(family: User, coordinator: User, physician: User) -> 
         services.in_person_request(case=case, by=family)
     with pytest.raises(services.LifecycleRefused):
         services.in_person_request(case=_case(family, S.DRAFT), by=family)
+
+
+def test_the_coordinator_clarifies_a_question_audited_and_the_family_told(
+    family: Any, coordinator: Any, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core import mail
+    from django.urls import reverse
+
+    from cases.models import Status, TimelineEvent
+    from intake.models import Intake, Question
+    from tests.conftest import login
+    from tests.factories import CaseFactory
+
+    case = CaseFactory(family=family, status=Status.IN_TRIAGE)
+    Intake.objects.create(case=case)
+    question = Question.objects.create(
+        case=case, position=1, text="Is surgery needed soon?", asked_by=family
+    )
+    login(client, coordinator)
+    url = reverse("admin:intake_question_change", args=[question.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"text": "Is surgery needed within the next six months?"})
+    assert response.status_code == 302
+    question.refresh_from_db()
+    assert question.text == "Is surgery needed within the next six months?"
+    note = TimelineEvent.objects.get(case=case, kind="note", note__startswith="Question 1")
+    assert "Is surgery needed soon?" in note.note and note.actor == coordinator
+    assert [m.to for m in mail.outbox] == [[family.email]]
+    assert "surgery" not in mail.outbox[0].body  # no medical detail in the email
+    # The family cannot use the console.
+    login(client, family)
+    assert client.post(url, {"text": "Changed by the family?"}).status_code in (302, 403)
+    question.refresh_from_db()
+    assert question.text == "Is surgery needed within the next six months?"

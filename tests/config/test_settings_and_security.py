@@ -21,6 +21,9 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_live_example",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_example",
     "STRIPE_WEBHOOK_SECRET": "whsec_example",
+    "HOSPITAL_ADDRESS": "4650 Sunset Blvd, Los Angeles, CA 90027",
+    "HOSPITAL_TAX_ID": "95-1234567",
+    "HOSPITAL_NPI": "1234567893",
     "PATH": os.environ.get("PATH", ""),
 }
 
@@ -52,6 +55,7 @@ def test_check_deploy_reports_no_warnings() -> None:
         "EMAIL_HOST",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "HOSPITAL_TAX_ID",
     ],
 )
 def test_production_refuses_to_start_without(missing: str) -> None:
