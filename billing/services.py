@@ -25,9 +25,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
-from cases.lifecycle import case_transition
-from cases.models import Case, CaseMember, Status, TimelineEvent
-from cases.notifications import email_render_and_enqueue
+from cases.lifecycle import case_transition, timeline_note
+from cases.models import Case, Status
+from cases.notifications import coordinator_addresses, email_render_and_enqueue, family_addresses
 
 from . import stripe_client
 from .fees import fee_for, format_cents
@@ -94,22 +94,8 @@ def stripe_id(value: Any) -> str:
     return str(value or "")
 
 
-def timeline_note(case: Case, by: User | None, text: str) -> None:
-    TimelineEvent.objects.create(case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text)
-
-
-def _family_emails(case: Case) -> list[str]:
-    emails = [case.family.email] if case.family else []
-    emails += list(
-        CaseMember.objects.filter(
-            case=case, role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True
-        ).values_list("email", flat=True)
-    )
-    return list(dict.fromkeys(emails))
-
-
 def _email_family(case: Case, template: str, key: str, **context: Any) -> None:
-    for email in _family_emails(case):
+    for email in family_addresses(case):
         email_render_and_enqueue(
             template=template,
             to=email,
@@ -120,9 +106,7 @@ def _email_family(case: Case, template: str, key: str, **context: Any) -> None:
 
 
 def _alert_coordinators(case: Case, what: str, key: str) -> None:
-    for email in User.objects.filter(role=Role.COORDINATOR, is_active=True).values_list(
-        "email", flat=True
-    ):
+    for email in coordinator_addresses():
         email_render_and_enqueue(
             template="coordinator_alert",
             to=email,

@@ -24,16 +24,12 @@ RANK = {"": 0, "at_risk": 1, "overdue": 2}
 
 def clock_alerts_send() -> int:
     """Alert on every case that crossed a threshold since the last sweep. Returns how many."""
-    from accounts.models import Role, User
-
-    from .notifications import email_render_and_enqueue
+    from .notifications import coordinator_addresses, email_render_and_enqueue
 
     now = timezone.now()
     policy = TurnaroundPolicy.current()
     calendar = BusinessCalendar.from_db()
-    coordinators = list(
-        User.objects.filter(role=Role.COORDINATOR, is_active=True).values_list("email", flat=True)
-    )
+    coordinators = coordinator_addresses()
     sent = 0
     running = Case.objects.filter(status__in=CLOCK_RUNNING, due_at__isnull=False).only(
         "pk", "reference", "due_at", "clock_alerted"

@@ -66,6 +66,13 @@ class Move:
     actor_id: int | None
 
 
+def timeline_note(case: Case, by: User | None, text: str) -> TimelineEvent:
+    """A non-status event on the case's timeline (coordinator-facing; no card data)."""
+    return TimelineEvent.objects.create(
+        case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text
+    )
+
+
 def allowed_targets(case: Case) -> frozenset[Status]:
     current = Status(case.status)
     if current == S.ON_HOLD:

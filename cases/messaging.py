@@ -26,10 +26,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
-from intake.notifications import _coordinator_addresses, _family_addresses
+from cases.notifications import coordinator_addresses as _coordinator_addresses
+from cases.notifications import family_addresses as _family_addresses
 
 from .access import can_see_case
-from .models import Case, CaseMember, CaseMessage, CaseReadMarker, TimelineEvent
+from .lifecycle import timeline_note as _note
+from .models import Case, CaseMember, CaseMessage, CaseReadMarker
 from .notifications import email_render_and_enqueue
 
 Thread = CaseMessage.Thread
@@ -153,10 +155,6 @@ def _notify(message: CaseMessage) -> None:
 
 def _author_label(author: User) -> str:
     return f"{author.get_full_name()} ({author.get_role_display()})"
-
-
-def _note(case: Case, by: User, text: str) -> None:
-    TimelineEvent.objects.create(case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text)
 
 
 @transaction.atomic

@@ -12,7 +12,26 @@ from django.db import IntegrityError, transaction
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 
-from .models import Case, OutboundEmail, TimelineEvent
+from .models import Case, CaseMember, OutboundEmail, TimelineEvent
+
+
+def family_addresses(case: Case) -> list[str]:
+    """The owner and every invited (not revoked) guardian, once each."""
+    emails = [case.family.email] if case.family else []
+    emails += list(
+        CaseMember.objects.filter(
+            case=case, role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True
+        ).values_list("email", flat=True)
+    )
+    return list(dict.fromkeys(emails))
+
+
+def coordinator_addresses() -> list[str]:
+    from accounts.models import Role, User
+
+    return list(
+        User.objects.filter(role=Role.COORDINATOR, is_active=True).values_list("email", flat=True)
+    )
 
 
 def email_enqueue(

@@ -21,13 +21,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from intake.notifications import _coordinator_addresses, _family_addresses
+from cases.notifications import coordinator_addresses as _coordinator_addresses
+from cases.notifications import family_addresses as _family_addresses
 
 from .access import can_see_case
 from .clock import BusinessCalendar
 from .clock import due_at as clock_due_at
 from .clock import explain as clock_explain
 from .lifecycle import case_transition
+from .lifecycle import timeline_note as _note
 from .models import Case, CaseHold, RecordRequest, Status, TimelineEvent, TurnaroundPolicy
 from .notifications import email_render_and_enqueue
 
@@ -51,10 +53,6 @@ def _lock(case: Case) -> Case:
 def _sync(case: Case, locked: Case, fields: Iterable[str] = ()) -> None:
     for field in ("status", "status_before_hold", *fields):
         setattr(case, field, getattr(locked, field))
-
-
-def _note(case: Case, by: User | None, text: str) -> None:
-    TimelineEvent.objects.create(case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text)
 
 
 def _require_status(case: Case, *allowed: Status, doing: str) -> None:

@@ -8,13 +8,9 @@ from localflavor.us.us_states import US_STATES
 
 from accounts.models import Role, Specialty, User
 
-from .models import Intake, Question, Record, StateEligibility
+from .models import Intake, Question, Record, StateEligibility, age_on
 
 STATE_CHOICES = [("", "Choose a state")] + [(c, str(n)) for c, n in US_STATES]
-
-
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 class StartForm(forms.ModelForm):

@@ -3,6 +3,7 @@ physician, the clinical question, the questions, and the records."""
 
 import secrets
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +12,10 @@ from localflavor.us.models import USStateField
 
 from accounts.models import phone_validator
 from cases.models import Case
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 class StateEligibility(models.Model):
@@ -118,10 +123,7 @@ class Intake(models.Model):
         from django.utils import timezone
 
         born = self.child_date_of_birth
-        if born is None:
-            return None
-        today = timezone.localdate()
-        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return None if born is None else age_on(born, timezone.localdate())
 
     @property
     def flag_adult(self) -> bool:

@@ -4,27 +4,12 @@ email says there is something to see and links to sign in. Called after commit."
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.models import Role, User
 from cases.models import Case, CaseMember
+from cases.notifications import coordinator_addresses as _coordinator_addresses
 from cases.notifications import email_render_and_enqueue
+from cases.notifications import family_addresses as _family_addresses
 
 from .models import PhysicianLinkRequest
-
-
-def _family_addresses(case: Case) -> list[str]:
-    emails = [case.family.email] if case.family else []
-    emails += list(
-        CaseMember.objects.filter(
-            case=case, role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True
-        ).values_list("email", flat=True)
-    )
-    return list(dict.fromkeys(emails))
-
-
-def _coordinator_addresses() -> list[str]:
-    return list(
-        User.objects.filter(role=Role.COORDINATOR, is_active=True).values_list("email", flat=True)
-    )
 
 
 def _signup_url(email: str, role: str) -> str:

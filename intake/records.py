@@ -27,7 +27,8 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from accounts.models import User
-from cases.models import Case, TimelineEvent
+from cases.lifecycle import timeline_note as _note
+from cases.models import Case
 
 from .filetypes import (
     HEAD_BYTES,
@@ -80,10 +81,6 @@ def _duplicate_of(case: Case, sha256: str, *, excluding: int | None = None) -> R
     if excluding is not None:
         qs = qs.exclude(pk=excluding)
     return qs.first()
-
-
-def _note(case: Case, by: User | None, text: str) -> None:
-    TimelineEvent.objects.create(case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text)
 
 
 @transaction.atomic

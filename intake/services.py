@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from cases.access import verified_emails
 from cases.lifecycle import case_transition
-from cases.models import Case, CaseMember, Status, TimelineEvent
+from cases.lifecycle import timeline_note as _note
+from cases.models import Case, CaseMember, Status
 
 from .models import Intake, PhysicianLinkRequest, Question, StateEligibility
 from .steps import BY_SLUG
@@ -21,10 +22,6 @@ OPEN_FOR_QUESTIONS = frozenset(
     {Status.DRAFT, Status.SUBMITTED, Status.IN_TRIAGE, Status.AWAITING_RECORDS}
 )
 OPEN_FOR_RECORDS = OPEN_FOR_QUESTIONS | {Status.ON_HOLD}
-
-
-def _note(case: Case, by: User | None, text: str) -> None:
-    TimelineEvent.objects.create(case=case, actor=by, kind=TimelineEvent.Kind.NOTE, note=text)
 
 
 @transaction.atomic
