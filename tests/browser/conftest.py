@@ -146,3 +146,15 @@ def browser_s3(s3_storage: dict[str, Any], settings: Any, live_server: Any) -> d
     cors = s3_storage["client"].get_bucket_cors(Bucket=s3_storage["bucket"])["CORSRules"]
     assert cors[0]["AllowedOrigins"] == [live_server.url], cors
     return s3_storage
+
+
+def signed_in(page: Page, live_server: Any, user: Any) -> None:
+    """Start the browser signed in as ``user`` (signing in itself is tested in test_portal)."""
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.conftest import login
+
+    client = login(Client(), user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])

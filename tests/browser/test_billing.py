@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Page, Request, expect
@@ -31,6 +30,7 @@ from tests.conftest import login
 from tests.intake.helpers import add_question, fill_until_questions, post_step, start
 
 from .conftest import axe_check
+from .conftest import signed_in as sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,12 +60,6 @@ def sent(page: Page, live_server: Any) -> Iterator[list[Request]]:
         for number in CARD_NUMBERS:
             assert number not in body.replace(" ", ""), f"card number sent to {request.url}"
         assert "cvc" not in body and "exp_month" not in body, request.url
-
-
-def sign_in(page: Page, live_server: Any, user: User) -> None:
-    client = login(Client(), user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def draft_until_card(family: User, slug: str = "cardiology") -> Case:

@@ -22,6 +22,7 @@ from tests.conftest import login
 from tests.intake.helpers import add_question, fill_until_questions, post_step, start
 
 from .conftest import assert_styled, axe_check
+from .conftest import signed_in as sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,13 +69,6 @@ def field(scope: Page | Locator, label: str) -> Locator:
 
 def main(page: Page) -> Locator:
     return page.get_by_role("main")
-
-
-def sign_in(page: Page, live_server: Any, user: User) -> None:
-    """Start the browser signed in as ``user`` (signing in itself is tested in test_portal)."""
-    client = login(Client(), user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def expect_step(page: Page, number: int, title: str) -> None:
