@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Role
 from accounts.stash import stash_pop, stash_post
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user, record_for_user
+from cases.access import case_for_user, cases_visible_to, record_for_user
 from cases.models import Case, CaseMember, Status
 
 from . import services
@@ -99,8 +99,10 @@ def request_new(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         case = services.case_start(by=request.user)
         return redirect("intake_step", case.reference, STEPS[0].slug)
-    drafts = Case.objects.filter(created_by=request.user, status=Status.DRAFT).order_by(
-        "-updated_at"
+    drafts = (
+        cases_visible_to(request.user)
+        .filter(created_by=request.user, status=Status.DRAFT)
+        .order_by("-updated_at")
     )
     return render(request, "intake/new.html", {"drafts": drafts})
 
