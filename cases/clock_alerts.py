@@ -8,6 +8,7 @@ nothing.
 """
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -59,4 +60,61 @@ def clock_alerts_send() -> int:
                     dedupe_key=f"clock:{case.pk}:{state}:{email}",
                 )
         sent += 1
+    return sent
+
+
+# The assigned specialist accepts or declines within this many business days.
+ACCEPT_WITHIN_BUSINESS_DAYS = 1
+
+
+def acceptance_deadline(assigned: datetime, calendar: BusinessCalendar) -> datetime:
+    return calendar.add_business_days(assigned, ACCEPT_WITHIN_BUSINESS_DAYS)
+
+
+def acceptance_alerts_send() -> int:
+    """Tell the coordinators, once per assignment, when the specialist has neither accepted
+    nor declined a case within 1 business day, so they can chase or reassign it. The
+    assignment's time is its latest move to "assigned" on the timeline (a reassignment
+    starts a new deadline); the email's dedupe key names that move, so a second sweep, or
+    two at once, never mails twice."""
+    from django.db.models import OuterRef, Subquery
+
+    from .models import TimelineEvent
+    from .notifications import coordinator_addresses, email_render_and_enqueue
+
+    now = timezone.now()
+    calendar = BusinessCalendar.from_db()
+    latest = TimelineEvent.objects.filter(
+        case=OuterRef("pk"), kind=TimelineEvent.Kind.STATUS, to_status=Status.ASSIGNED
+    ).order_by("-at", "-pk")
+    waiting = (
+        Case.objects.filter(status=Status.ASSIGNED, assigned_specialist__isnull=False)
+        .annotate(
+            assigned_move=Subquery(latest.values("pk")[:1]),
+            assigned_moment=Subquery(latest.values("at")[:1]),
+        )
+        .only("pk", "reference")
+    )
+    coordinators = coordinator_addresses()
+    sent = 0
+    for case in waiting.iterator():
+        moment = case.assigned_moment
+        if moment is None or acceptance_deadline(moment, calendar) > now:
+            continue
+        queued = False
+        for email in coordinators:
+            queued |= (
+                email_render_and_enqueue(
+                    template="coordinator_alert",
+                    to=email,
+                    case=case,
+                    context={
+                        "what": f"The specialist has not accepted {case.reference} within 1 "
+                        "business day: chase them or assign another specialist."
+                    },
+                    dedupe_key=f"accept-late:{case.assigned_move}:{email}",
+                )
+                is not None
+            )
+        sent += queued
     return sent

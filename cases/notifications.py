@@ -26,6 +26,17 @@ def family_addresses(case: Case) -> list[str]:
     return list(dict.fromkeys(emails))
 
 
+def physician_addresses(case: Case) -> list[str]:
+    """The local physician named on the case and any physician a coordinator linked, once each."""
+    emails = [case.physician_email] if case.physician_email else []
+    emails += list(
+        CaseMember.objects.filter(
+            case=case, role=CaseMember.Role.PHYSICIAN, revoked_at__isnull=True
+        ).values_list("email", flat=True)
+    )
+    return list(dict.fromkeys(emails))
+
+
 def coordinator_addresses() -> list[str]:
     from accounts.models import Role, User
 

@@ -484,6 +484,35 @@ def specialist_decline(*, case: Case, by: User, reason: str) -> Case:
     return case
 
 
+@transaction.atomic
+def specialist_ask(*, case: Case, by: User, reason: str) -> CaseHold:
+    """The specialist needs more information: the case goes on hold (the clock stops) with
+    the reason, and the coordinators are told to relay it (the specialist never contacts
+    the family directly). The coordinator resumes the case with ``hold_end``."""
+    reason = reason.strip()
+    if not reason:
+        raise LifecycleRefused("Say what information you need.", code="reason")
+    locked = _lock(case)
+    _require_assigned_specialist(by, locked)
+    _require_status(locked, S.ASSIGNED, S.IN_REVIEW, doing="be put on hold by the specialist")
+    case_transition(
+        case=locked, to=S.ON_HOLD, by=by, note=f"The specialist asked for information: {reason}"
+    )
+    hold = CaseHold.objects.create(
+        case=locked, started_at=timezone.now(), reason=reason[:300], started_by=by
+    )
+    _due_refresh(locked)
+    _alert_coordinators(
+        locked,
+        f"The specialist on {locked.reference} needs more information before going on: "
+        "sign in to the console to read the request and relay it.",
+        f"specialist-asked:{hold.pk}",
+    )
+    _email_family(locked, "case_on_hold", f"hold:{hold.pk}")
+    _sync(case, locked, ("due_at",))
+    return hold
+
+
 # --- holds ----------------------------------------------------------------------------------
 
 

@@ -60,9 +60,9 @@ def email_send(self, email_id: int) -> str:
 
 @shared_task(acks_late=True)
 def clock_sweep() -> int:
-    from .clock_alerts import clock_alerts_send
+    from .clock_alerts import acceptance_alerts_send, clock_alerts_send
 
-    return clock_alerts_send()
+    return clock_alerts_send() + acceptance_alerts_send()
 
 
 # An email still pending this long after it was queued, or claimed by a worker that died

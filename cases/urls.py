@@ -26,4 +26,6 @@ urlpatterns = [
     path("<str:reference>/uploads/", include("intake.upload_urls")),
     path("<str:reference>/billing/documents/", include("billing.document_urls")),
     path("<str:reference>/billing/", include("billing.case_urls")),
+    path("<str:reference>/record-requests/", include("cases.release_urls")),
+    path("<str:reference>/report/", include("reports.portal_urls")),
 ]

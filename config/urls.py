@@ -21,5 +21,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("cases/", include("cases.urls")),
+    path("workspace/", include("reports.workspace_urls")),
     path("admin/", admin.site.urls),
 ]

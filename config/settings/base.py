@@ -284,6 +284,11 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "clock-sweep": {"task": "cases.tasks.clock_sweep", "schedule": 15 * 60},
     "outbox-sweep": {"task": "cases.tasks.outbox_sweep", "schedule": 5 * 60},
+    "report-physician-reminders": {
+        "task": "reports.tasks.physician_reminders",
+        "schedule": 60 * 60,
+    },
+    "report-render-sweep": {"task": "reports.tasks.render_sweep", "schedule": 30 * 60},
     "records-abandoned-cleanup": {
         "task": "intake.tasks.records_abandoned_cleanup",
         "schedule": 6 * 60 * 60,

@@ -9,12 +9,9 @@ Personas outside it always get 404 and a refused AccessEvent; personas inside ge
 status the entry expects (some actions are for some roles only, which also answer 404).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -23,9 +20,7 @@ from intake.models import Intake, Record
 from tests.billing.test_documents import make_free, make_paid
 from tests.conftest import login
 from tests.factories import CaseFactory
-
-INSIDE = ("family", "physician", "coordinator", "specialist")
-OUTSIDE = ("other_family", "other_physician", "other_specialist")
+from tests.matrix import ALL_200, INSIDE, OUTSIDE, Entry, extra_entries, matrix_record
 
 
 def _case_scoped_url_names() -> set[str]:
@@ -44,20 +39,7 @@ def _case_scoped_url_names() -> set[str]:
     return names
 
 
-def _record(case: Case) -> dict[str, Any]:
-    record = Record(
-        case=case,
-        kind="lab_results",
-        original_name="labs.pdf",
-        size=9,
-        state=Record.State.AVAILABLE,
-        scan_status=Record.Scan.CLEAN,
-        uploaded_by=case.family,
-        content_type="application/pdf",
-    )
-    record.file.save("x", ContentFile(b"%PDF-1.4\n"), save=False)
-    record.save()
-    return {"record_uid": record.uid}
+_record = matrix_record
 
 
 LAB_TEXT = b"Haemoglobin 12.1 g/dL\nPlatelets 250 x10^9/L\n"
@@ -94,17 +76,6 @@ def _s3_for_uploads(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("s3_storage")
 
 
-@dataclass
-class Entry:
-    expect: dict[str, int]  # status per inside persona
-    method: str = "get"
-    object_type: str = "case"
-    status: Status = Status.SUBMITTED
-    kwargs: Callable[[Case], dict[str, Any]] = field(default=lambda case: {})
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-ALL_200 = dict.fromkeys(INSIDE, 200)
 # Receipts carry the guardian's name, card and amounts: family and coordinator only.
 DOCUMENTS = {"family": 200, "physician": 404, "coordinator": 200, "specialist": 404}
 
@@ -181,6 +152,8 @@ MATRIX: dict[str, Entry] = {
         data={"action": "invite", "email": "grandma@example.com"},
     ),
 }
+
+MATRIX.update(extra_entries())
 
 
 def test_every_case_scoped_url_is_in_the_matrix() -> None:

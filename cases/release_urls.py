@@ -1,0 +1,3 @@
+"""Records-release authorisations (cases/<reference>/record-requests/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The report as family and physician read it (cases/<reference>/report/)."""
+
+urlpatterns: list = []

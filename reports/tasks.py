@@ -1,0 +1,96 @@
+"""Celery tasks of the reports app. Tasks take ids, reload, and are safe to run twice."""
+
+import logging
+
+from celery import shared_task
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Report
+from .pdf import PdfRenderError, pdf_sha256
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(PdfRenderError, OSError),
+    retry_backoff=30,
+    retry_backoff_max=10 * 60,
+    max_retries=6,
+)
+def report_render(self, report_id: int) -> str:
+    """Render a signed report to PDF once, store it privately with its SHA-256, deliver it.
+
+    The report row stays locked from the check to the commit, so a second worker (or this
+    task delivered twice) waits, then finds the PDF and the delivery done: one PDF, one
+    email per recipient. A failed render is retried with backoff; when retries run out the
+    coordinators are told, and the case stays "report signed" until someone acts.
+    """
+    from .services import render_report_pdf, report_deliver
+
+    try:
+        with transaction.atomic():
+            report = Report.objects.select_for_update().select_related("case").get(pk=report_id)
+            if not report.is_signed:
+                return "not-signed"
+            if not report.pdf:
+                pdf = render_report_pdf(report)
+                report.pdf.save("report.pdf", ContentFile(pdf), save=False)
+                report.pdf_sha256 = pdf_sha256(pdf)
+                report.pdf_size = len(pdf)
+                report.rendered_at = timezone.now()
+                report.render_error = ""
+                report.save(
+                    update_fields=["pdf", "pdf_sha256", "pdf_size", "rendered_at", "render_error"]
+                )
+                outcome = "rendered"
+            else:
+                outcome = "already-rendered"
+            report_deliver(report)
+            return outcome
+    except (PdfRenderError, OSError) as exc:
+        attempts = Report.objects.get(pk=report_id).render_attempts + 1
+        Report.objects.filter(pk=report_id).update(
+            render_attempts=attempts, render_error=type(exc).__name__
+        )
+        logger.warning("report %s render failed (%s)", report_id, type(exc).__name__)
+        if self.request.retries >= self.max_retries:
+            _render_gave_up(report_id)
+        raise
+
+
+def _render_gave_up(report_id: int) -> None:
+    from cases.notifications import coordinator_addresses, email_render_and_enqueue
+
+    report = Report.objects.select_related("case").get(pk=report_id)
+    for address in coordinator_addresses():
+        email_render_and_enqueue(
+            template="coordinator_alert",
+            to=address,
+            case=report.case,
+            context={"what": f"The report PDF of {report.case.reference} could not be made."},
+            dedupe_key=f"report-render-failed:{report_id}:{address}"[:200],
+        )
+
+
+@shared_task(acks_late=True)
+def physician_reminders() -> int:
+    from .services import physician_reminders_send
+
+    return physician_reminders_send()
+
+
+@shared_task(acks_late=True)
+def render_sweep() -> int:
+    """Signed reports with no PDF an hour later (a lost task message): queue them again."""
+    from datetime import timedelta
+
+    stuck = Report.objects.filter(
+        signed_at__lt=timezone.now() - timedelta(hours=1), delivered_at__isnull=True
+    ).values_list("pk", flat=True)
+    for report_id in stuck:
+        report_render.delay(report_id)
+    return len(stuck)

@@ -1,0 +1,3 @@
+"""The specialist's in-page record viewer (workspace/<reference>/records/)."""
+
+urlpatterns: list = []
