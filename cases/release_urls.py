@@ -1,3 +1,14 @@
-"""Records-release authorisations (cases/<reference>/record-requests/)."""
+"""Records-release authorisations, included under ``cases/<str:reference>/record-requests/``.
+Each view fetches the case through cases.access; tests/cases/matrix_release.py lists each."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import release_views
+
+urlpatterns = [
+    path(
+        "<int:request_id>/authorisation.pdf",
+        release_views.release_authorisation,
+        name="release_authorisation",
+    ),
+]
