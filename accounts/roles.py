@@ -51,6 +51,10 @@ COORDINATOR_PERMISSIONS: list[tuple[str, str]] = [
     ("intake", "view_record"),
     ("intake", "view_physicianlinkrequest"),
     ("intake", "change_physicianlinkrequest"),
+    # Reports are read-only in the console: reopening and closing are case-page buttons.
+    ("reports", "view_report"),
+    ("reports", "view_followupquestion"),
+    ("reports", "view_reportopening"),
 ]
 
 

@@ -159,6 +159,15 @@ class RecordRequestForm(forms.Form):
     by_mail = forms.BooleanField(required=False, label="Sent by post (CD or slides)")
 
 
+class ReopenForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        label="What needs correcting",
+        help_text="The specialist reads it; the family and the physician do not.",
+    )
+
+
 class SpecialistChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.get_full_name() or obj.email} — {obj.load} open case(s)"
@@ -218,6 +227,10 @@ class Move:
                 return S.ON_HOLD in targets
             case "resume":
                 return case.status == S.ON_HOLD and bool(targets)
+            case "reopen_report":
+                return case.status == S.DELIVERED and _report_reopenable(case)
+            case "close":
+                return case.status == S.DELIVERED and S.CLOSED in targets
         return False
 
     def run(self, case: Case, by: User, data: dict[str, Any]) -> str:
@@ -244,6 +257,19 @@ class Move:
             case "resume":
                 services.hold_end(case=case, by=by)
                 return "Resumed."
+            case "reopen_report":
+                from reports import services as reports
+
+                report = reports.current_report(case)
+                if report is None:
+                    raise reports.ReportRefused("There is no delivered report to reopen.")
+                draft = reports.report_reopen(report=report, by=by, note=data["note"])
+                return f"Reopened: the specialist is asked to write version {draft.version}."
+            case "close":
+                from reports import services as reports
+
+                reports.case_close(case=case, by=by)
+                return "Case closed."
         raise ValueError(self.action)
 
 
@@ -257,8 +283,21 @@ MOVES: dict[str, Move] = {
         Move("decline", "Decline…", ReasonForm),
         Move("hold", "Put on hold…", HoldForm),
         Move("resume", "Resume"),
+        Move("reopen_report", "Reopen for correction…", ReopenForm),
+        Move("close", "Close case"),
     )
 }
+
+
+def _report_reopenable(case: Case) -> bool:
+    """A delivered report and no correction already being written."""
+    from reports.models import Report
+
+    reports = Report.objects.filter(case=case, kind=Report.Kind.REPORT)
+    return (
+        reports.filter(delivered_at__isnull=False).exists()
+        and not reports.filter(delivered_at__isnull=True).exists()
+    )
 
 
 def _name(user: Any) -> str:
@@ -500,6 +539,7 @@ class CaseAdmin(admin.ModelAdmin):
 
     def _case_console(self, request: HttpRequest, case: Case) -> dict[str, Any]:
         from intake.models import Intake
+        from reports.admin import report_panel
 
         intake = Intake.objects.filter(case=case).select_related("residence").first()
         records = [
@@ -524,6 +564,7 @@ class CaseAdmin(admin.ModelAdmin):
             "record_requests": list(case.record_requests.all()),
             "billing": getattr(case, "billing", None),
             "timeline": case_timeline(case),
+            "report_panel": report_panel(case),
             "moves": moves,
             "can_act": can_act,
             "due": format_pacific(case.due_at) if case.due_at else "",

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from accounts.models import Role
 from accounts.typing import AuthedRequest
@@ -18,6 +18,8 @@ from .stages import stage_for
 
 @login_required
 def dashboard(request: AuthedRequest) -> HttpResponse:
+    if request.user.role == Role.SPECIALIST:
+        return redirect("workspace")  # specialists work from the workspace, not the portal
     cases = list(
         with_unread_for(cases_visible_to(request.user), request.user)
         .select_related("specialty", "intake", "intake__residence")

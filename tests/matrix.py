@@ -22,6 +22,7 @@ ENTRY_MODULES = (
     "tests.cases.matrix_release",
     "tests.reports.matrix_viewer",
     "tests.reports.matrix_reports",
+    "tests.reports.matrix_workspace",
 )
 
 

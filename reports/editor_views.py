@@ -1,0 +1,350 @@
+"""The report editor: the first report, an amended version (a draft with version > 1) and
+the addendum answering follow-up questions, with autosave, a PDF preview and signing.
+
+Guarantees:
+- Every view fetches the case through ``cases.access.case_for_user`` first, then admits the
+  assigned specialist only (404 for everyone else, written to the audit log).
+- Nothing here writes a report except through ``reports.services``: ``draft_save`` (which
+  refuses a stale revision, so a second tab cannot overwrite the first) and
+  ``report_sign``. A signed report is shown read-only; a save or a signature posted to it is
+  refused (409) and changes nothing.
+- Saves and signatures name the report (its uid) and the revision the page had: a page left
+  open on an older draft, or on a version since signed, never writes into another one, and
+  nobody signs text they have not seen.
+- The same editor works without JavaScript: "Save draft" posts the whole form; an error
+  comes back next to its field with everything typed kept.
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.typing import AuthedRequest
+from cases.models import Case
+
+from . import services
+from .forms import AUDIENCE, DraftForm, SignForm, answer_field_name
+from .models import SECTIONS, Report
+from .pdf import PdfRenderError
+from .workspace_views import specialist_case
+
+URL_NAMES: dict[str, dict[str, str]] = {
+    Report.Kind.REPORT: {
+        "edit": "report_edit",
+        "autosave": "report_autosave",
+        "preview": "report_preview",
+        "sign": "report_sign",
+    },
+    Report.Kind.ADDENDUM: {
+        "edit": "addendum_edit",
+        "autosave": "addendum_autosave",
+        "preview": "addendum_preview",
+        "sign": "addendum_sign",
+    },
+}
+SIGNED_MESSAGE = "This report is signed and can no longer be changed."
+STALE_SIGN_MESSAGE = (
+    "The draft changed since this page was loaded (in another tab or window). Reload the "
+    "page, check the text, then sign."
+)
+SIGNED_DONE = "Signed. The PDF is being prepared and will be delivered to the family and physician."
+
+
+# --- which report -------------------------------------------------------------------------
+
+
+def editor_report(case: Case, request: AuthedRequest, kind: str) -> Report:
+    """The open draft of ``kind`` (created with its answers if needed), else the latest
+    signed one of that kind, to show read-only. Raises ``ReportRefused`` when there is
+    neither and none may be started (the case not accepted, no follow-up question)."""
+    try:
+        if kind == Report.Kind.ADDENDUM:
+            return services.addendum_draft_for(case=case, by=request.user)
+        return services.report_draft_for(case=case, by=request.user)
+    except services.ReportRefused:
+        latest = (
+            Report.objects.filter(case=case, kind=kind, signed_at__isnull=False)
+            .order_by("-version")
+            .first()
+        )
+        if latest is None:
+            raise
+        return latest
+    except PermissionDenied:
+        raise Http404("No such case.") from None
+
+
+def posted_report(case: Case, kind: str, uid: Any) -> Report | None:
+    try:
+        parsed = uuid.UUID(str(uid))
+    except ValueError:
+        return None
+    return Report.objects.filter(case=case, kind=kind, uid=parsed).first()
+
+
+def _cannot_start(request: AuthedRequest, case: Case, refused: ValidationError) -> HttpResponse:
+    messages.error(request, " ".join(refused.messages))
+    return redirect("workspace_case", reference=case.reference)
+
+
+# --- the page -----------------------------------------------------------------------------
+
+
+def _question_text(answer: Any) -> str:
+    source = answer.question or answer.follow_up
+    return source.text if source is not None else answer.question_text
+
+
+def editor_fields(form: DraftForm, report: Report) -> list[dict[str, Any]]:
+    """Every field of the editor in page order, with what the template shows around it."""
+    fields: list[dict[str, Any]] = []
+    if "amendment_reason" in form.fields:
+        fields.append(
+            {
+                "bound": form["amendment_reason"],
+                "kind": "amendment",
+                "help": "Why this version replaces the previous one: the family and the "
+                "physician read this with the new version.",
+                "required": True,
+                "rows": 3,
+            }
+        )
+    for name, _heading, audience, required in SECTIONS:
+        if name in form.fields:
+            fields.append(
+                {
+                    "bound": form[name],
+                    "kind": "section",
+                    "help": AUDIENCE[audience] + ("." if required else " (optional)."),
+                    "required": required,
+                    "rows": 8 if name == "records_reviewed" else 6,
+                }
+            )
+    for answer in report.answers.select_related("question", "follow_up").order_by("position"):
+        name = answer_field_name(answer.position)
+        if name in form.fields:
+            fields.append(
+                {
+                    "bound": form[name],
+                    "kind": "answer",
+                    "position": answer.position,
+                    "follow_up": answer.follow_up_id is not None,
+                    "question": _question_text(answer),
+                    "required": True,
+                    "rows": 5,
+                }
+            )
+    return fields
+
+
+def editor_page(
+    request: AuthedRequest,
+    case: Case,
+    report: Report,
+    *,
+    form: DraftForm | None = None,
+    sign_form: SignForm | None = None,
+    refusal: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    urls = {
+        key: reverse(name, kwargs={"reference": case.reference})
+        for key, name in URL_NAMES[report.kind].items()
+    }
+    context: dict[str, Any] = {
+        "case": case,
+        "report": report,
+        "urls": urls,
+        "refusal": refusal,
+        "is_addendum": report.kind == Report.Kind.ADDENDUM,
+    }
+    if report.is_signed:
+        context.update(services.report_context(report))
+    else:
+        form = form or DraftForm(report=report)
+        context.update(
+            {
+                "form": form,
+                "fields": editor_fields(form, report),
+                "problems": services.report_problem_fields(report),
+                "sign_form": sign_form
+                or SignForm(initial={"report_uid": report.uid, "revision": report.revision}),
+            }
+        )
+    return render(request, "reports/workspace/editor.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def report_edit(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
+    """The editor; a POST is the "Save draft" button (the page without JavaScript)."""
+    action = "save" if request.method == "POST" else "edit"
+    case = specialist_case(request, reference, action=action, object_type="report")
+    if request.method != "POST":
+        try:
+            current = editor_report(case, request, kind)
+        except services.ReportRefused as refused:
+            return _cannot_start(request, case, refused)
+        return editor_page(request, case, current)
+
+    report = posted_report(case, kind, request.POST.get("report_uid"))
+    if report is None:
+        messages.error(request, "That draft was not found. Here is the current one.")
+        return redirect(URL_NAMES[kind]["edit"], reference=case.reference)
+    if report.is_signed:
+        return editor_page(request, case, report, refusal=SIGNED_MESSAGE, status=409)
+    form = DraftForm(request.POST, report=report)
+    if not form.is_valid():
+        return editor_page(request, case, report, form=form, status=400)
+    try:
+        services.draft_save(
+            report=report, by=request.user, revision=form.cleaned_data["revision"], **form.changes()
+        )
+    except PermissionDenied:
+        raise Http404("No such case.") from None
+    except services.DraftConflict as conflict:
+        return editor_page(
+            request, case, report, form=form, refusal=conflict.messages[0], status=409
+        )
+    except services.ReportRefused as refused:
+        report.refresh_from_db()
+        return editor_page(request, case, report, refusal=refused.messages[0], status=409)
+    except ValidationError as invalid:
+        _add_errors(form, invalid)
+        return editor_page(request, case, report, form=form, status=400)
+    messages.success(request, "Draft saved.")
+    return redirect(URL_NAMES[kind]["edit"], reference=case.reference)
+
+
+def _add_errors(form: DraftForm, invalid: ValidationError) -> None:
+    if not hasattr(invalid, "error_dict"):
+        form.add_error(None, invalid)
+        return
+    for field, errors in invalid.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+# --- autosave -----------------------------------------------------------------------------
+
+
+def _json_refusal(error: str, message: str, status: int, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": error, "message": message, **extra}, status=status)
+
+
+@login_required
+@require_POST
+def report_autosave(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
+    """Save the fields the editor sends (those that changed): JSON ``{revision, saved_at}``;
+    409 when the draft changed elsewhere or is signed, 400 with ``errors`` per field."""
+    case = specialist_case(request, reference, action="autosave", object_type="report")
+    report = posted_report(case, kind, request.POST.get("report_uid"))
+    if report is None:
+        return _json_refusal("unknown", "That draft was not found. Reload the page.", 400)
+    if report.is_signed:
+        return _json_refusal("signed", SIGNED_MESSAGE, 409)
+    form = DraftForm(request.POST, report=report, partial=True)
+    if not form.is_valid():
+        return _json_refusal(
+            "invalid",
+            "Not saved: correct the field marked below.",
+            400,
+            errors={name: [str(e) for e in errs] for name, errs in form.errors.items()},
+        )
+    try:
+        saved = services.draft_save(
+            report=report, by=request.user, revision=form.cleaned_data["revision"], **form.changes()
+        )
+    except PermissionDenied:
+        raise Http404("No such case.") from None
+    except services.DraftConflict as conflict:
+        return _json_refusal(
+            "conflict", conflict.messages[0], 409, current_revision=conflict.current_revision
+        )
+    except services.ReportRefused as refused:
+        return _json_refusal(refused.code or "refused", refused.messages[0], 409)
+    except ValidationError as invalid:
+        errors = invalid.message_dict if hasattr(invalid, "error_dict") else {}
+        return _json_refusal(
+            "invalid", "Not saved: correct the field marked below.", 400, errors=errors
+        )
+    return JsonResponse({"revision": saved.revision, "saved_at": saved.updated_at.isoformat()})
+
+
+# --- preview and signing --------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def report_preview(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
+    """The PDF as it would print now, marked as a draft, made while the specialist waits."""
+    case = specialist_case(request, reference, action="preview", object_type="report")
+    try:
+        report = editor_report(case, request, kind)
+    except services.ReportRefused as refused:
+        return _cannot_start(request, case, refused)
+    try:
+        pdf = services.render_report_pdf(report, draft=not report.is_signed)
+    except PdfRenderError:
+        messages.error(request, "The preview could not be made just now. Try again in a minute.")
+        return redirect(URL_NAMES[kind]["edit"], reference=case.reference)
+    name = "draft-preview.pdf" if not report.is_signed else "report-preview.pdf"
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def report_sign(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
+    """Signing is re-authenticating: the password or a fresh code, then the report is final."""
+    case = specialist_case(request, reference, action="sign", object_type="report")
+    sign_form = SignForm(request.POST)
+    report = posted_report(case, kind, request.POST.get("report_uid"))
+    if report is None:
+        try:
+            report = editor_report(case, request, kind)
+        except services.ReportRefused as refused:
+            return _cannot_start(request, case, refused)
+    if report.is_signed:
+        return editor_page(
+            request, case, report, refusal="This report is already signed.", status=409
+        )
+    if not sign_form.is_valid():
+        return editor_page(request, case, report, sign_form=sign_form, status=400)
+    if sign_form.cleaned_data["revision"] != report.revision:
+        return editor_page(
+            request,
+            case,
+            report,
+            sign_form=SignForm(initial={"report_uid": report.uid, "revision": report.revision}),
+            refusal=STALE_SIGN_MESSAGE,
+            status=409,
+        )
+    code = (sign_form.cleaned_data.get("code") or "").strip()
+    try:
+        services.report_sign(
+            report=report,
+            by=request.user,
+            password="" if code else sign_form.cleaned_data.get("password") or "",
+            code=code,
+        )
+    except PermissionDenied:
+        raise Http404("No such case.") from None
+    except services.ReauthFailed as failed:
+        sign_form.add_error("code" if code else "password", failed)
+        return editor_page(request, case, report, sign_form=sign_form, status=400)
+    except services.ReportRefused as refused:
+        sign_form.add_error(None, refused)
+        report.refresh_from_db()
+        return editor_page(request, case, report, sign_form=sign_form, status=400)
+    messages.success(request, SIGNED_DONE)
+    return redirect("workspace_case", reference=case.reference)

@@ -1,0 +1,243 @@
+"""The delivered report in the portal: the page (the shared layout of the PDF), each earlier
+version and addendum, the PDF download, and the family's or physician's follow-up questions.
+
+Every view fetches the case through ``cases.access.case_for_user`` first (one 404 for
+"unknown" and "not yours", an AccessEvent either way). Past the gate, only a delivered
+report is shown: a draft, or one signed but not yet delivered, is the same 404 for everyone,
+and that refusal is audited too. Reading by the family or a physician is noted once per
+person (``report_opened``) so the coordinator sees who has opened what.
+"""
+
+from typing import Any, NoReturn
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.models import Role
+from accounts.typing import AuthedRequest
+from cases.access import case_for_user
+from cases.audit import access_record
+from cases.models import Case
+from intake.views import login_required_keeping_input
+
+from . import services
+from .models import FollowUpQuestion, Report
+
+READER_ROLES = (Role.FAMILY, Role.PHYSICIAN)
+
+
+class FollowUpForm(forms.Form):
+    text = forms.CharField(
+        label="Your follow-up question",
+        max_length=FollowUpQuestion.MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": "Write your question.",
+            "max_length": f"Keep the question under {FollowUpQuestion.MAX_LENGTH:,} characters.",
+        },
+    )
+
+
+def _refuse(request: AuthedRequest, case: Case, *, action: str, object_id: str) -> NoReturn:
+    """Through the gate, but not this report or not this person: the gate's own 404."""
+    access_record(
+        request=request,
+        case=case,
+        object_type="report",
+        object_id=object_id or case.reference,
+        action=action,
+        allowed=False,
+    )
+    raise Http404("No such report.")
+
+
+def _delivered_report(
+    request: AuthedRequest, reference: str, *, action: str, report_uid: UUID | None = None
+) -> tuple[Case, Report]:
+    object_id = str(report_uid) if report_uid is not None else ""
+    case = case_for_user(
+        request, reference, action=action, object_type="report", object_id=object_id
+    )
+    if report_uid is None:
+        report = services.current_report(case)
+    else:
+        report = (
+            Report.objects.filter(case=case, uid=report_uid, delivered_at__isnull=False)
+            .select_related("case", "supersedes")
+            .first()
+        )
+    if report is None:
+        _refuse(request, case, action=action, object_id=object_id)
+    return case, report
+
+
+def pdf_filename(report: Report) -> str:
+    if report.kind == Report.Kind.ADDENDUM:
+        return f"{report.case.reference}-addendum-{report.version}.pdf"
+    return f"{report.case.reference}-report-v{report.version}.pdf"
+
+
+def _versions(readable: list[Report]) -> list[dict[str, Any]]:
+    """Each delivered report, version and addendum, newest report first, then the addenda;
+    an older version says which one replaced it."""
+    replaced_by = {r.supersedes_id: r for r in readable if r.supersedes_id is not None}
+    reports = [r for r in readable if r.kind == Report.Kind.REPORT]
+    addenda = [r for r in readable if r.kind == Report.Kind.ADDENDUM]
+    latest = reports[-1] if reports else None
+    return [
+        {
+            "report": r,
+            "url": reverse("report_version", args=[r.case.reference, r.uid]),
+            "pdf_url": reverse("report_pdf", args=[r.case.reference, r.uid]),
+            "current": r == latest,
+            "replaced_by": replaced_by.get(r.pk),
+        }
+        for r in [*reversed(reports), *addenda]
+    ]
+
+
+def _follow_up_context(
+    request: AuthedRequest, case: Case, *, form: FollowUpForm | None, refused: str
+) -> dict[str, Any]:
+    questions: list[dict[str, Any]] = []
+    for question in FollowUpQuestion.objects.filter(case=case).select_related(
+        "answered_in", "asked_by"
+    ):
+        answer = question.answered_in
+        # Answered for the reader only once the addendum is delivered: signed is not readable.
+        if answer is not None and answer.delivered_at is not None:
+            url = reverse("report_version", args=[case.reference, answer.uid])
+            questions.append({"question": question, "answer": answer, "url": url})
+        else:
+            questions.append({"question": question, "answer": None, "url": ""})
+    is_open, why = services.follow_up_open(case)
+    return {
+        "questions": questions,
+        "can_ask": request.user.role in READER_ROLES,
+        "open": is_open,
+        "why": why,
+        "form": form or FollowUpForm(),
+        "refused": refused,
+        "max_length": FollowUpQuestion.MAX_LENGTH,
+        "max_count": FollowUpQuestion.MAX_PER_CASE,
+    }
+
+
+def _page(
+    request: AuthedRequest,
+    case: Case,
+    report: Report,
+    *,
+    form: FollowUpForm | None = None,
+    refused: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    readable = services.readable_reports(case)
+    versions = _versions(readable)
+    this = next((v for v in versions if v["report"].pk == report.pk), None)
+    context = {
+        **services.report_context(report),
+        "versions": versions,
+        "replaced_by": this["replaced_by"] if this else None,
+        "is_current": bool(this and this["current"]),
+        "current_url": reverse("report_read", args=[case.reference]),
+        "pdf_url": reverse("report_pdf", args=[case.reference, report.uid]),
+        "pdf_filename": pdf_filename(report),
+        "follow_up": _follow_up_context(request, case, form=form, refused=refused),
+    }
+    return render(request, "reports/portal/report.html", context, status=status)
+
+
+@login_required
+@require_safe
+def report_read(request: AuthedRequest, reference: str) -> HttpResponse:
+    case, report = _delivered_report(request, reference, action="view")
+    services.report_opened(report, request.user)
+    return _page(request, case, report)
+
+
+@login_required
+@require_safe
+def report_version(request: AuthedRequest, reference: str, report_uid: UUID) -> HttpResponse:
+    case, report = _delivered_report(request, reference, action="view", report_uid=report_uid)
+    services.report_opened(report, request.user)
+    return _page(request, case, report)
+
+
+@login_required
+@require_safe
+def report_pdf(request: AuthedRequest, reference: str, report_uid: UUID) -> HttpResponseBase:
+    _case, report = _delivered_report(request, reference, action="download", report_uid=report_uid)
+    services.report_opened(report, request.user)
+    filename = pdf_filename(report)
+    if getattr(default_storage, "bucket_name", None):
+        # A 5-minute link S3 answers as an attachment: our own PDF, so its real type is
+        # safe to name, but it is still never shown inline from a shared origin.
+        url = default_storage.url(  # type: ignore[call-arg]
+            report.pdf.name,
+            parameters={
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentType": "application/pdf",
+                "ResponseCacheControl": "private, no-store",
+            },
+        )
+        return HttpResponseRedirect(url)
+    response = FileResponse(
+        default_storage.open(str(report.pdf.name), "rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required_keeping_input
+@require_POST
+def follow_up_ask(request: AuthedRequest, reference: str) -> HttpResponse:
+    case = case_for_user(request, reference, action="create", object_type="follow_up")
+    report = services.current_report(case)
+    if request.user.role not in READER_ROLES or report is None:
+        # Staff answer follow-ups (the specialist) or relay them (the coordinator); they
+        # do not ask them. Same 404 as the gate's, audited.
+        access_record(
+            request=request,
+            case=case,
+            object_type="follow_up",
+            object_id=case.reference,
+            action="create",
+            allowed=False,
+        )
+        raise Http404("No such report.")
+    form = FollowUpForm(request.POST)
+    refused = ""
+    if form.is_valid():
+        try:
+            question = services.follow_up_ask(
+                case=case, by=request.user, text=form.cleaned_data["text"]
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                form.add_error(None, error)
+            else:
+                refused = " ".join(error.messages)
+        else:
+            messages.success(
+                request,
+                f"Follow-up question {question.position} was sent. The specialist answers it "
+                "in an addendum to the report; we will email you when it is ready.",
+            )
+            return HttpResponseRedirect(
+                reverse("report_read", args=[case.reference]) + "#follow-up"
+            )
+    return _page(request, case, report, form=form, refused=refused, status=400)

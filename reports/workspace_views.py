@@ -1,0 +1,307 @@
+"""The specialist workspace: My cases, the case page, and accepting, declining or asking
+for more information.
+
+Guarantees:
+- Every view under ``<reference>`` fetches the case through ``cases.access.case_for_user``
+  first (an AccessEvent either way). Family and physicians, who may see the case in the
+  portal, get the same 404 here, and the refusal is written to the audit log too.
+  Coordinators may read the case page; only the assigned specialist acts.
+- My cases costs the same number of queries however many cases there are: one query for
+  the cases (child, specialty and open draft joined or annotated) and one calendar and
+  policy for the request (``cases.admin_queue.console_clock``).
+- Actions are POST only and call the lifecycle services; a form with an error comes back
+  with the message next to the field and the text kept.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, F, OuterRef, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.models import Role
+from accounts.typing import AuthedRequest
+from cases import services as case_services
+from cases.access import case_for_user, cases_visible_to
+from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
+from cases.audit import access_record
+from cases.models import Case, CaseHold, Status
+from intake.models import Record
+
+from .forms import ReasonForm
+from .models import FollowUpQuestion, Report
+
+S = Status
+IN_REVIEW_HELD_FROM = (S.ASSIGNED, S.IN_REVIEW)
+DONE_STATES = (S.REPORT_FINAL, S.DELIVERED, S.CLOSED)
+# "Recent" finished cases on My cases: enough to find last month's work, never the archive.
+DONE_RECENT = timedelta(days=90)
+DONE_LIMIT = 20
+ACCEPT_WITHIN_BUSINESS_DAYS = 1
+RISK_BADGES = {
+    "on_track": "text-bg-success",
+    "at_risk": "text-bg-warning",
+    "overdue": "text-bg-danger",
+}
+
+
+# --- the gate, then the role ---------------------------------------------------------------
+
+
+def refuse(request: AuthedRequest, case: Case, *, action: str, object_type: str) -> Http404:
+    """The 404 for someone the gate let see the case but who may not use this view, written
+    to the audit log as a refusal."""
+    access_record(
+        request=request,
+        case=case,
+        object_type=object_type,
+        object_id=case.reference,
+        action=action,
+        allowed=False,
+    )
+    return Http404("No such case.")
+
+
+def specialist_case(
+    request: AuthedRequest, reference: str, *, action: str, object_type: str = "case"
+) -> Case:
+    """The case, for its assigned specialist only (404 for everyone else)."""
+    case = case_for_user(request, reference, action=action, object_type=object_type)
+    user = request.user
+    if user.role != Role.SPECIALIST or case.assigned_specialist_id != user.pk:
+        raise refuse(request, case, action=action, object_type=object_type)
+    return case
+
+
+# --- My cases ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    case: Case
+    child: str
+    due_text: str
+    risk: str
+    risk_label: str
+    badge: str
+    accept_by: datetime | None = None
+    accept_late: bool = False
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _due(case: Case, clock: ConsoleClock) -> tuple[str, str]:
+    """(text, risk) for the case's due date: the business days left in words, and the
+    coordinator queue's clock state, so the specialist and the console agree."""
+    if case.due_at is None:
+        return "No due date yet (records not complete)", "no_clock"
+    if case.status == S.ON_HOLD:
+        return "On hold: the clock is paused", "no_clock"
+    left = clock.days_left(case.due_at)
+    risk = clock.state(case.due_at)
+    if risk == "overdue":
+        late = -left
+        return ("Overdue" + (f" by {_plural(late, 'business day')}" if late > 0 else "")), risk
+    if left == 0:
+        return "Due now", risk
+    return f"{_plural(left, 'business day')} left", risk
+
+
+def _row(case: Case, clock: ConsoleClock) -> Row:
+    intake = getattr(case, "intake", None)
+    child = (intake.child_preferred_name or intake.child_name) if intake is not None else ""
+    due_text, risk = _due(case, clock)
+    row = Row(
+        case=case,
+        child=child or "—",
+        due_text=due_text,
+        risk=risk,
+        risk_label=RISK_LABELS[risk] if risk != "no_clock" else "",
+        badge=RISK_BADGES.get(risk, ""),
+    )
+    if case.status == S.ASSIGNED and case.assigned_at is not None:
+        row.accept_by = clock.calendar.add_business_days(
+            case.assigned_at, ACCEPT_WITHIN_BUSINESS_DAYS
+        )
+        row.accept_late = clock.now > row.accept_by
+    return row
+
+
+@login_required
+@require_safe
+def workspace(request: AuthedRequest) -> HttpResponse:
+    if request.user.role != Role.SPECIALIST:
+        raise Http404("No such page.")
+    clock = console_clock(request)
+    open_draft = Report.objects.filter(case=OuterRef("pk"), signed_at__isnull=True)
+    cases = (
+        cases_visible_to(request.user)
+        .filter(
+            Q(status__in=(S.ASSIGNED, S.IN_REVIEW))
+            | Q(status=S.ON_HOLD, status_before_hold__in=IN_REVIEW_HELD_FROM)
+            | Q(status__in=DONE_STATES, updated_at__gte=clock.now - DONE_RECENT)
+        )
+        .select_related("intake", "specialty")
+        .annotate(has_draft=Exists(open_draft))
+        .order_by(F("due_at").asc(nulls_last=True), "assigned_at", "pk")
+    )
+    to_accept: list[Row] = []
+    in_review: list[Row] = []
+    done: list[Row] = []
+    for case in cases:
+        row = _row(case, clock)
+        if case.status == S.ASSIGNED:
+            to_accept.append(row)
+        elif case.status in DONE_STATES:
+            done.append(row)
+        else:
+            in_review.append(row)
+    done.sort(key=lambda r: r.case.updated_at, reverse=True)
+    return render(
+        request,
+        "reports/workspace/my_cases.html",
+        {"to_accept": to_accept, "in_review": in_review, "done": done[:DONE_LIMIT]},
+    )
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+
+def case_workspace_page(
+    request: AuthedRequest, case: Case, *, status: int = 200, **forms: Any
+) -> HttpResponse:
+    """The workspace case page; forms from a failed POST come in ``forms`` with their
+    errors and what was typed."""
+    clock = console_clock(request)
+    is_specialist = request.user.role == Role.SPECIALIST
+    records = Record.objects.filter(
+        case=case, state=Record.State.AVAILABLE, scan_status=Record.Scan.CLEAN
+    ).order_by("uploaded_at", "pk")
+    reports = list(Report.objects.filter(case=case).order_by("kind", "version"))
+    follow_ups = list(FollowUpQuestion.objects.filter(case=case).select_related("answered_in"))
+    row = _row(case, clock)
+    hold = (
+        CaseHold.objects.filter(case=case, ended_at__isnull=True).order_by("-started_at").first()
+        if case.status == S.ON_HOLD
+        else None
+    )
+    open_report = next((r for r in reports if r.kind == "report" and not r.is_signed), None)
+    context = {
+        "case": case,
+        "intake": getattr(case, "intake", None),
+        "questions": list(case.questions.all()),
+        "records": records,
+        "reports": reports,
+        "follow_ups": follow_ups,
+        "unanswered_follow_ups": [f for f in follow_ups if f.answered_in_id is None],
+        "row": row,
+        "hold": hold,
+        "is_specialist": is_specialist,
+        "can_accept": is_specialist and case.status == S.ASSIGNED,
+        "can_ask": is_specialist and case.status in (S.ASSIGNED, S.IN_REVIEW),
+        # A draft already started can be written on hold too; a new one needs "in review".
+        "can_write": is_specialist and (case.status == S.IN_REVIEW or open_report is not None),
+        "open_report": open_report,
+        "decline_form": forms.get("decline_form") or ReasonForm(prefix="decline"),
+        "ask_form": forms.get("ask_form") or ReasonForm(prefix="ask"),
+    }
+    return render(request, "reports/workspace/case.html", context, status=status)
+
+
+@login_required
+@require_safe
+def workspace_case(request: AuthedRequest, reference: str) -> HttpResponse:
+    case = case_for_user(request, reference, action="view", object_type="case")
+    if request.user.role not in (Role.SPECIALIST, Role.COORDINATOR):
+        raise refuse(request, case, action="view", object_type="case")
+    return case_workspace_page(request, case)
+
+
+# --- accept, decline, ask -------------------------------------------------------------------
+
+
+def _refused(request: AuthedRequest, case: Case, error: ValidationError) -> HttpResponse:
+    messages.error(request, " ".join(error.messages))
+    return redirect("workspace_case", reference=case.reference)
+
+
+@login_required
+@require_POST
+def case_accept(request: AuthedRequest, reference: str) -> HttpResponse:
+    case = specialist_case(request, reference, action="accept")
+    try:
+        case_services.specialist_accept(case=case, by=request.user)
+    except PermissionDenied:
+        raise Http404("No such case.") from None
+    except ValidationError as error:
+        return _refused(request, case, error)
+    messages.success(request, f"You accepted {case.reference}. The review has started.")
+    return redirect("workspace_case", reference=case.reference)
+
+
+def _reason_action(
+    request: AuthedRequest, reference: str, *, action: str, required: str
+) -> tuple[Case, ReasonForm]:
+    case = specialist_case(request, reference, action=action)
+    form = ReasonForm(request.POST, prefix=action, required_message=required)
+    return case, form
+
+
+@login_required
+@require_POST
+def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
+    required = "Give the reason for the coordinator."
+    case, form = _reason_action(request, reference, action="decline", required=required)
+    if form.is_valid():
+        try:
+            case_services.specialist_decline(
+                case=case, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except PermissionDenied:
+            raise Http404("No such case.") from None
+        except ValidationError as error:
+            if getattr(error, "code", "") != "reason":
+                return _refused(request, case, error)
+            form.add_error("reason", error)
+        else:
+            messages.success(
+                request,
+                f"You declined {case.reference}. The coordinator will assign another "
+                "specialist and tell the family.",
+            )
+            return redirect("workspace")
+    return case_workspace_page(request, case, status=400, decline_form=form)
+
+
+@login_required
+@require_POST
+def case_ask(request: AuthedRequest, reference: str) -> HttpResponse:
+    required = "Say what information you need."
+    case, form = _reason_action(request, reference, action="ask", required=required)
+    if form.is_valid():
+        try:
+            case_services.specialist_ask(
+                case=case, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except PermissionDenied:
+            raise Http404("No such case.") from None
+        except ValidationError as error:
+            if getattr(error, "code", "") != "reason":
+                return _refused(request, case, error)
+            form.add_error("reason", error)
+        else:
+            messages.success(
+                request,
+                "Your request went to the coordinator, who will relay it. The case is on "
+                "hold and its clock is paused until the coordinator resumes it.",
+            )
+            return redirect("workspace_case", reference=case.reference)
+    return case_workspace_page(request, case, status=400, ask_form=form)
