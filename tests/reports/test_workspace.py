@@ -337,3 +337,19 @@ def test_actions_are_the_assigned_specialists(
     assert login(client, coordinator).post(url, data).status_code == 404
     case.refresh_from_db()
     assert case.status == Status.ASSIGNED
+
+
+def test_the_workspace_needs_a_session_that_passed_mfa(specialist: User, family: User) -> None:
+    case = case_in_review(family, specialist)
+    client = Client()
+    client.force_login(specialist)  # a password sign-in only: no MFA in this session
+    for url in (
+        reverse("workspace"),
+        reverse("workspace_case", args=[case.reference]),
+        reverse("report_edit", args=[case.reference]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("mfa_reauthenticate"))
+    assert not case.reports.exists()  # the editor never ran
+    assert login(Client(), specialist).get(reverse("workspace")).status_code == 200

@@ -4,6 +4,7 @@ from accounts.demo import demo_people_ensure
 from billing.demo import demo_billing_ensure
 from cases.demo import demo_lifecycle_ensure
 from intake.demo import demo_intake_ensure
+from reports.demo import demo_reports_ensure
 
 
 class Command(BaseCommand):
@@ -13,6 +14,9 @@ class Command(BaseCommand):
         people = demo_people_ensure()
         self.stdout.write(f"Demo accounts ready: {', '.join(sorted(people))}")
         cases = (
-            demo_intake_ensure(people) + demo_billing_ensure(people) + demo_lifecycle_ensure(people)
+            demo_intake_ensure(people)
+            + demo_billing_ensure(people)
+            + demo_lifecycle_ensure(people)
+            + demo_reports_ensure(people)
         )
         self.stdout.write(f"Demo requests added: {len(cases)}")
