@@ -1,11 +1,15 @@
 """The PDF renderer: tagged output, page numbers, only our own static files, a time limit."""
 
+import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
 import urllib.request
+import warnings
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from reports import pdf as pdf_module
 from reports.pdf import (
     PdfRenderError,
     PdfRenderTimeout,
@@ -22,6 +27,7 @@ from reports.pdf import (
     redact,
     render_pdf,
     static_file_for,
+    stop_renderers,
 )
 from tests.services import need
 
@@ -102,9 +108,15 @@ def test_the_recorder_does_record(recorder: tuple[str, list[str]]) -> None:
     assert hits == ["/control.css"]
 
 
+@pytest.mark.parametrize("renderer", ["new", "reused"])
 def test_nothing_outside_our_static_files_is_fetched(
-    recorder: tuple[str, list[str]], caplog: pytest.LogCaptureFixture
+    renderer: str, recorder: tuple[str, list[str]], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Through a renderer started for this render, and through one that rendered before."""
+    stop_renderers()
+    if renderer == "reused":
+        html_to_pdf(page("<p>An earlier render</p>"))
+        assert idle_renderer_pids()
     origin, hits = recorder
     hostile_head = f"""
       <link rel="stylesheet" href="{origin}/linked.css?token=SECRET-LINK">
@@ -222,17 +234,25 @@ def test_the_pdf_is_tagged() -> None:
 
 
 def test_a_pathological_render_is_stopped_by_the_time_limit() -> None:
+    html_to_pdf(page("<p>Warm</p>"))
+    (renderer,) = idle_renderer_pids()
     rows = "".join(f"<tr><td>{i}</td><td>{'cell ' * 20}</td></tr>" for i in range(40_000))
     started = time.monotonic()
     with pytest.raises(PdfRenderTimeout, match=r"took longer than 1 s and was stopped"):
         html_to_pdf(page(f"<table>{rows}</table>"), timeout=1)
     assert time.monotonic() - started < 10
+    # The child was killed, not the renderer: it serves the next render.
+    assert idle_renderer_pids() == [renderer]
+    assert group_ends(renderer, but=renderer)
+    assert "Next" in pdf_text(html_to_pdf(page("<p>Next</p>")))
 
 
 def test_a_render_that_fails_raises_a_clear_error(settings: Any) -> None:
-    settings.PDF_RENDER_MEMORY_MB = 40  # too little to even load WeasyPrint
-    with pytest.raises(PdfRenderError, match="The PDF render failed"):
+    settings.PDF_RENDER_MEMORY_MB = 40  # less than the renderer itself takes
+    with pytest.raises(PdfRenderError, match="The PDF render failed: MemoryError"):
         html_to_pdf(page("<p>Hello</p>"))
+    settings.PDF_RENDER_MEMORY_MB = 1024
+    assert html_to_pdf(page("<p>Hello</p>")).startswith(b"%PDF-")
 
 
 def test_it_renders_outside_the_main_thread_and_hashes_stably() -> None:
@@ -245,6 +265,175 @@ def test_it_renders_outside_the_main_thread_and_hashes_stably() -> None:
     again = html_to_pdf(page("<p>Hi</p>"))
     assert pdf_sha256(results[0]) == pdf_sha256(again)
     assert re.fullmatch(r"[0-9a-f]{64}", pdf_sha256(again))
+
+
+# --- the renderer processes -------------------------------------------------------------
+
+SLOW_BODY = "<table>" + "".join(f"<tr><td>{i}</td><td>{'w ' * 30}</td></tr>" for i in range(400))
+
+
+def idle_renderer_pids() -> list[int]:
+    return [renderer.proc.pid for renderer in pdf_module._pool.idle]
+
+
+def process_group(pgid: int) -> list[int]:
+    """The live (not zombie) processes in a process group."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def group_ends(pgid: int, *, but: int | None = None) -> bool:
+    """Whether the process group has no live member (``but`` aside) within a few seconds: a
+    killed process takes a moment to exit."""
+    for _ in range(500):
+        if [pid for pid in process_group(pgid) if pid != but] == []:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def wait_gone(pid: int) -> None:
+    for _ in range(500):
+        try:
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if not process_group(pid):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} is still running")
+
+
+def test_the_renderer_is_isolated_and_holds_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    stop_renderers()
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:SECRET@db/x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
+    html_to_pdf(page("<p>Hi</p>"))
+    (pid,) = idle_renderer_pids()
+    environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    names = {line.split("=", 1)[0] for line in environ if line}
+    allowed = {"PATH", "HOME", "TMPDIR", "FONTCONFIG_FILE", "FONTCONFIG_PATH", "XDG_CACHE_HOME"}
+    assert names <= allowed | {"LANG", "LC_ALL"}
+    assert os.getsid(pid) == pid  # a session (and process group) of its own
+    stop_renderers()
+    assert group_ends(pid)
+
+
+def test_a_killed_renderer_is_replaced_transparently() -> None:
+    html_to_pdf(page("<p>First</p>"))
+    (old,) = idle_renderer_pids()
+    os.kill(old, signal.SIGKILL)
+    wait_gone(old)
+
+    assert "Second" in pdf_text(html_to_pdf(page("<p>Second</p>")))
+    (new,) = idle_renderer_pids()
+    assert new != old
+
+
+def test_a_renderer_killed_mid_render_is_replaced_and_the_render_completes() -> None:
+    stop_renderers()
+    html_to_pdf(page("<p>Warm</p>"))
+    (old,) = idle_renderer_pids()
+    killer = threading.Timer(0.5, os.kill, (old, signal.SIGKILL))
+    killer.start()
+    try:
+        pdf = html_to_pdf(page(f"<h1>Survived</h1>{SLOW_BODY}"), timeout=120)
+    finally:
+        killer.cancel()
+    assert "Survived" in pdf_text(pdf)
+    assert old not in idle_renderer_pids()
+    assert group_ends(old)  # its orphaned child was killed with it
+
+
+def test_an_interrupted_caller_leaves_no_renderer_behind() -> None:
+    """As a Celery soft time limit does: an exception raised by a signal handler while the
+    caller waits for the PDF."""
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted
+
+    stop_renderers()
+    html_to_pdf(page("<p>Warm</p>"))
+    (pid,) = idle_renderer_pids()
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(Interrupted):
+            html_to_pdf(page(SLOW_BODY), timeout=120)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert group_ends(pid)  # the renderer and the child it was running
+    assert idle_renderer_pids() == []
+    assert html_to_pdf(page("<p>Again</p>")).startswith(b"%PDF-")
+
+
+def test_threads_render_side_by_side() -> None:
+    stop_renderers()
+    results: dict[int, bytes] = {}
+    errors: list[BaseException] = []
+
+    def render(n: int) -> None:
+        try:
+            results[n] = html_to_pdf(page(f"<h1>Document {n}</h1>"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    for n in range(4):
+        text = pdf_text(results[n])
+        assert f"Document {n}" in text
+        assert all(f"Document {m}" not in text for m in range(4) if m != n)
+    assert 1 <= len(idle_renderer_pids()) <= pdf_module._IDLE_RENDERERS
+
+
+def test_a_forked_process_starts_its_own_renderer() -> None:
+    """Celery's prefork pool: a child forked from a process with renderers uses its own."""
+    stop_renderers()
+    html_to_pdf(page("<p>Parent</p>"))
+    (parent_renderer,) = idle_renderer_pids()
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads around
+        child = os.fork()
+    if child == 0:  # pragma: no cover - the forked child
+        status = 1
+        try:
+            os.close(read_end)
+            pdf = html_to_pdf(page("<p>From the forked child</p>"))
+            report = {"ok": pdf.startswith(b"%PDF-"), "renderers": idle_renderer_pids()}
+            stop_renderers()
+            os.write(write_end, json.dumps(report).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = json.loads(pipe.read() or b"{}")
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert report["ok"]
+    assert parent_renderer not in report["renderers"]
+    assert idle_renderer_pids() == [parent_renderer]  # the parent's is untouched and in use
+    assert html_to_pdf(page("<p>Parent again</p>")).startswith(b"%PDF-")
+    assert idle_renderer_pids() == [parent_renderer]
 
 
 def test_log_redaction() -> None:
