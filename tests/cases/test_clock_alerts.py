@@ -104,3 +104,49 @@ def test_the_beat_task_runs_on_a_real_worker(celery_worker: Any, coordinator: An
     case.refresh_from_db()
     assert case.clock_alerted == "overdue"
     assert OutboundEmail.objects.filter(case=case, state="sent").count() == 1
+
+
+def test_a_specialist_who_has_not_accepted_in_1_business_day_is_chased_once(
+    coordinator: Any,
+    specialist: Any,
+    other_specialist: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from cases.clock_alerts import acceptance_alerts_send
+    from cases.lifecycle import case_transition
+    from cases.models import TimelineEvent
+
+    # Assigned Wednesday 2026-11-25 at 15:00 Pacific, the day before Thanksgiving: one
+    # business day later is Friday 2026-11-27 at 15:00 (Thursday is a holiday).
+    assigned = timezone.datetime(2026, 11, 25, 23, 0, tzinfo=timezone.UTC)
+    with time_machine.travel(assigned, tick=False) as clock:
+        case = CaseFactory(
+            status=Status.AWAITING_FAMILY_CONFIRMATION, assigned_specialist=specialist
+        )
+        case_transition(case=case, to=Status.ASSIGNED, by=coordinator)
+        accepted = CaseFactory(status=Status.IN_REVIEW, assigned_specialist=other_specialist)
+        clock.move_to(timezone.datetime(2026, 11, 27, 22, 59, tzinfo=timezone.UTC))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert acceptance_alerts_send() == 0  # Friday 14:59 Pacific: still in time
+        clock.move_to(timezone.datetime(2026, 11, 27, 23, 1, tzinfo=timezone.UTC))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert acceptance_alerts_send() == 1
+            assert acceptance_alerts_send() == 0  # once per assignment
+        assert [m.to for m in mail.outbox] == [[coordinator.email]]
+        assert "has not accepted" in mail.outbox[0].body
+        assert case.reference in mail.outbox[0].subject
+        assert OutboundEmail.objects.filter(case=accepted).count() == 0
+        # Declined and assigned again: a new deadline, a new alert when it passes.
+        case_transition(case=case, to=Status.IN_TRIAGE, by=specialist)
+        case_transition(case=case, to=Status.AWAITING_FAMILY_CONFIRMATION, by=coordinator)
+        case_transition(case=case, to=Status.ASSIGNED, by=coordinator)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert acceptance_alerts_send() == 0
+        clock.shift(timedelta(days=3, hours=1))  # Monday 2026-11-30 16:01 Pacific
+        with django_capture_on_commit_callbacks(execute=True):
+            assert acceptance_alerts_send() == 1
+        assert len(mail.outbox) == 2
+        assert (
+            TimelineEvent.objects.filter(case=case, kind="status", to_status="assigned").count()
+            == 2
+        )
