@@ -72,7 +72,12 @@ migrations-check: install
 	$(MANAGE) makemigrations --check --dry-run
 
 bench: install
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(ARGS)
+
+# Report PDFs: our renderer next to bare WeasyPrint, growth with length, worker memory.
+.PHONY: bench-pdf
+bench-pdf: install
+	$(BIN)/python -m benchmarks.report_pdf $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(UV_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -43,6 +43,8 @@ DEFAULT_CONCURRENCY = 4
 # Far above what one round can reach on loopback, so that time is what normally ends a round;
 # it bounds a round even if the clock misbehaves.
 DEFAULT_MAX_REQUESTS = 1_000_000
+# --queue: the console at a thousand and a hundred thousand cases; a million is opt-in.
+DEFAULT_SIZES = [1_000, 100_000]
 # Above this, something else took a large share of the CPU during some rounds.
 NOISY_SPREAD = 0.25
 
@@ -91,12 +93,44 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1024,
         help="with --upload: the file's size in MiB (default 1024)",
     )
+    parser.add_argument(
+        "--queue",
+        action="store_true",
+        help="the coordinator console (queue and searches) at each of --sizes cases, "
+        "against L2, instead of the page scenarios",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=DEFAULT_SIZES,
+        help="with --queue: comma-separated numbers of cases, ascending (default 1000,100000; "
+        "add 1000000 for the million, about 15 minutes to create the first time)",
+    )
+    parser.add_argument(
+        "--summary",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="print the --queue summary across the JSON files of earlier --queue runs "
+        "(one per size, e.g. each made on a database of its own) and exit",
+    )
     args = parser.parse_args(argv)
     if min(args.duration, args.rounds, args.concurrency, args.max_requests) <= 0:
         parser.error("--duration, --rounds, --concurrency and --max-requests must be positive")
     if args.warmup < 0:
         parser.error("--warmup cannot be negative")
     return args
+
+
+def _sizes(raw: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("--sizes takes numbers: 1000,100000") from None
+    if not sizes or min(sizes) <= 0 or sizes != sorted(sizes):
+        # Ascending, because bench_cases only ever adds cases to the one bench table.
+        raise argparse.ArgumentTypeError("--sizes must be positive and ascending")
+    return sizes
 
 
 def check_registry() -> dict[str, Scenario]:
@@ -112,10 +146,13 @@ def check_registry() -> dict[str, Scenario]:
     return known
 
 
-def select(only: list[str] | None) -> list[Scenario]:
+def select(only: list[str] | None, *, queue: bool = False) -> list[Scenario]:
     known = check_registry()
     if not only:
-        return list(ALL_SCENARIOS)
+        group = "queue" if queue else "pages"
+        only = [s.name for s in ALL_SCENARIOS if s.group == group]
+        if not only:
+            return [s for s in ALL_SCENARIOS if s.name in REFERENCE_LEVELS]
     unknown = [name for name in only if name not in known]
     if unknown:
         raise SystemExit(f"Unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -159,8 +196,16 @@ def ensure_database() -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
 
 
-def prepare(scenarios: list[Scenario]) -> dict[str, Target]:
-    """Migrates, runs each scenario's setup, and checks its status and query count in-process."""
+def prepare(
+    scenarios: list[Scenario],
+    *,
+    cases: int | None = None,
+    counted: dict[str, int] | None = None,
+) -> dict[str, Target]:
+    """Migrates, runs each scenario's setup, and checks its status and query count in-process.
+
+    With ``cases``, first grows the bench database's case table to that many rows
+    (``manage.py bench_cases``). ``counted`` receives each Django scenario's query count."""
     import django
     from django.core.management import call_command
     from django.db import connection, connections
@@ -174,6 +219,8 @@ def prepare(scenarios: list[Scenario]) -> dict[str, Target]:
     ensure_database()
     print("Migrating the bench database")
     call_command("migrate", interactive=False, verbosity=0)
+    if cases is not None:
+        call_command("bench_cases", str(cases), "--yes")
     targets: dict[str, Target] = {}
     for scenario in scenarios:
         target = scenario.prepare()
@@ -192,6 +239,8 @@ def prepare(scenarios: list[Scenario]) -> dict[str, Target]:
                 f"{scenario.name}: {target.path} answered {response.status_code}, "
                 f"expected {scenario.expect_status}"
             )
+        if counted is not None:
+            counted[scenario.name] = len(queries)
         if scenario.queries is not None and len(queries) != scenario.queries:
             listing = "".join(f"\n  {q['sql']}" for q in queries.captured_queries)
             raise SystemExit(
@@ -494,11 +543,16 @@ def _versions() -> dict[str, str | None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.summary:
+        print(format_queue_summary(load_queue_reports(args.summary)))
+        return 0
     # Always the bench settings: the runner must never migrate or seed another database.
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
     sys.path.insert(0, str(server.PROJECT_ROOT))
-    scenarios = select(args.only)
+    scenarios = select(args.only, queue=args.queue)
     generator = loadgen.choose(args.generator)
+    if args.queue:
+        return run_queue(scenarios, args, generator)
     targets = prepare(scenarios)
     total = len(scenarios) * (args.warmup + args.rounds * round_seconds(args))
     print(f"Running {len(scenarios)} scenarios with {generator}, about {total:.0f} s of load")
@@ -524,6 +578,111 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Errors in {', '.join(failed)}: their figures are not valid.", file=sys.stderr)
         return 1
     return upload_status
+
+
+# The coordinator console at several sizes ------------------------------------------------
+
+# The issue's goals: the queue at >= 0.15 of L2's requests/s, and each console request at a
+# million cases costing at most 1.2 times what it costs at a thousand.
+QUEUE_GOAL_VS_L2 = 0.15
+GROWTH_GOAL = 1.2
+
+
+def run_queue(scenarios: list[Scenario], args: argparse.Namespace, generator: str) -> int:
+    """For each size: grow the table, time the console scenarios against the levels, print
+    the table with each page's queries; then the goals across sizes. The JSON holds one
+    report per size under ``sizes``."""
+    reports: dict[int, dict[str, Any]] = {}
+    failed: list[str] = []
+    for size in args.sizes:
+        print(f"\n=== {size:,} cases ===", flush=True)
+        counted: dict[str, int] = {}
+        targets = prepare(scenarios, cases=size, counted=counted)
+        total = len(scenarios) * (args.warmup + args.rounds * round_seconds(args))
+        print(f"Running {len(scenarios)} scenarios with {generator}, about {total:.0f} s of load")
+        results = run_all(scenarios, targets, args, generator)
+        report = build_report(scenarios, targets, results, args, generator)
+        for row in report["scenarios"]:
+            row["queries_seen"] = counted.get(row["name"])
+        report["cases"] = size
+        reports[size] = report
+        print()
+        print(format_table(report))
+        print("queries per request: " + ", ".join(f"{n} {q}" for n, q in counted.items()))
+        failed += [f"{row['name']} at {size:,}" for row in report["scenarios"] if row["errors"]]
+    print()
+    print(format_queue_summary(reports))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"schema": 1, "kind": "queue", "sizes": reports}, indent=2) + "\n"
+    )
+    print(f"\nJSON: {args.json}")
+    if failed:
+        print(f"Errors in {', '.join(failed)}: their figures are not valid.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def load_queue_reports(paths: list[Path]) -> dict[int, dict[str, Any]]:
+    """The per-size reports of --queue JSON files; a size measured twice keeps the later
+    file's report."""
+    reports: dict[int, dict[str, Any]] = {}
+    for path in paths:
+        data = json.loads(path.read_text())
+        if data.get("kind") != "queue":
+            raise SystemExit(f"{path}: not the JSON of a --queue run")
+        for size, report in data["sizes"].items():
+            reports[int(size)] = report
+    return reports
+
+
+def format_queue_summary(reports: dict[int, dict[str, Any]]) -> str:
+    """Per console scenario and size: req/s as a fraction of L2's in the same run, and the
+    cost relative to the smallest size (each run's cost taken against its own L2, so that
+    drift of the machine between sizes cancels)."""
+    sizes = sorted(reports)
+    smallest = sizes[0]
+    names = [
+        row["name"]
+        for row in reports[smallest]["scenarios"]
+        if row["name"] not in ("L0", "L1", "L2")
+    ]
+
+    def row_of(size: int, name: str) -> dict[str, Any]:
+        return next(r for r in reports[size]["scenarios"] if r["name"] == name)
+
+    header = ["scenario", "cases", "queries", "req/s", "÷ L2", "cost vs " + f"{smallest:,}"]
+    lines = []
+    for name in names:
+        base_cost = row_of(smallest, name)["ratios"]["L2"]["cost"]
+        for size in sizes:
+            row = row_of(size, name)
+            cost = row["ratios"]["L2"]["cost"]
+            lines.append(
+                [
+                    name,
+                    f"{size:,}",
+                    str(row.get("queries_seen", "-")),
+                    f"{row['requests_per_second']:,.0f}",
+                    f"{1 / cost:.3f}" if cost else "-",
+                    f"{cost / base_cost:.2f}" if cost and base_cost else "-",
+                ]
+            )
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=False)]
+    out = []
+    for i, cells in enumerate([header, *lines]):
+        first = cells[0].ljust(widths[0])
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        out.append("  ".join([first, *rest]))
+        if i == 0:
+            out.append("  ".join("-" * width for width in widths))
+    out.append("")
+    out.append(
+        f"÷ L2: req/s over L2's in the same run (goal for admin-queue >= {QUEUE_GOAL_VS_L2}). "
+        f"cost vs {smallest:,}: the request's cost in L2 requests over its cost at "
+        f"{smallest:,} cases (goal at 1,000,000 <= {GROWTH_GOAL})."
+    )
+    return "\n".join(out)
 
 
 # After the pages, so that the S3 server's load never overlaps their rounds; in a process of

@@ -40,6 +40,9 @@ class Scenario:
     # starts doing N+1 queries (or stops querying) fails loudly instead of just looking slow.
     queries: int | None = None
     expect_status: int = 200
+    # "queue" scenarios time the coordinator console on a table of many cases: they run
+    # only with --queue (or --only), once per --sizes, on cases made by bench_cases.
+    group: str = "pages"
 
     @property
     def is_django(self) -> bool:
@@ -223,7 +226,136 @@ def seed_family_case() -> Target:
     return Target(f"/cases/{case.reference}/", session_headers(family))
 
 
+# The coordinator console on a large table (run with --queue). The cases come from
+# ``manage.py bench_cases`` (the runner grows the table to each --sizes first); these setups
+# only add the coordinator and pick what to search for, from the generator's first rows, so
+# the searches ask the same thing at every size.
+
+COORDINATOR = "bench-coordinator@example.org"
+BENCH_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+QUEUE_PATH = "/admin/cases/case/"
+
+
+def staff_session_headers(user: "User") -> dict[str, str]:
+    """A Cookie header for a session of ``user`` that has passed MFA, as after a TOTP login:
+    ``accounts.middleware.StaffMfaMiddleware`` lets nothing else through to the console."""
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.conf import settings
+    from django.test import Client, RequestFactory
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, BENCH_TOTP_SECRET)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.session = client.session
+    record_authentication(request, user, "password", email=user.email)
+    record_authentication(request, user, "mfa", type="totp")
+    request.session.save()
+    name = settings.SESSION_COOKIE_NAME
+    return {"Cookie": f"{name}={request.session.session_key}"}
+
+
+def coordinator_user() -> "User":
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import Role, User
+    from accounts.roles import user_set_role
+
+    user, _ = User.objects.get_or_create(
+        email=COORDINATOR, defaults={"role": Role.COORDINATOR, "full_name": "Casey Coordinator"}
+    )
+    user_set_role(user=user, role=Role.COORDINATOR)
+    EmailAddress.objects.get_or_create(
+        user=user, email=COORDINATOR, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
+def _first_bench_case() -> "Case":
+    from cases.management.commands.bench_cases import FAMILY_EMAIL
+    from cases.models import Case
+
+    case = (
+        Case.objects.filter(family__email=FAMILY_EMAIL.format(0))
+        .select_related("intake", "family")
+        .order_by("pk")
+        .first()
+    )
+    if case is None:
+        raise SystemExit("No bench cases: run with --queue (it calls manage.py bench_cases).")
+    return case
+
+
+def seed_admin_queue() -> Target:
+    return Target(QUEUE_PATH, staff_session_headers(coordinator_user()))
+
+
+def seed_admin_search_reference() -> Target:
+    case = _first_bench_case()
+    return Target(f"{QUEUE_PATH}?q={case.reference}", staff_session_headers(coordinator_user()))
+
+
+def seed_admin_search_name() -> Target:
+    # A first name's first four letters: a coordinator on the phone with a parent types the
+    # start of the child's name.
+    prefix = _first_bench_case().intake.child_legal_first_name[:4]
+    return Target(f"{QUEUE_PATH}?q={prefix}", staff_session_headers(coordinator_user()))
+
+
+def seed_admin_search_email() -> Target:
+    from urllib.parse import quote
+
+    email = quote(_first_bench_case().family.email)
+    return Target(f"{QUEUE_PATH}?q={email}", staff_session_headers(coordinator_user()))
+
+
 # The registry, in run order ---------------------------------------------------------------
+
+# The specialist workspace's case page (issue #6): a case in review with its intake, three
+# questions, three clean records and a draft report.
+
+SPECIALIST = "bench-specialist@example.org"
+SPECIALIST_FAMILY = "bench-specialist-family@example.org"
+
+
+def specialist_user() -> "User":
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import Role, SpecialistProfile, User
+    from accounts.roles import user_set_role
+
+    user, _ = User.objects.get_or_create(
+        email=SPECIALIST, defaults={"role": Role.SPECIALIST, "full_name": "Dr. Sam Bench"}
+    )
+    user_set_role(user=user, role=Role.SPECIALIST)
+    SpecialistProfile.objects.get_or_create(
+        user=user, defaults={"title": "Attending Cardiologist", "credentials": "MD"}
+    )
+    EmailAddress.objects.get_or_create(
+        user=user, email=SPECIALIST, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
+def seed_specialist_case() -> Target:
+    from cases.models import Case, Status
+    from reports.services import report_draft_for
+
+    specialist = specialist_user()
+    case = Case.objects.filter(assigned_specialist=specialist).order_by("pk").first()
+    if case is None:
+        family = family_user(SPECIALIST_FAMILY, "Robin Benchmark")
+        case = _filled_request(family, 3, Status.SUBMITTED)
+        Case.objects.filter(pk=case.pk).update(
+            status=Status.IN_REVIEW, assigned_specialist=specialist
+        )
+        case.refresh_from_db()
+        report_draft_for(case=case, by=specialist)
+    return Target(f"/workspace/{case.reference}/", staff_session_headers(specialist))
+
 
 SCENARIOS: list[Scenario] = [
     Scenario(
@@ -269,6 +401,50 @@ SCENARIOS: list[Scenario] = [
         # the case's billing row and its specialty's fee (the billing documents panel),
         # specialty, residence, records, guardians, timeline; BEGIN, session UPDATE, COMMIT.
         queries=17,
+    ),
+    Scenario(
+        name="specialist-case",
+        description="the specialist workspace's case page (/workspace/<reference>/): a case "
+        "in review with its intake, 3 questions, 3 clean records and a draft, MFA-passed",
+        path="/workspace/<reference>/",
+        baseline="L2",
+        setup=seed_specialist_case,
+        # session, user, MFA check, the case, its access-log INSERT; closures and turnaround
+        # policy (the clock); reports, follow-ups, intake, questions, specialty, records;
+        # BEGIN, session UPDATE, COMMIT.
+        queries=16,
+    ),
+    Scenario(
+        name="admin-queue",
+        description="the coordinator console's case queue (50 rows), MFA-passed session",
+        path=QUEUE_PATH,
+        baseline="L2",
+        setup=seed_admin_queue,
+        group="queue",
+    ),
+    Scenario(
+        name="admin-search-ref",
+        description="the queue searched by an exact reference",
+        path=f"{QUEUE_PATH}?q=<reference>",
+        baseline="L2",
+        setup=seed_admin_search_reference,
+        group="queue",
+    ),
+    Scenario(
+        name="admin-search-name",
+        description="the queue searched by a child's first-name prefix (4 letters)",
+        path=f"{QUEUE_PATH}?q=<prefix>",
+        baseline="L2",
+        setup=seed_admin_search_name,
+        group="queue",
+    ),
+    Scenario(
+        name="admin-search-email",
+        description="the queue searched by a family's exact email",
+        path=f"{QUEUE_PATH}?q=<email>",
+        baseline="L2",
+        setup=seed_admin_search_email,
+        group="queue",
     ),
 ]
 

@@ -1,9 +1,10 @@
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_list import result_headers
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q, QuerySet
@@ -11,17 +12,33 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.functional import cached_property
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 
-from accounts.models import Role, User
+from accounts.models import User
 
 from . import services
 from .admin_queue import (
+    QUEUE_ONLY,
+    QUEUE_RELATED,
     RISK_LABELS,
     BoundedPaginator,
+    child_text,
+    clock_annotate,
     console_clock,
     dashboard_numbers,
+    due_html,
+    last_activity_text,
+    payment_text,
     queue_annotate,
+    queue_filters_html,
+    queue_rows_html,
+    queue_search,
+    records_complete_text,
+    requested_specialist_text,
+    residence_text,
+    specialist_choices,
     specialists_for,
 )
 from .clock import format_pacific
@@ -51,10 +68,7 @@ class AssignedSpecialistFilter(admin.SimpleListFilter):
     parameter_name = "specialist"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        people = User.objects.filter(role=Role.SPECIALIST).order_by("full_name", "pk")
-        return [("none", "Unassigned")] + [
-            (str(p.pk), p.get_full_name() or p.email) for p in people
-        ]
+        return [("none", "Unassigned"), *specialist_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
         value = self.value()
@@ -117,24 +131,36 @@ class UnreadFilter(admin.SimpleListFilter):
 
 
 class CaseQueue(ChangeList):
-    """Adds each row's business days left and clock state, from one calendar per request."""
+    """The queue's rows: only the columns shown, each row's clock from one calendar per
+    request, and the table body built in Python (``queue_rows_html``)."""
 
     def get_results(self, request: HttpRequest) -> None:
+        self.queryset = self.queryset.only(*QUEUE_ONLY)
         super().get_results(request)
-        clock = console_clock(request)
         rows = list(self.result_list)
-        for case in rows:
-            case.clock_days_left = None
-            case.clock_state = "no_clock"
-            if case.due_at is not None and case.status not in CLOCK_STOPPED:
-                case.clock_days_left = clock.days_left(case.due_at)
-                case.clock_state = clock.state(case.due_at)
+        clock_annotate(rows, console_clock(request))
         self.result_list = rows
+        self._request = request
 
+    @cached_property
+    def queue_headers(self) -> list[dict[str, Any]]:
+        return list(result_headers(self))
 
-# The clock no longer matters once the report is signed (or the case ended).
-CLOCK_STOPPED = frozenset({S.REPORT_FINAL, S.DELIVERED, S.CLOSED, S.DECLINED, S.WITHDRAWN})
-RISK_COLOURS = {"on_track": "#1e7e34", "at_risk": "#b36b00", "overdue": "#b00020"}
+    @cached_property
+    def queue_filters(self) -> SafeString:
+        return queue_filters_html(self)
+
+    @cached_property
+    def queue_sorted_count(self) -> int:
+        return sum(1 for h in self.queue_headers if h["sortable"] and h["sorted"])
+
+    @cached_property
+    def queue_rows(self) -> SafeString:
+        # The admin links a row to the case with the queue's filters kept for "back".
+        preserved = self.model_admin.get_preserved_filters(self._request)
+        suffix = add_preserved_filters({"preserved_filters": preserved, "opts": self.opts}, "")
+        change_url = reverse("admin:cases_case_change", args=[0])
+        return queue_rows_html(self.result_list, change_url, escape(suffix))
 
 
 # --- the buttons ---------------------------------------------------------------------------
@@ -399,13 +425,7 @@ class CaseAdmin(admin.ModelAdmin):
         PaymentFilter,
         UnreadFilter,
     ]
-    list_select_related = [
-        "specialty",
-        "assigned_specialist",
-        "intake",
-        "intake__preferred_specialist",
-        "billing",
-    ]
+    list_select_related = QUEUE_RELATED
     search_fields = [
         "=reference",
         "^intake__child_legal_first_name",
@@ -418,6 +438,8 @@ class CaseAdmin(admin.ModelAdmin):
     # index (due_at, submitted_at, id) serves it; PostgreSQL indexes sort nulls last.
     ordering = [F("due_at").asc(nulls_last=True), F("submitted_at").asc(nulls_last=True), "pk"]
     show_full_result_count = False
+    # "Show counts" would count every filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     # Status is never edited by hand: it moves only through the buttons (cases.services).
     readonly_fields = [
@@ -451,6 +473,14 @@ class CaseAdmin(admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CaseQueue
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Case], search_term: str
+    ) -> tuple[QuerySet[Case], bool]:
+        # ``search_fields`` above say what the box matches (and make the admin show it);
+        # queue_search looks each kind of match up on its own table's index instead of
+        # ORing UPPER(...) LIKE over the joined tables.
+        return queue_search(queryset, search_term), False
+
     def get_paginator(
         self,
         request: HttpRequest,
@@ -465,62 +495,36 @@ class CaseAdmin(admin.ModelAdmin):
             queryset, per_page, orphans, allow_empty_first_page, current_page=page
         )
 
+    # The columns' labels and sort keys; the rows themselves are built by ``CaseQueue``
+    # through the same functions.
+
     @admin.display(description="Child")
     def child(self, case: Case) -> str:
-        intake = getattr(case, "intake", None)
-        if intake is None or not intake.child_name:
-            return "—"
-        age = intake.child_age
-        return intake.child_name if age is None else f"{intake.child_name} ({age})"
+        return child_text(case, timezone.localdate())
 
     @admin.display(description="State")
     def residence(self, case: Case) -> str:
-        intake = getattr(case, "intake", None)
-        return (intake.residence_id or "—") if intake is not None else "—"
+        return residence_text(case)
 
     @admin.display(description="Requested specialist")
     def requested_specialist(self, case: Case) -> str:
-        intake = getattr(case, "intake", None)
-        if intake is None:
-            return "—"
-        if intake.preferred_specialist is not None:
-            return _name(intake.preferred_specialist)
-        return intake.preferred_specialist_text or "—"
+        return requested_specialist_text(case)
 
     @admin.display(description="Records complete", ordering="records_complete_at")
     def records_complete(self, case: Case) -> str:
-        if case.records_complete_at is None:
-            return "No"
-        return f"Yes, {timezone.localdate(case.records_complete_at):%b %-d}"
+        return records_complete_text(case)
 
     @admin.display(description="Payment")
     def payment(self, case: Case) -> str:
-        billing = getattr(case, "billing", None)
-        return billing.get_state_display() if billing is not None else "—"
+        return payment_text(case)
 
     @admin.display(description="Due (business days left)", ordering="due_at")
     def due(self, case: Case) -> str:
-        if case.due_at is None:
-            return "—"
-        state = getattr(case, "clock_state", "no_clock")
-        when = f"{timezone.localtime(case.due_at):%b %-d}"
-        if state == "no_clock":
-            return when
-        left = getattr(case, "clock_days_left", None)
-        return format_html(
-            '{} · {} days left · <strong style="color: {}">{}</strong>',
-            when,
-            left,
-            RISK_COLOURS[state],
-            RISK_LABELS[state],
-        )
+        return due_html(case)
 
     @admin.display(description="Last activity", ordering="last_event_at")
     def last_activity(self, case: Case) -> str:
-        latest: datetime = max(
-            filter(None, [getattr(case, "last_event_at", None), case.updated_at])
-        )
-        return f"{timezone.localtime(latest):%b %-d %H:%M}"
+        return last_activity_text(case)
 
     # The case page.
 

@@ -8,6 +8,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from localflavor.us.models import USStateField
 
 from accounts.models import phone_validator
@@ -112,6 +113,16 @@ class Intake(models.Model):
     no_relationship_acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # The coordinator queue's search matches a child's legal first or last name by
+        # prefix, upper-cased as Django's ``istartswith`` compares (``UPPER(name) LIKE
+        # 'MAR%'``). On PostgreSQL the migration builds them with the text_pattern_ops
+        # operator class, which LIKE needs under any collation other than C.
+        indexes = [
+            models.Index(Upper("child_legal_first_name"), name="intake_child_first_prefix_idx"),
+            models.Index(Upper("child_legal_last_name"), name="intake_child_last_prefix_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Intake for {self.case}"

@@ -466,3 +466,146 @@ def test_dashboard_numbers(
     assert by_status["assigned"] == 2 and by_status["submitted"] == 2
     load = {person: person.load for person in numbers["specialists"]}
     assert load[specialist] == 2  # one assigned, one in review; the signed one not counted
+
+
+def test_queue_search_finds_by_reference_names_and_emails(
+    queue: dict[str, Case], family: Any
+) -> None:
+    from cases.admin_queue import queue_search
+
+    def found(term: str) -> set[Case]:
+        return set(queue_search(Case.objects.all(), term))
+
+    assert found(queue["at_risk"].reference.lower()) == {queue["at_risk"]}
+    assert found("mar") == {queue["overdue"], queue["on_track"]}  # Maria, Marcus
+    assert found("CARTER") == {queue["at_risk"]}
+    assert found("Dr.Who@Example.com") == {queue["at_risk"]}
+    assert found("FAMILY@example.com") == {
+        case for case in queue.values() if case.family_id == family.pk
+    }
+    assert found("nobody@example.com") == set()
+    assert found("  ") == set(Case.objects.all())
+
+
+# --- the queue's search (cases.admin_queue.queue_search, through the changelist) ----------
+
+
+def test_search_by_reference_is_exact_and_ignores_case(
+    staff: Client, queue: dict[str, Case]
+) -> None:
+    url = reverse(CHANGELIST)
+    reference = queue["at_risk"].reference
+    assert _rows(staff.get(url, {"q": reference.lower()})) == [queue["at_risk"]]
+    assert _rows(staff.get(url, {"q": f"  {reference}  "})) == [queue["at_risk"]]
+    assert _rows(staff.get(url, {"q": reference[:-1]})) == []
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("Marc", ["on_track"]),  # first name prefix
+        ("YOU", ["on_track"]),  # last name prefix, any case
+        ("lopez", ["overdue"]),  # the whole last name
+        ("ma", ["overdue", "on_track"]),
+        ('"maria" "lopez"', ["overdue"]),  # quoted words, each must match
+        ("tom lop", []),  # each word must match the same case
+        ("opez", []),  # a prefix, not a substring
+    ],
+)
+def test_search_by_child_name_prefix(
+    staff: Client, queue: dict[str, Case], term: str, expected: list[str]
+) -> None:
+    rows = _rows(staff.get(reverse(CHANGELIST), {"q": term}))
+    assert rows == [queue[name] for name in expected]
+
+
+def test_search_by_family_or_physician_email_is_exact(
+    staff: Client, queue: dict[str, Case], family: Any
+) -> None:
+    url = reverse(CHANGELIST)
+    mine = [queue[name] for name in ("overdue", "on_track", "old", "new")]
+    assert _rows(staff.get(url, {"q": family.email.upper()})) == mine
+    assert _rows(staff.get(url, {"q": "DR.WHO@example.com"})) == [queue["at_risk"]]
+    assert _rows(staff.get(url, {"q": family.email[:-1]})) == []
+    assert _rows(staff.get(url, {"q": "example.com"})) == []
+
+
+def test_search_without_a_match_says_so(staff: Client, queue: dict[str, Case]) -> None:
+    response = staff.get(reverse(CHANGELIST), {"q": "Zebedee"})
+    assert _rows(response) == []
+    assert "0 cases" in response.content.decode()
+
+
+def test_search_query_count_does_not_grow_with_the_number_of_cases(
+    staff: Client, family: Any, specialist: Any
+) -> None:
+    _bulk_cases(10, family, specialist)
+    _changelist_sql(staff)
+    terms = ["Kid1", family.email, "physician@example.com", "OSO-NONE-NONE"]
+    small = [len(_changelist_sql(staff, q=term)) for term in terms]
+    _bulk_cases(990, family, specialist)
+    large = {term: _changelist_sql(staff, q=term) for term in terms}
+    assert [len(sql) for sql in large.values()] == small
+    for sql in large["Kid1"]:
+        if "COUNT(" in sql.upper():
+            assert "LIMIT" in sql.upper(), sql
+    # Each kind of match is looked up on its own table (the names by prefix on the intake
+    # alone), then the queue reads the matching ids: no OR across joined tables.
+    names = [sql for sql in large["Kid1"] if sql.startswith('SELECT "intake_intake"."case_id"')]
+    assert len(names) == 1 and "LIKE" in names[0] and "JOIN" not in names[0]
+    if connection.vendor == "postgresql":
+        assert "UPPER(" in names[0]  # as the intake's prefix indexes are built
+
+
+def test_a_common_name_prefix_walks_the_queue_instead_of_listing_ids(
+    staff: Client, family: Any, specialist: Any, monkeypatch: Any
+) -> None:
+    from cases import admin_queue
+
+    _bulk_cases(30, family, specialist)
+    monkeypatch.setattr(admin_queue, "NAME_IDS_LIMIT", 5)
+    rows = _rows(staff.get(reverse(CHANGELIST), {"q": "kid1"}))
+    # Kid1 and Kid10 to Kid19, most urgent first, as without the search.
+    expected = list(
+        Case.objects.filter(intake__child_legal_first_name__startswith="Kid1").order_by(
+            "due_at", "submitted_at", "pk"
+        )
+    )
+    assert rows == expected and len(rows) == 11
+
+
+def test_queue_rows_escape_what_families_typed(staff: Client, family: Any) -> None:
+    case = CaseFactory(family=family, submitted_at=timezone.now())
+    _intake(case, "<b>Ann</b>", "O'Hara & Co", preferred_specialist_text="<i>Dr X</i>")
+    html = staff.get(reverse(CHANGELIST)).content.decode()
+    assert "&lt;b&gt;Ann&lt;/b&gt; O&#x27;Hara &amp; Co (7)" in html
+    assert "&lt;i&gt;Dr X&lt;/i&gt;" in html
+    assert "<b>Ann</b>" not in html
+    assert f'href="/admin/cases/case/{case.pk}/change/"' in html
+
+
+def test_search_name_indexes_use_the_pattern_operator_class(db: Any) -> None:
+    need_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'intake_intake'"
+        )
+        found = dict(cursor.fetchall())
+    for name, column in [
+        ("intake_child_first_prefix_idx", "child_legal_first_name"),
+        ("intake_child_last_prefix_idx", "child_legal_last_name"),
+    ]:
+        assert f"upper(({column})::text) text_pattern_ops" in found[name]
+
+
+def test_specialist_filter_list_is_cached_and_dropped_when_a_user_is_saved(
+    staff: Client, specialist: Any
+) -> None:
+    url = reverse(CHANGELIST)
+    assert specialist.get_full_name() in staff.get(url).content.decode()
+    with CaptureQueriesContext(connection) as captured:
+        staff.get(url)
+    assert not any("\"role\" = 'specialist'" in q["sql"] for q in captured)
+    specialist.full_name = "Dr. Renamed Person"
+    specialist.save()
+    assert "Dr. Renamed Person" in staff.get(url).content.decode()

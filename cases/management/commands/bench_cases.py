@@ -1,0 +1,542 @@
+"""Fills a benchmark database with realistic cases, fast: ``manage.py bench_cases 100000 --yes``.
+
+The coordinator queue has to stay quick at a million cases, and that can only be measured
+on a table that size. The rows are made in PostgreSQL itself (``INSERT … SELECT`` over
+``generate_series``), batch by batch, because creating them through the ORM would take
+hours at that size; each batch is one transaction, so an interrupted run leaves whole
+cases and the next run tops up from there.
+
+``total`` is the number of cases the table should hold afterwards (cases already there
+count, whoever made them), so ``bench_cases 1000`` then ``bench_cases 100000`` grow one
+table. What each case gets, as the app would leave it:
+
+- a family account of its own pool (about three requests per family, so an email search
+  finds a handful of rows at any size) and a local physician's email from a pool of 2,000;
+- an ``Intake`` with the child's legal name, date of birth, sex, state of residence (an
+  eligible one), address, guardian and physician;
+- a status spread over the lifecycle, most cases old and closed, as in a service that has
+  run for years; the timestamps that status implies (submitted, assigned, records
+  complete), a specialist from a pool of 40 once assigned, and a due date: past for
+  finished cases, around now for open ones, so that some are overdue and some at risk;
+- the "submitted" timeline event and a billing row for every case past draft.
+
+It refuses any database whose name does not contain "bench", and runs only with --yes.
+"""
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+
+from accounts.models import Role, Specialty, User
+from cases.models import Case, Status
+from intake.models import StateEligibility
+
+S = Status
+
+FAMILY_EMAIL = "bench-queue-family-{}@example.org"
+SPECIALIST_EMAIL = "bench-queue-specialist-{}@example.org"
+SPECIALISTS = 40
+PHYSICIANS = 2_000
+CASES_PER_FAMILY = 3
+BATCH = 50_000
+
+# Per 100 cases. A service that has run for years: most requests are long finished.
+STATUS_MIX: tuple[tuple[str, int], ...] = (
+    (S.CLOSED, 42),
+    (S.DELIVERED, 8),
+    (S.DRAFT, 10),
+    (S.SUBMITTED, 4),
+    (S.IN_TRIAGE, 5),
+    (S.AWAITING_RECORDS, 5),
+    (S.DECLINED, 2),
+    (S.AWAITING_FAMILY_CONFIRMATION, 3),
+    (S.WITHDRAWN, 3),
+    (S.PAYMENT_NEEDED, 1),
+    (S.ASSIGNED, 6),
+    (S.IN_REVIEW, 8),
+    (S.REPORT_FINAL, 1),
+    (S.ON_HOLD, 2),
+)
+# Where the specialist has the case, or had it.
+ASSIGNED_STATES = (S.ASSIGNED, S.IN_REVIEW, S.ON_HOLD, S.REPORT_FINAL, S.DELIVERED, S.CLOSED)
+OPEN_CLOCK_STATES = (S.ASSIGNED, S.IN_REVIEW, S.ON_HOLD)
+PAID_STATES = (S.ASSIGNED, S.IN_REVIEW, S.REPORT_FINAL, S.DELIVERED, S.CLOSED, S.ON_HOLD)
+
+FIRST_NAMES = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Amelia",
+    "Oliver",
+    "Sophia",
+    "Elijah",
+    "Charlotte",
+    "James",
+    "Ava",
+    "Mateo",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Levi",
+    "Evelyn",
+    "Ezra",
+    "Harper",
+    "Asher",
+    "Luna",
+    "Leo",
+    "Camila",
+    "Jack",
+    "Gianna",
+    "Benjamin",
+    "Sofia",
+    "Henry",
+    "Aria",
+    "Michael",
+    "Scarlett",
+    "Daniel",
+    "Ella",
+    "Sebastian",
+    "Nora",
+    "Ethan",
+    "Chloe",
+    "Owen",
+    "Layla",
+    "Samuel",
+    "Zoe",
+    "Aiden",
+    "Riley",
+    "Jackson",
+    "Lily",
+    "Luca",
+    "Hazel",
+    "Maya",
+    "Omar",
+    "Aaliyah",
+    "Kai",
+    "Priya",
+    "Diego",
+    "Mei",
+    "Ravi",
+    "Fatima",
+    "Yusuf",
+    "Ana",
+    "Jamal",
+    "Keisha",
+    "Hiro",
+    "Lena",
+    "Marcus",
+    "Ruby",
+    "Tomas",
+    "Ines",
+    "Andre",
+    "Nia",
+    "Arjun",
+    "Leila",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Gomez",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Diaz",
+    "Parker",
+    "Cruz",
+    "Edwards",
+    "Collins",
+    "Reyes",
+    "Stewart",
+    "Morris",
+    "Morales",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Gutierrez",
+    "Ortiz",
+    "Morgan",
+    "Cooper",
+    "Peterson",
+    "Bailey",
+    "Reed",
+    "Kelly",
+    "Howard",
+    "Ramos",
+    "Kim",
+    "Cox",
+    "Ward",
+    "Richardson",
+    "Watson",
+    "Brooks",
+    "Chavez",
+    "Wood",
+    "James",
+    "Bennett",
+    "Gray",
+    "Mendoza",
+    "Ruiz",
+    "Hughes",
+    "Price",
+    "Alvarez",
+    "Castillo",
+    "Sanders",
+    "Patel",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "Jimenez",
+    "Okafor",
+    "Haddad",
+    "Kowalski",
+    "Nakamura",
+    "Schmidt",
+    "Rossi",
+    "Novak",
+    "Silva",
+    "Chen",
+    "Singh",
+    "Cohen",
+    "Ali",
+    "Khan",
+]
+CITIES = ("Seattle", "Portland", "Denver", "Austin", "Chicago", "Boston", "Miami", "Phoenix")
+DIAGNOSES = (
+    "Ventricular septal defect found on echocardiogram.",
+    "Recurrent seizures despite two medications.",
+    "Scoliosis, 35 degrees, progressing.",
+    "Persistent proteinuria; kidney biopsy recommended.",
+    "Mass on abdominal ultrasound, biopsy pending.",
+    "Poor growth and short stature.",
+)
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _status_case_sql() -> str:
+    """A CASE expression mapping ``bucket`` (0 to 99) to a status by STATUS_MIX."""
+    assert sum(weight for _, weight in STATUS_MIX) == 100
+    parts, upto = [], 0
+    for status, weight in STATUS_MIX:
+        upto += weight
+        parts.append(f"WHEN bucket < {upto} THEN '{status}'")
+    return "CASE " + " ".join(parts) + " END"
+
+
+def _in(states: tuple[str, ...]) -> str:
+    return "(" + ",".join(f"'{s}'" for s in states) + ")"
+
+
+# A bijection of 40-bit integers that scatters consecutive numbers (xor-shifts and odd
+# multipliers modulo 2^40; the multipliers are small enough that no product overflows a
+# bigint). References made from it are unique, and every other choice hashes from it.
+MIX_SQL = """
+CREATE OR REPLACE FUNCTION pg_temp.bench_mix(x bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT x3 # (x3 >> 21) FROM (
+        SELECT ((x2 # (x2 >> 19)) * 4194319) & 1099511627775 AS x3 FROM (
+            SELECT ((x1 # (x1 >> 17)) * 5654317) & 1099511627775 AS x2 FROM (
+                SELECT x & 1099511627775 AS x1
+            ) AS a
+        ) AS b
+    ) AS c
+$$
+"""
+
+# One batch: the families the batch needs, the cases, then their intakes, events and billing.
+# ``i`` numbers the cases the command makes (1, 2, …), stable across runs, so that reruns
+# and growing the table never repeat a reference. ``bench_mix(i)`` spreads references over
+# the alphabet as random ones are, and drives every other choice, so two runs make the same
+# data.
+FAMILIES_SQL = """
+INSERT INTO accounts_user
+    (password, is_superuser, email, full_name, role, is_active, is_staff, date_joined)
+SELECT '!', false, replace(%(family_email)s, '{}', f::text),
+       'Parent ' || f::text, 'family', true, false, now()
+FROM generate_series(%(lo)s / %(per_family)s, %(hi)s / %(per_family)s) AS f
+ON CONFLICT DO NOTHING
+"""
+
+CASES_SQL = """
+WITH numbered AS (
+    SELECT i, pg_temp.bench_mix(i) AS h FROM generate_series(%(lo)s, %(hi)s) AS i
+), chosen AS (
+    SELECT i, h, (h >> 7) %% 100 AS bucket,
+           now() - make_interval(secs => ((h >> 13) %% (3 * 365 * 86400))::double precision)
+               AS created
+    FROM numbered
+), rows AS (
+    SELECT chosen.*, {status_case} AS status FROM chosen
+), inserted AS (
+    INSERT INTO cases_case (
+        reference, status, status_before_hold, physician_email, created_at, updated_at,
+        submitted_at, assigned_specialist_id, created_by_id, family_id, specialty_id,
+        assigned_at, clock_alerted, decline_reason, due_at, in_person_requested_at,
+        proposal_note, proposed_specialist_id, records_complete_at, review_extension
+    )
+    SELECT
+        'OSO-' || (SELECT string_agg(substr(%(alphabet)s, ((h >> (5 * k)) & 31)::int + 1, 1),
+                                      '' ORDER BY k)
+                   FROM generate_series(0, 3) AS k)
+               || '-' ||
+                  (SELECT string_agg(substr(%(alphabet)s, ((h >> (5 * k)) & 31)::int + 1, 1),
+                                      '' ORDER BY k)
+                   FROM generate_series(4, 7) AS k),
+        status,
+        CASE WHEN status = 'on_hold' THEN 'in_review' ELSE '' END,
+        'dr' || (h %% %(physicians)s)::text || '@bench-physicians.example.org',
+        -- open cases are recent; the rest keep their spread over three years
+        CASE WHEN status IN {open_states} THEN now() - interval '20 days' + (created - now()) / 60
+             ELSE created END,
+        now(),
+        CASE WHEN status = 'draft' THEN NULL
+             WHEN status IN {open_states}
+                 THEN now() - interval '19 days' + (created - now()) / 60
+             ELSE created + interval '1 day' END,
+        CASE WHEN status IN {assigned_states}
+             THEN (%(specialists)s::bigint[])
+                  [1 + (h >> 3) %% array_length(%(specialists)s::bigint[], 1)] END,
+        u.id, u.id,
+        (%(specialties)s::bigint[])
+            [1 + (h >> 17) %% array_length(%(specialties)s::bigint[], 1)],
+        CASE WHEN status IN {assigned_states} THEN
+            CASE WHEN status IN {open_states}
+                 THEN now() - interval '12 days' + (created - now()) / 60
+                 ELSE created + interval '5 days' END END,
+        '', '',
+        -- open clocks due from 5 days ago to 15 days ahead: overdue, at risk and on track
+        CASE WHEN status IN {open_states}
+                 THEN now() + make_interval(hours => ((h >> 21) %% 480)::int - 120)
+             WHEN status IN {assigned_states} THEN created + interval '19 days' END,
+        NULL, '', NULL,
+        CASE WHEN status IN {assigned_states} THEN created + interval '4 days' END,
+        (h >> 29) %% 7 = 0
+    FROM rows
+    JOIN accounts_user AS u
+      ON u.email = replace(%(family_email)s, '{{}}', (rows.i / %(per_family)s)::text)
+    ORDER BY i
+    RETURNING id
+)
+SELECT min(id), max(id), count(*) FROM inserted
+"""
+
+INTAKES_SQL = """
+INSERT INTO intake_intake (
+    current_step, started_by_physician, not_urgent_attested_at, english_acknowledged,
+    child_legal_first_name, child_legal_last_name, child_preferred_name, child_date_of_birth,
+    child_sex, address_line1, address_line2, address_city, address_state, address_zip,
+    guardian_name, guardian_relationship, guardian_phone, guardian_attested_at,
+    physician_name, physician_phone, physician_practice, physician_specialty,
+    physician_licence_state, diagnosis, recommended_treatment, tried_so_far,
+    preferred_specialist_text, records_from_physician, mailing_imaging_cd,
+    mailing_pathology_slides, terms_accepted_at, records_use_authorised_at,
+    no_relationship_acknowledged_at, updated_at, case_id, preferred_specialist_id, residence_id
+)
+SELECT
+    CASE WHEN c.status = 'draft' THEN 'child' ELSE 'review' END,
+    h %% 10 = 0, c.created_at, true,
+    (%(first)s::text[])[1 + (h >> 3) %% array_length(%(first)s::text[], 1)],
+    (%(last)s::text[])[1 + (h >> 11) %% array_length(%(last)s::text[], 1)],
+    '',
+    (c.created_at - make_interval(days => 200 + ((h >> 19) %% 6000)::int))::date,
+    CASE WHEN h %% 2 = 0 THEN 'female' ELSE 'male' END,
+    (100 + h %% 9000)::text || ' Pine Street', '',
+    (%(cities)s::text[])[1 + (h >> 5) %% array_length(%(cities)s::text[], 1)],
+    state, lpad(((h >> 9) %% 99999)::text, 5, '0'),
+    'Parent ' || c.family_id::text, 'parent', '206-555-0100', c.created_at,
+    'Dr. Sam Rivera', '206-555-0199', 'Community Pediatrics', 'Pediatrics', state,
+    (%(diagnoses)s::text[])[1 + (h >> 23) %% array_length(%(diagnoses)s::text[], 1)],
+    'Surgery within six months.', 'Medication for a year.',
+    '', h %% 3 = 0, h %% 11 = 0, h %% 37 = 0,
+    c.submitted_at, c.submitted_at, c.submitted_at, now(), c.id, NULL, state
+FROM (
+    SELECT c.*, pg_temp.bench_mix(c.id + 1000000007) AS h,
+           (%(states)s::text[])[1 + (c.id * 40503) %% array_length(%(states)s::text[], 1)] AS state
+    FROM cases_case AS c
+    WHERE c.id BETWEEN %(lo)s AND %(hi)s
+) AS c
+WHERE NOT EXISTS (SELECT 1 FROM intake_intake AS x WHERE x.case_id = c.id)
+"""
+
+EVENTS_SQL = """
+INSERT INTO cases_timelineevent (at, kind, from_status, to_status, note, actor_id, case_id)
+SELECT c.submitted_at, 'status', 'draft', 'submitted', '', c.family_id, c.id
+FROM cases_case AS c
+WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.submitted_at IS NOT NULL
+"""
+
+BILLING_SQL = """
+INSERT INTO billing_casebilling (
+    fee_cents, fee_fixed_at, state, setup_intent_id, payment_method_id, card_brand, card_last4,
+    paid_cents, refunded_cents, paid_at, cpt_codes, icd10_codes, updated_at, case_id, fee_id,
+    customer_id
+)
+SELECT
+    87500, c.submitted_at,
+    CASE WHEN c.status IN {paid_states} THEN 'paid'
+         WHEN c.status = 'payment_needed' THEN 'payment_needed'
+         ELSE 'card_saved' END,
+    NULL, 'pm_bench', 'visa', '4242',
+    CASE WHEN c.status IN {paid_states} THEN 87500 ELSE 0 END, 0,
+    CASE WHEN c.status IN {paid_states} THEN c.assigned_at END,
+    '', '', now(), c.id, NULL, NULL
+FROM cases_case AS c
+WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.status <> 'draft'
+  AND NOT EXISTS (SELECT 1 FROM billing_casebilling AS b WHERE b.case_id = c.id)
+"""
+
+
+def _made_so_far() -> int:
+    """How many cases earlier runs of this command made (their families say so)."""
+    return Case.objects.filter(family__email__startswith="bench-queue-family-").count()
+
+
+def _specialists() -> list[int]:
+    ids = []
+    for n in range(SPECIALISTS):
+        user, _ = User.objects.get_or_create(
+            email=SPECIALIST_EMAIL.format(n),
+            defaults={"role": Role.SPECIALIST, "full_name": f"Dr. Bench Specialist {n}"},
+        )
+        ids.append(user.pk)
+    return ids
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill a benchmark database with realistic cases until it holds TOTAL: "
+        "bench_cases 100000 --yes. Refuses a database whose name lacks 'bench'."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("total", type=int, help="cases the table should hold afterwards")
+        parser.add_argument(
+            "--yes", action="store_true", help="really write to this (benchmark) database"
+        )
+        parser.add_argument("--batch", type=int, default=BATCH, help="cases per transaction")
+
+    def handle(self, *args: Any, total: int, yes: bool, batch: int, **options: Any) -> None:
+        name = str(connection.settings_dict["NAME"])
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_cases needs PostgreSQL (it generates rows in SQL).")
+        if "bench" not in name.lower():
+            raise CommandError(
+                f"Refusing to fill {name!r}: only a database whose name contains 'bench'."
+            )
+        if not yes:
+            raise CommandError(f"This adds up to {total:,} cases to {name!r}; add --yes.")
+        if batch <= 0:
+            raise CommandError("--batch must be positive.")
+        missing = total - Case.objects.count()
+        if missing <= 0:
+            self.stdout.write(f"{name} already holds {Case.objects.count():,} cases.")
+            return
+        specialties = list(
+            Specialty.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
+        )
+        if not specialties:
+            raise CommandError("No active specialties: migrate first.")
+        states = list(
+            StateEligibility.objects.filter(is_available=True)
+            .exclude(code=StateEligibility.OUTSIDE_US)
+            .order_by("code")
+            .values_list("code", flat=True)
+        )
+        fixed: dict[str, Any] = {
+            "family_email": FAMILY_EMAIL,
+            "per_family": CASES_PER_FAMILY,
+            "alphabet": REFERENCE_ALPHABET,
+            "physicians": PHYSICIANS,
+            "specialists": _specialists(),
+            "specialties": specialties,
+            "first": FIRST_NAMES,
+            "last": LAST_NAMES,
+            "cities": list(CITIES),
+            "diagnoses": list(DIAGNOSES),
+            "states": states,
+        }
+        open_states, assigned = _in(OPEN_CLOCK_STATES), _in(ASSIGNED_STATES)
+        cases_sql = CASES_SQL.format(
+            status_case=_status_case_sql(), open_states=open_states, assigned_states=assigned
+        )
+        billing_sql = BILLING_SQL.format(paid_states=_in(PAID_STATES))
+        start = _made_so_far() + 1
+        end = start + missing - 1
+        began = time.monotonic()
+        self.stdout.write(f"Adding {missing:,} cases to {name} in batches of {batch:,}")
+        for lo in range(start, end + 1, batch):
+            hi = min(lo + batch - 1, end)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(MIX_SQL)
+                params = {**fixed, "lo": lo, "hi": hi}
+                cursor.execute(FAMILIES_SQL, params)
+                cursor.execute(cases_sql, params)
+                first_id, last_id, _made = cursor.fetchone()
+                ids = {**fixed, "lo": first_id, "hi": last_id}
+                cursor.execute(INTAKES_SQL, ids)
+                cursor.execute(EVENTS_SQL, ids)
+                cursor.execute(billing_sql, ids)
+            elapsed = time.monotonic() - began
+            self.stdout.write(f"  {hi - start + 1:,} of {missing:,} ({elapsed:.0f} s)")
+        with connection.cursor() as cursor:
+            # Fresh statistics, so the planner (and the queue's row-count estimate) sees the
+            # table as it now is rather than as autovacuum last left it.
+            for table in ("accounts_user", "cases_case", "intake_intake", "cases_timelineevent"):
+                cursor.execute(f"ANALYZE {table}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{name} now holds {Case.objects.count():,} cases "
+                f"({time.monotonic() - began:.0f} s)."
+            )
+        )
