@@ -14,21 +14,26 @@ STASH_KEY = "expired_post"
 STASH_SECONDS = 2 * 60 * 60
 
 
-def stash_post(request: HttpRequest) -> None:
+def stash_post(request: HttpRequest, *, path: str | None = None) -> None:
+    """``path``: the page that shows the form again, when it is not the one posted to (a
+    POST-only view)."""
     if request.method != "POST":
         return
     data = request.POST.copy()
     data.pop("csrfmiddlewaretoken", None)
+    # A password typed into a form (re-authentication to sign) is never kept in a session.
+    for key in [k for k in data if "password" in k]:
+        data.pop(key)
     request.session[STASH_KEY] = {
-        "path": request.path,
+        "path": path or request.path,
         "data": data.urlencode(),
         "at": time.time(),
     }
 
 
-def stash_pop(request: HttpRequest) -> QueryDict | None:
+def stash_pop(request: HttpRequest, *, path: str | None = None) -> QueryDict | None:
     stash = request.session.get(STASH_KEY)
-    if not stash or stash.get("path") != request.path:
+    if not stash or stash.get("path") != (path or request.path):
         return None
     del request.session[STASH_KEY]
     if time.time() - stash.get("at", 0) > STASH_SECONDS:

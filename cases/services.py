@@ -63,7 +63,7 @@ def _require_status(case: Case, *allowed: Status, doing: str) -> None:
         )
 
 
-def _require_coordinator(by: User) -> None:
+def require_coordinator(by: User) -> None:
     if not by.is_active or by.role != Role.COORDINATOR:
         raise PermissionDenied("Only a coordinator can do this.")
 
@@ -83,7 +83,7 @@ def _require_family(by: User, case: Case) -> None:
         raise PermissionDenied("Only the child's parent or guardian can do this.")
 
 
-def _require_assigned_specialist(by: User, case: Case) -> None:
+def require_assigned_specialist(by: User, case: Case) -> None:
     if (
         not by.is_active
         or by.role != Role.SPECIALIST
@@ -180,7 +180,7 @@ def _due_refresh(case: Case) -> Case:
 @transaction.atomic
 def triage_take(*, case: Case, by: User) -> Case:
     """A coordinator starts reviewing a submitted request."""
-    _require_coordinator(by)
+    require_coordinator(by)
     locked = _lock(case)
     _require_status(locked, S.SUBMITTED, doing="be taken into review")
     case_transition(case=case, to=S.IN_TRIAGE, by=by, note="Taken into review.")
@@ -193,7 +193,7 @@ def question_clarify(*, question: Any, by: User, text: str) -> Any:
     kept on the (coordinator-only) timeline and the family is told to look."""
     from intake.models import Question
 
-    _require_coordinator(by)
+    require_coordinator(by)
     locked = _lock(question.case)
     _require_status(
         locked, S.SUBMITTED, S.IN_TRIAGE, S.AWAITING_RECORDS, doing="have its questions edited"
@@ -226,7 +226,7 @@ def record_request_create(
 ) -> RecordRequest:
     """Ask for a missing record; the case waits for records (from review) and the family,
     and the physician when the request is theirs, are emailed."""
-    _require_coordinator(by)
+    require_coordinator(by)
     what = what.strip()
     if not what:
         raise LifecycleRefused("Say which record is needed.", code="what")
@@ -258,7 +258,7 @@ def record_request_create(
 @transaction.atomic
 def record_request_received(*, request: RecordRequest, by: User) -> RecordRequest:
     """Tick one requested record off the checklist."""
-    _require_coordinator(by)
+    require_coordinator(by)
     _lock(request.case)
     request.refresh_from_db()
     if request.received_at is None:
@@ -288,7 +288,7 @@ def record_request_uploaded(*, request: RecordRequest, by: User) -> RecordReques
 def records_complete(*, case: Case, by: User) -> Case:
     """Every record is in: ticks off what is still open, starts the record side of the
     clock, and sends a case waiting for records back to review."""
-    _require_coordinator(by)
+    require_coordinator(by)
     locked = _lock(case)
     _require_status(
         locked,
@@ -323,7 +323,7 @@ def proposal_make(
 ) -> Case:
     """Propose the specialist (and so the charges) to the family, who confirm or withdraw.
     When the family asked for someone else, the note says so before anything is charged."""
-    _require_coordinator(by)
+    require_coordinator(by)
     if specialist.role != Role.SPECIALIST or not specialist.is_active:
         raise LifecycleRefused("Choose an active specialist.", code="specialist")
     locked = _lock(case)
@@ -432,7 +432,7 @@ def family_withdraw(*, case: Case, by: User) -> Case:
 def case_decline(*, case: Case, by: User, reason: str) -> Case:
     """The hospital cannot give this opinion: never charged, the saved card is removed, and
     the family reads the reason on the portal."""
-    _require_coordinator(by)
+    require_coordinator(by)
     reason = reason.strip()
     if not reason:
         raise LifecycleRefused("Give the reason the family will read.", code="reason")
@@ -453,7 +453,7 @@ def case_decline(*, case: Case, by: User, reason: str) -> Case:
 @transaction.atomic
 def specialist_accept(*, case: Case, by: User) -> Case:
     locked = _lock(case)
-    _require_assigned_specialist(by, locked)
+    require_assigned_specialist(by, locked)
     _require_status(locked, S.ASSIGNED, doing="be accepted")
     case_transition(case=case, to=S.IN_REVIEW, by=by, note="Accepted by the specialist.")
     return case
@@ -466,7 +466,7 @@ def specialist_decline(*, case: Case, by: User, reason: str) -> Case:
     if not reason:
         raise LifecycleRefused("Give the reason for the coordinator.", code="reason")
     locked = _lock(case)
-    _require_assigned_specialist(by, locked)
+    require_assigned_specialist(by, locked)
     _require_status(locked, S.ASSIGNED, doing="be declined by the specialist")
     locked.assigned_specialist = None
     locked.save(update_fields=["assigned_specialist", "updated_at"])
@@ -493,7 +493,7 @@ def specialist_ask(*, case: Case, by: User, reason: str) -> CaseHold:
     if not reason:
         raise LifecycleRefused("Say what information you need.", code="reason")
     locked = _lock(case)
-    _require_assigned_specialist(by, locked)
+    require_assigned_specialist(by, locked)
     _require_status(locked, S.ASSIGNED, S.IN_REVIEW, doing="be put on hold by the specialist")
     case_transition(
         case=locked, to=S.ON_HOLD, by=by, note=f"The specialist asked for information: {reason}"
@@ -519,7 +519,7 @@ def specialist_ask(*, case: Case, by: User, reason: str) -> CaseHold:
 @transaction.atomic
 def hold_start(*, case: Case, by: User, reason: str) -> CaseHold:
     """Pause the case (and its clock) while waiting on the family or the physician."""
-    _require_coordinator(by)
+    require_coordinator(by)
     reason = reason.strip()
     if not reason:
         raise LifecycleRefused("Say what the case is waiting for.", code="reason")
@@ -537,7 +537,7 @@ def hold_start(*, case: Case, by: User, reason: str) -> CaseHold:
 @transaction.atomic
 def hold_end(*, case: Case, by: User) -> Case:
     """Resume the case where it was; the due date moves by the business time on hold."""
-    _require_coordinator(by)
+    require_coordinator(by)
     locked = _lock(case)
     _require_status(locked, S.ON_HOLD, doing="resume")
     case_transition(case=locked, to=Status(locked.status_before_hold), by=by, note="Resumed.")

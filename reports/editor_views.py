@@ -16,18 +16,25 @@ Guarantees:
 """
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
-from cases.models import Case
+from cases.models import Case, Status
+from intake.views import login_required_keeping_input
 
 from . import services
 from .forms import AUDIENCE, DraftForm, SignForm, answer_field_name
@@ -55,6 +62,15 @@ STALE_SIGN_MESSAGE = (
     "page, check the text, then sign."
 )
 SIGNED_DONE = "Signed. The PDF is being prepared and will be delivered to the family and physician."
+SIGNED_OUT = (
+    "You have been signed out. Your text is still here: sign in again in another tab, then "
+    "press Save draft."
+)
+RESTORED = "We kept what you typed before you were signed out. Check it, then press Save draft."
+ON_HOLD_START = (
+    "This case is on hold and its clock is paused until the coordinator resumes it. You "
+    "can start the report once it is back in review."
+)
 
 
 # --- which report -------------------------------------------------------------------------
@@ -90,7 +106,8 @@ def posted_report(case: Case, kind: str, uid: Any) -> Report | None:
 
 
 def _cannot_start(request: AuthedRequest, case: Case, refused: ValidationError) -> HttpResponse:
-    messages.error(request, " ".join(refused.messages))
+    on_hold = case.status == Status.ON_HOLD and not Report.objects.filter(case=case).exists()
+    messages.error(request, ON_HOLD_START if on_hold else " ".join(refused.messages))
     return redirect("workspace_case", reference=case.reference)
 
 
@@ -152,8 +169,14 @@ def editor_page(
     form: DraftForm | None = None,
     sign_form: SignForm | None = None,
     refusal: str = "",
+    typed: list[dict[str, str]] | None = None,
+    revision: int | None = None,
+    partly_saved: bool = False,
+    restored: bool = False,
     status: int = 200,
 ) -> HttpResponse:
+    """``typed``: what a refused save posted, shown read-only to copy. ``revision``: the
+    one the page's forms carry, when a save went through but the form is shown again."""
     urls = {
         key: reverse(name, kwargs={"reference": case.reference})
         for key, name in URL_NAMES[report.kind].items()
@@ -164,11 +187,15 @@ def editor_page(
         "urls": urls,
         "refusal": refusal,
         "is_addendum": report.kind == Report.Kind.ADDENDUM,
+        "typed": typed or [],
+        "signed_out_message": SIGNED_OUT,
     }
     if report.is_signed:
         context.update(services.report_context(report))
     else:
         form = form or DraftForm(report=report)
+        if revision is None:
+            revision = form["revision"].value() if form.is_bound else report.revision
         context.update(
             {
                 "form": form,
@@ -176,12 +203,44 @@ def editor_page(
                 "problems": services.report_problem_fields(report),
                 "sign_form": sign_form
                 or SignForm(initial={"report_uid": report.uid, "revision": report.revision}),
+                "revision": revision,
+                "partly_saved": partly_saved,
+                "restored": restored,
+                # Signing is refused on hold: say so instead of asking for a password.
+                "on_hold": case.status == Status.ON_HOLD,
             }
         )
     return render(request, "reports/workspace/editor.html", context, status=status)
 
 
-@login_required
+def _restored_page(
+    request: AuthedRequest, case: Case, current: Report, kind: str, restored: QueryDict
+) -> HttpResponse:
+    """The editor again with what a "Save draft" posted after the session ended
+    (accounts.stash). Into the same open draft, the text fills the form, to check and save;
+    a draft signed or replaced since then shows it read-only, to copy."""
+    posted = posted_report(case, kind, restored.get("report_uid"))
+    if posted is None:
+        return editor_page(request, case, current)
+    if posted.pk == current.pk and not current.is_signed:
+        data = restored.copy()
+        # The page saves over the draft as it is now: what was typed is the newest text.
+        data["revision"] = str(current.revision)
+        form = DraftForm(data, report=current)
+        form.is_valid()
+        messages.info(request, RESTORED)
+        return editor_page(request, case, current, form=form, restored=True)
+    return editor_page(
+        request,
+        case,
+        current,
+        refusal="What you typed before you were signed out can no longer be saved into this "
+        "draft: it was signed or replaced meanwhile. It is shown below, to copy.",
+        typed=DraftForm(restored, report=posted).typed(),
+    )
+
+
+@login_required_keeping_input
 @require_http_methods(["GET", "HEAD", "POST"])
 def report_edit(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
     """The editor; a POST is the "Save draft" button (the page without JavaScript)."""
@@ -192,16 +251,22 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
             current = editor_report(case, request, kind)
         except services.ReportRefused as refused:
             return _cannot_start(request, case, refused)
+        restored = stash_pop(request) if request.method == "GET" else None
+        if restored is not None:
+            return _restored_page(request, case, current, kind, restored)
         return editor_page(request, case, current)
 
     report = posted_report(case, kind, request.POST.get("report_uid"))
     if report is None:
         messages.error(request, "That draft was not found. Here is the current one.")
         return redirect(URL_NAMES[kind]["edit"], reference=case.reference)
-    if report.is_signed:
-        return editor_page(request, case, report, refusal=SIGNED_MESSAGE, status=409)
     form = DraftForm(request.POST, report=report)
-    if not form.is_valid():
+    if report.is_signed:
+        return editor_page(
+            request, case, report, refusal=SIGNED_MESSAGE, typed=form.typed(), status=409
+        )
+    valid = form.is_valid()
+    if "revision" in form.errors or "report_uid" in form.errors:
         return editor_page(request, case, report, form=form, status=400)
     try:
         services.draft_save(
@@ -215,10 +280,28 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
         )
     except services.ReportRefused as refused:
         report.refresh_from_db()
-        return editor_page(request, case, report, refusal=refused.messages[0], status=409)
+        return editor_page(
+            request, case, report, refusal=refused.messages[0], typed=form.typed(), status=409
+        )
+    except services.DraftPartlySaved as partly:
+        _add_errors(form, partly)
+        valid = False
     except ValidationError as invalid:
         _add_errors(form, invalid)
         return editor_page(request, case, report, form=form, status=400)
+    if not valid:
+        # The valid fields are saved (draft_save moved report.revision on): the page keeps
+        # every character typed and carries the new revision, so the next save is not
+        # taken for a second tab.
+        return editor_page(
+            request,
+            case,
+            report,
+            form=form,
+            revision=report.revision,
+            partly_saved=True,
+            status=400,
+        )
     messages.success(request, "Draft saved.")
     return redirect(URL_NAMES[kind]["edit"], reference=case.reference)
 
@@ -238,43 +321,89 @@ def _json_refusal(error: str, message: str, status: int, **extra: Any) -> JsonRe
     return JsonResponse({"error": error, "message": message, **extra}, status=status)
 
 
-@login_required
-@require_POST
+def _wants_json(request: AuthedRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _login_required_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """login_required, except that the editor's script (which asks for JSON) is told it was
+    signed out, as JSON 401, instead of being redirected to a login page it cannot read."""
+
+    @wraps(view)
+    def wrapper(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
+        if not request.user.is_authenticated:
+            if _wants_json(request):
+                return _json_refusal("signed_out", SIGNED_OUT, 401, csrf=get_token(request))
+            edit = reverse(URL_NAMES[kind]["edit"], kwargs={"reference": reference})
+            return redirect_to_login(edit)
+        return view(request, reference, kind)
+
+    return wrapper
+
+
+@_login_required_json
+@require_http_methods(["GET", "POST"])
 def report_autosave(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
     """Save the fields the editor sends (those that changed): JSON ``{revision, saved_at}``;
-    409 when the draft changed elsewhere or is signed, 400 with ``errors`` per field."""
+    409 when the draft changed elsewhere or is signed, 400 with ``errors`` per field (the
+    valid fields are saved all the same, and the answer then carries the new revision).
+
+    A GET saves nothing: it answers the current CSRF token, so a page whose token went stale
+    (its user signed in again in another tab) can save again."""
     case = specialist_case(request, reference, action="autosave", object_type="report")
+    if request.method == "GET":
+        return JsonResponse({"csrf": get_token(request)})
     report = posted_report(case, kind, request.POST.get("report_uid"))
     if report is None:
         return _json_refusal("unknown", "That draft was not found. Reload the page.", 400)
     if report.is_signed:
         return _json_refusal("signed", SIGNED_MESSAGE, 409)
     form = DraftForm(request.POST, report=report, partial=True)
-    if not form.is_valid():
-        return _json_refusal(
-            "invalid",
-            "Not saved: correct the field marked below.",
-            400,
-            errors={name: [str(e) for e in errs] for name, errs in form.errors.items()},
-        )
-    try:
-        saved = services.draft_save(
-            report=report, by=request.user, revision=form.cleaned_data["revision"], **form.changes()
-        )
-    except PermissionDenied:
-        raise Http404("No such case.") from None
-    except services.DraftConflict as conflict:
-        return _json_refusal(
-            "conflict", conflict.messages[0], 409, current_revision=conflict.current_revision
-        )
-    except services.ReportRefused as refused:
-        return _json_refusal(refused.code or "refused", refused.messages[0], 409)
-    except ValidationError as invalid:
-        errors = invalid.message_dict if hasattr(invalid, "error_dict") else {}
-        return _json_refusal(
-            "invalid", "Not saved: correct the field marked below.", 400, errors=errors
-        )
-    return JsonResponse({"revision": saved.revision, "saved_at": saved.updated_at.isoformat()})
+    valid = form.is_valid()
+    errors: dict[str, list[str]] = {
+        name: [str(e) for e in errs] for name, errs in form.errors.items()
+    }
+    if "revision" in errors or "report_uid" in errors:
+        return _json_refusal("invalid", "Not saved: reload the page.", 400, errors=errors)
+    changes = form.changes()
+    revision: int | None = None
+    saved_at = ""
+    something = changes["sections"] or changes["answers"] or changes["amendment_reason"] is not None
+    if valid or something:
+        try:
+            saved = services.draft_save(
+                report=report,
+                by=request.user,
+                revision=form.cleaned_data["revision"],
+                **changes,
+            )
+        except PermissionDenied:
+            raise Http404("No such case.") from None
+        except services.DraftConflict as conflict:
+            return _json_refusal(
+                "conflict", conflict.messages[0], 409, current_revision=conflict.current_revision
+            )
+        except services.ReportRefused as refused:
+            return _json_refusal(refused.code or "refused", refused.messages[0], 409)
+        except services.DraftPartlySaved as partly:
+            errors.update(partly.message_dict)
+            revision, saved_at = partly.revision, timezone.now().isoformat()
+        except ValidationError as invalid:
+            if hasattr(invalid, "error_dict"):
+                errors.update(invalid.message_dict)
+            else:
+                errors["__all__"] = invalid.messages
+        else:
+            revision, saved_at = saved.revision, saved.updated_at.isoformat()
+    if errors:
+        extra: dict[str, Any] = {"errors": errors}
+        if revision is not None:
+            extra.update(revision=revision, saved_at=saved_at)
+            message = "Saved, except the field marked below: shorten it. Your text is still here."
+        else:
+            message = "Not saved: correct the field marked below."
+        return _json_refusal("invalid", message, 400, **extra)
+    return JsonResponse({"revision": revision, "saved_at": saved_at})
 
 
 # --- preview and signing --------------------------------------------------------------------
@@ -336,9 +465,22 @@ def report_sign(request: AuthedRequest, reference: str, kind: str = "report") ->
             by=request.user,
             password="" if code else sign_form.cleaned_data.get("password") or "",
             code=code,
+            # Checked again under the lock: a save from another tab after the check above
+            # must make the signature fail, not sign text this page did not show.
+            revision=sign_form.cleaned_data["revision"],
         )
     except PermissionDenied:
         raise Http404("No such case.") from None
+    except services.DraftConflict:
+        report.refresh_from_db()
+        return editor_page(
+            request,
+            case,
+            report,
+            sign_form=SignForm(initial={"report_uid": report.uid, "revision": report.revision}),
+            refusal=STALE_SIGN_MESSAGE,
+            status=409,
+        )
     except services.ReauthFailed as failed:
         sign_form.add_error("code" if code else "password", failed)
         return editor_page(request, case, report, sign_form=sign_form, status=400)

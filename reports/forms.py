@@ -110,12 +110,23 @@ class DraftForm(forms.Form):
                     del self.fields[name]
 
     def changes(self) -> dict[str, Any]:
-        """The keyword arguments ``draft_save`` takes for what this form holds."""
+        """The keyword arguments ``draft_save`` takes for what this form holds. On a form
+        with errors, only the valid fields: one field too long must not hold back the
+        others."""
         data = self.cleaned_data
-        sections = {n: data[n] for n in self.section_names if n in self.fields}
-        answers = {p: data[n] for n, p in self.answer_positions.items() if n in self.fields}
-        reason = data.get("amendment_reason") if "amendment_reason" in self.fields else None
+        sections = {n: data[n] for n in self.section_names if n in data}
+        answers = {p: data[n] for n, p in self.answer_positions.items() if n in data}
+        reason = data.get("amendment_reason") if "amendment_reason" in data else None
         return {"sections": sections, "answers": answers, "amendment_reason": reason}
+
+    def typed(self) -> list[dict[str, str]]:
+        """What was posted to each editable field, with its label: shown read-only when
+        it can no longer be saved (the report was signed meanwhile), so it can be copied."""
+        return [
+            {"label": str(field.label), "text": str(field.to_python(self.data.get(name, "")))}
+            for name, field in self.fields.items()
+            if name not in ("report_uid", "revision") and (self.data.get(name) or "").strip()
+        ]
 
 
 class SignForm(forms.Form):

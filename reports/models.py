@@ -45,6 +45,18 @@ SIGNED_CONTENT_FIELDS: tuple[str, ...] = (
     "signed_credentials",
     "signed_title",
     "content_sha256",
+    "signed_method",
+    "supersedes_id",
+    "uid",
+)
+# Filled in once after signing (the PDF, its delivery, the one reminder), never changed after.
+SIGNED_SET_ONCE_FIELDS: tuple[str, ...] = (
+    "pdf",
+    "pdf_sha256",
+    "pdf_size",
+    "rendered_at",
+    "delivered_at",
+    "physician_reminded_at",
 )
 
 
@@ -143,13 +155,13 @@ class Report(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
-            old = (
-                Report.objects.filter(pk=self.pk)
-                .values("signed_at", *[f for f in SIGNED_CONTENT_FIELDS if f != "signed_at"])
-                .first()
-            )
+            guarded = (*SIGNED_CONTENT_FIELDS, *SIGNED_SET_ONCE_FIELDS)
+            old = Report.objects.filter(pk=self.pk).values(*guarded).first()
             if old is not None and old["signed_at"] is not None:
-                changed = [f for f in SIGNED_CONTENT_FIELDS if old[f] != getattr(self, f)]
+                new = {f: getattr(self, f) for f in guarded}
+                new["pdf"] = self.pdf.name or ""
+                changed = [f for f in SIGNED_CONTENT_FIELDS if old[f] != new[f]]
+                changed += [f for f in SIGNED_SET_ONCE_FIELDS if old[f] and old[f] != new[f]]
                 if changed:
                     raise ValidationError(
                         "A signed report cannot be changed: issue a new version.",

@@ -8,43 +8,76 @@ and that refusal is audited too. Reading by the family or a physician is noted o
 person (``report_opened``) so the coordinator sees who has opened what.
 """
 
+import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any, NoReturn
 from uuid import UUID
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import Role
+from accounts.stash import stash_pop, stash_post
 from accounts.typing import AuthedRequest
 from cases.access import case_for_user
 from cases.audit import access_record
 from cases.models import Case
-from intake.views import login_required_keeping_input
 
 from . import services
+from .forms import PlainText
 from .models import FollowUpQuestion, Report
+
+logger = logging.getLogger(__name__)
 
 READER_ROLES = (Role.FAMILY, Role.PHYSICIAN)
 
 
 class FollowUpForm(forms.Form):
-    text = forms.CharField(
+    # PlainText: the browser posts CRLF but counts a newline as one character; so do we.
+    text = PlainText(
         label="Your follow-up question",
+        required=True,
+        strip=True,
         max_length=FollowUpQuestion.MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={
             "required": "Write your question.",
-            "max_length": f"Keep the question under {FollowUpQuestion.MAX_LENGTH:,} characters.",
+            "max_length": f"Keep the question under {FollowUpQuestion.MAX_LENGTH:,} characters "
+            "(it has %(show_value)d).",
         },
     )
+
+
+def _keeping_the_question(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """login_required for the follow-up form, which only takes a POST: a question sent after
+    the session ended is kept (accounts.stash) for the report page, where the form is, and
+    sign-in leads back there, so it is waiting in the form after sign-in."""
+
+    @wraps(view)
+    def wrapper(request: AuthedRequest, reference: str) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            page = reverse("report_read", args=[reference])
+            if request.method == "POST":
+                stash_post(request, path=page)
+                messages.info(
+                    request,
+                    "For your privacy you were signed out. Sign in again: the question you "
+                    "typed is waiting for you.",
+                )
+            return redirect_to_login(page)
+        return view(request, reference)
+
+    return wrapper
 
 
 def _refuse(request: AuthedRequest, case: Case, *, action: str, object_id: str) -> NoReturn:
@@ -162,7 +195,21 @@ def _page(
 def report_read(request: AuthedRequest, reference: str) -> HttpResponse:
     case, report = _delivered_report(request, reference, action="view")
     services.report_opened(report, request.user)
-    return _page(request, case, report)
+    form = None
+    if request.method == "GET" and request.user.role in READER_ROLES:
+        # Kept by the form's own view or, when the idle timeout ended the session, by the
+        # session middleware, under the URL the form posts to.
+        restored = stash_pop(request) or stash_pop(
+            request, path=reverse("follow_up_ask", args=[reference])
+        )
+        if restored is not None and restored.get("text"):
+            form = FollowUpForm(initial={"text": restored["text"]})
+            messages.info(
+                request,
+                "We kept the follow-up question you typed before you were signed out. Check "
+                "it, then press Send.",
+            )
+    return _page(request, case, report, form=form)
 
 
 @login_required
@@ -179,20 +226,41 @@ def report_pdf(request: AuthedRequest, reference: str, report_uid: UUID) -> Http
     _case, report = _delivered_report(request, reference, action="download", report_uid=report_uid)
     services.report_opened(report, request.user)
     filename = pdf_filename(report)
-    if getattr(default_storage, "bucket_name", None):
-        # A 5-minute link S3 answers as an attachment: our own PDF, so its real type is
-        # safe to name, but it is still never shown inline from a shared origin.
-        url = default_storage.url(  # type: ignore[call-arg]
-            report.pdf.name,
-            parameters={
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
-                "ResponseContentType": "application/pdf",
-                "ResponseCacheControl": "private, no-store",
+    try:
+        if not report.pdf.name:
+            raise FileNotFoundError
+        if getattr(default_storage, "bucket_name", None):
+            # A 5-minute link S3 answers as an attachment: our own PDF, so its real type is
+            # safe to name, but it is still never shown inline from a shared origin.
+            url = default_storage.url(  # type: ignore[call-arg]
+                report.pdf.name,
+                parameters={
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                    "ResponseContentType": "application/pdf",
+                    "ResponseCacheControl": "private, no-store",
+                },
+            )
+            return HttpResponseRedirect(url)
+        pdf = default_storage.open(str(report.pdf.name), "rb")
+    except (OSError, BotoCoreError, ClientError) as exc:
+        # Missing from storage, or storage unreachable: a page that says so, not a 500.
+        # The type only: the message may carry the object's key.
+        logger.warning("report PDF unavailable: %s", type(exc).__name__)
+        unavailable = render(
+            request,
+            "reports/portal/pdf_unavailable.html",
+            {
+                "case": report.case,
+                "report": report,
+                "report_url": reverse("report_version", args=[report.case.reference, report.uid]),
             },
+            status=503,
         )
-        return HttpResponseRedirect(url)
+        unavailable["Cache-Control"] = "private, no-store"
+        unavailable["Retry-After"] = "300"
+        return unavailable
     response = FileResponse(
-        default_storage.open(str(report.pdf.name), "rb"),
+        pdf,
         as_attachment=True,
         filename=filename,
         content_type="application/pdf",
@@ -202,9 +270,13 @@ def report_pdf(request: AuthedRequest, reference: str, report_uid: UUID) -> Http
     return response
 
 
-@login_required_keeping_input
-@require_POST
+@_keeping_the_question
+@require_http_methods(["GET", "POST"])
 def follow_up_ask(request: AuthedRequest, reference: str) -> HttpResponse:
+    if request.method == "GET":
+        # Sign-in after the session ended mid-question can land here: the form, and the
+        # question kept for it, are on the report page.
+        return HttpResponseRedirect(reverse("report_read", args=[reference]) + "#follow-up")
     case = case_for_user(request, reference, action="create", object_type="follow_up")
     report = services.current_report(case)
     if request.user.role not in READER_ROLES or report is None:

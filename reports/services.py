@@ -40,6 +40,7 @@ from cases.notifications import (
     family_addresses,
     physician_addresses,
 )
+from cases.services import require_assigned_specialist, require_coordinator
 
 from .models import (
     ANSWER_MAX_CHARS,
@@ -80,22 +81,15 @@ class ReauthFailed(ReportRefused):
     pass
 
 
+class DraftPartlySaved(ValidationError):
+    """Some fields were too long and were not saved; everything else was (``revision``)."""
+
+    def __init__(self, errors: dict[str, str], *, revision: int) -> None:
+        super().__init__(errors)
+        self.revision = revision
+
+
 # --- who may do what -----------------------------------------------------------------------
-
-
-def _require_assigned_specialist(by: User, case: Case) -> None:
-    if (
-        not by.is_active
-        or by.role != Role.SPECIALIST
-        or case.assigned_specialist_id is None
-        or case.assigned_specialist_id != by.pk
-    ):
-        raise PermissionDenied("Only the specialist assigned to this request can do this.")
-
-
-def _require_coordinator(by: User) -> None:
-    if not by.is_active or by.role != Role.COORDINATOR:
-        raise PermissionDenied("Only a coordinator can do this.")
 
 
 def is_reader(user: User, case: Case) -> bool:
@@ -222,7 +216,7 @@ def report_draft_for(*, case: Case, by: User) -> Report:
     """The report the specialist is writing on this case: the open draft (version 1, or a
     version reopened by a coordinator), created with one answer per question if needed."""
     locked = _lock_case(case)
-    _require_assigned_specialist(by, locked)
+    require_assigned_specialist(by, locked)
     draft = open_draft(locked)
     if draft is None:
         if Report.objects.filter(case=locked, kind=Report.Kind.REPORT).exists():
@@ -231,7 +225,12 @@ def report_draft_for(*, case: Case, by: User) -> Report:
                 code="signed",
             )
         if locked.status != S.IN_REVIEW:
-            raise ReportRefused("Accept the case before writing the report.", code="wrong_state")
+            raise ReportRefused(
+                "The request is on hold: the report can be started once the coordinator resumes it."
+                if locked.status == S.ON_HOLD
+                else "Accept the case before writing the report.",
+                code="wrong_state",
+            )
         draft = Report.objects.create(
             case=locked,
             kind=Report.Kind.REPORT,
@@ -251,7 +250,7 @@ def report_draft_for(*, case: Case, by: User) -> Report:
 def addendum_draft_for(*, case: Case, by: User) -> Report:
     """The addendum answering the follow-up questions not answered yet."""
     locked = _lock_case(case)
-    _require_assigned_specialist(by, locked)
+    require_assigned_specialist(by, locked)
     draft = open_draft(locked, Report.Kind.ADDENDUM)
     if draft is None:
         if not FollowUpQuestion.objects.filter(case=locked, answered_in__isnull=True).exists():
@@ -269,7 +268,6 @@ def addendum_draft_for(*, case: Case, by: User) -> Report:
     return draft
 
 
-@transaction.atomic
 def draft_save(
     *,
     report: Report,
@@ -279,9 +277,37 @@ def draft_save(
     answers: dict[int, str] | None = None,
     amendment_reason: str | None = None,
 ) -> Report:
-    """Save what the editor sent (any subset of fields). Refuses a stale ``revision``."""
+    """Save what the editor sent (any subset of fields). Refuses a stale ``revision``.
+
+    A field that is too long is not saved, but the others are (one over-long answer must
+    not hold back everything else typed): ``DraftPartlySaved`` then names the bad fields
+    and carries the new revision."""
+    with transaction.atomic():
+        locked, errors = _draft_save_locked(
+            report=report,
+            by=by,
+            revision=revision,
+            sections=sections,
+            answers=answers,
+            amendment_reason=amendment_reason,
+        )
+    report.revision = locked.revision
+    if errors:
+        raise DraftPartlySaved(errors, revision=locked.revision)
+    return locked
+
+
+def _draft_save_locked(
+    *,
+    report: Report,
+    by: User,
+    revision: int,
+    sections: dict[str, str] | None,
+    answers: dict[int, str] | None,
+    amendment_reason: str | None,
+) -> tuple[Report, dict[str, str]]:
     locked = _lock_report(report)
-    _require_assigned_specialist(by, locked.case)
+    require_assigned_specialist(by, locked.case)
     if locked.is_signed:
         raise ReportRefused("This report is signed and can no longer be changed.", code="signed")
     if revision != locked.revision:
@@ -315,12 +341,9 @@ def draft_save(
             if answer.text != text:
                 answer.text = text
                 answer.save(update_fields=["text"])
-    if errors:
-        raise ValidationError(errors)
     locked.revision += 1
     locked.save(update_fields=[*fields, "revision", "updated_at"])
-    report.revision = locked.revision
-    return locked
+    return locked, errors
 
 
 # --- signing -------------------------------------------------------------------------------
@@ -369,16 +392,30 @@ def signer_details(by: User) -> tuple[str, str, str]:
 
 
 @transaction.atomic
-def report_sign(*, report: Report, by: User, password: str = "", code: str = "") -> Report:
+def report_sign(
+    *,
+    report: Report,
+    by: User,
+    password: str = "",
+    code: str = "",
+    revision: int | None = None,
+) -> Report:
     """Sign (finalise) the report: it becomes immutable, carries the signer's name,
-    credentials and the UTC time, and its PDF is made and delivered after commit."""
+    credentials and the UTC time, and its PDF is made and delivered after commit.
+
+    ``revision`` is the draft revision the signer's page showed: checked under the lock,
+    so a save from another tab in between makes the signature refused, never silently
+    cover text the signer has not seen."""
     from .tasks import report_render
 
+    # Case first, then report: the same order as every other path (no deadlock).
+    case = _lock_case(report.case)
     locked = _lock_report(report)
-    case = _lock_case(locked.case)
-    _require_assigned_specialist(by, case)
+    require_assigned_specialist(by, case)
     if locked.is_signed:
         raise ReportRefused("This report is already signed.", code="signed")
+    if revision is not None and revision != locked.revision:
+        raise DraftConflict(locked.revision)
     first_report = locked.kind == Report.Kind.REPORT and locked.version == 1
     if first_report and case.status != S.IN_REVIEW:
         raise ReportRefused(
@@ -417,7 +454,9 @@ def report_sign(*, report: Report, by: User, password: str = "", code: str = "")
     else:
         timeline_note(case, by, f"{locked.title} signed.")
     report_id = locked.pk
-    transaction.on_commit(lambda: report_render.delay(report_id))
+    # Robust: the signature stands even if the broker is down at this moment; the render
+    # sweep (reports.tasks.render_sweep) queues it again.
+    transaction.on_commit(lambda: report_render.delay(report_id), robust=True)
     report.signed_at = locked.signed_at
     return locked
 
@@ -614,21 +653,27 @@ def follow_up_ask(*, case: Case, by: User, text: str) -> FollowUpQuestion:
     )
     who = "The physician" if by.role == Role.PHYSICIAN else "The family"
     timeline_note(locked, by, f"{who} asked follow-up question {position}.")
-    recipients = list(coordinator_addresses())
+    _email(locked, "follow_up_received", coordinator_addresses(), f"follow-up:{question.pk}")
     if locked.assigned_specialist is not None:
-        recipients.append(locked.assigned_specialist.email)
-    _email(locked, "follow_up_received", recipients, f"follow-up:{question.pk}")
+        # The specialist's link goes to the workspace, not the family's portal.
+        _email(
+            locked,
+            "follow_up_received",
+            [locked.assigned_specialist.email],
+            f"follow-up:{question.pk}",
+            for_specialist=True,
+        )
     return question
 
 
-def _email(case: Case, template: str, to: Iterable[str], key: str) -> None:
+def _email(case: Case, template: str, to: Iterable[str], key: str, **context: Any) -> None:
     for address in dict.fromkeys(to):
         if address:
             email_render_and_enqueue(
                 template=template,
                 to=address,
                 case=case,
-                context={},
+                context=context,
                 dedupe_key=f"{key}:{address}"[:200],
             )
 
@@ -640,7 +685,7 @@ def _email(case: Case, template: str, to: Iterable[str], key: str) -> None:
 def report_reopen(*, report: Report, by: User, note: str) -> Report:
     """A coordinator reopens the delivered report for a correction: a draft of the next
     version, starting from this one's text; the specialist is told."""
-    _require_coordinator(by)
+    require_coordinator(by)
     note = note.strip()
     if not note:
         raise ValidationError({"note": "Say what needs correcting, for the specialist."})
@@ -686,7 +731,7 @@ def report_reopen(*, report: Report, by: User, note: str) -> Report:
 @transaction.atomic
 def case_close(*, case: Case, by: User) -> Case:
     """The coordinator closes a delivered case once nothing is left open on it."""
-    _require_coordinator(by)
+    require_coordinator(by)
     locked = _lock_case(case)
     if locked.status != S.DELIVERED:
         raise ReportRefused("Only a case whose report is delivered can be closed.", code="state")

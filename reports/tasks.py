@@ -1,9 +1,11 @@
 """Celery tasks of the reports app. Tasks take ids, reload, and are safe to run twice."""
 
+import contextlib
 import logging
 
 from celery import shared_task
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,16 +31,23 @@ def report_render(self, report_id: int) -> str:
     email per recipient. A failed render is retried with backoff; when retries run out the
     coordinators are told, and the case stays "report signed" until someone acts.
     """
+    from cases.models import Case
+
     from .services import render_report_pdf, report_deliver
 
+    stored = ""
     try:
         with transaction.atomic():
+            # The case first, then the report: the order every service locks them in.
+            case_id = Report.objects.values_list("case_id", flat=True).get(pk=report_id)
+            Case.objects.select_for_update().filter(pk=case_id).exists()
             report = Report.objects.select_for_update().select_related("case").get(pk=report_id)
             if not report.is_signed:
                 return "not-signed"
             if not report.pdf:
                 pdf = render_report_pdf(report)
                 report.pdf.save("report.pdf", ContentFile(pdf), save=False)
+                stored = report.pdf.name or ""
                 report.pdf_sha256 = pdf_sha256(pdf)
                 report.pdf_size = len(pdf)
                 report.rendered_at = timezone.now()
@@ -51,7 +60,12 @@ def report_render(self, report_id: int) -> str:
                 outcome = "already-rendered"
             report_deliver(report)
             return outcome
-    except (PdfRenderError, OSError) as exc:
+    except Exception as exc:
+        if stored:  # the row rolled back: do not leave its file behind in storage
+            with contextlib.suppress(Exception):
+                default_storage.delete(stored)
+        if not isinstance(exc, PdfRenderError | OSError):
+            raise
         attempts = Report.objects.get(pk=report_id).render_attempts + 1
         Report.objects.filter(pk=report_id).update(
             render_attempts=attempts, render_error=type(exc).__name__

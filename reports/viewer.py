@@ -667,15 +667,25 @@ def record_source(record: Record) -> Iterator[Path]:
     limit = max_source_bytes()
     if record.size > limit:
         raise _too_large()
+    from botocore.exceptions import BotoCoreError, ClientError
+
     with tempfile.NamedTemporaryFile(prefix="preview-") as copy:
         copied = 0
-        with default_storage.open(str(record.file.name), "rb") as source:
-            # The size on the row is what intake measured; the stored object is what we read.
-            while chunk := source.read(_CHUNK):
-                copied += len(chunk)
-                if copied > limit:
-                    raise _too_large()
-                copy.write(chunk)
+        try:
+            with default_storage.open(str(record.file.name), "rb") as source:
+                # The size on the row is what intake measured; the stored object is what we
+                # read.
+                while chunk := source.read(_CHUNK):
+                    copied += len(chunk)
+                    if copied > limit:
+                        raise _too_large()
+                    copy.write(chunk)
+        except (OSError, BotoCoreError, ClientError) as exc:
+            # Missing or unreachable in storage: a sentence on the page, not a 500.
+            raise NoPreview(
+                "The stored file could not be read just now, so there is no preview. Try "
+                "again later; if it keeps happening, tell the coordinator."
+            ) from exc
         copy.flush()
         yield Path(copy.name)
 

@@ -7,8 +7,12 @@ Guarantees:
   portal, get the same 404 here, and the refusal is written to the audit log too.
   Coordinators may read the case page; only the assigned specialist acts.
 - My cases costs the same number of queries however many cases there are: one query for
-  the cases (child, specialty and open draft joined or annotated) and one calendar and
-  policy for the request (``cases.admin_queue.console_clock``).
+  the cases (child, specialty, open draft, unanswered follow-ups and the latest move to
+  "assigned" joined or annotated) and one calendar and policy for the request
+  (``cases.admin_queue.console_clock``).
+- A finished case with work waiting for the specialist (a draft reopened for a correction,
+  an addendum, an unanswered follow-up question) is listed under "Needs your action"
+  however old it is.
 - Actions are POST only and call the lifecycle services; a form with an error comes back
   with the message next to the field and the text kept.
 """
@@ -20,9 +24,10 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import Role
@@ -31,7 +36,8 @@ from cases import services as case_services
 from cases.access import case_for_user, cases_visible_to
 from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
 from cases.audit import access_record
-from cases.models import Case, CaseHold, Status
+from cases.clock_alerts import acceptance_deadline
+from cases.models import Case, CaseHold, Status, TimelineEvent
 from intake.models import Record
 
 from .forms import ReasonForm
@@ -43,7 +49,6 @@ DONE_STATES = (S.REPORT_FINAL, S.DELIVERED, S.CLOSED)
 # "Recent" finished cases on My cases: enough to find last month's work, never the archive.
 DONE_RECENT = timedelta(days=90)
 DONE_LIMIT = 20
-ACCEPT_WITHIN_BUSINESS_DAYS = 1
 RISK_BADGES = {
     "on_track": "text-bg-success",
     "at_risk": "text-bg-warning",
@@ -92,6 +97,8 @@ class Row:
     badge: str
     accept_by: datetime | None = None
     accept_late: bool = False
+    waiting: str = ""
+    waiting_url: str = ""
 
 
 def _plural(count: int, noun: str) -> str:
@@ -127,12 +134,54 @@ def _row(case: Case, clock: ConsoleClock) -> Row:
         risk_label=RISK_LABELS[risk] if risk != "no_clock" else "",
         badge=RISK_BADGES.get(risk, ""),
     )
-    if case.status == S.ASSIGNED and case.assigned_at is not None:
-        row.accept_by = clock.calendar.add_business_days(
-            case.assigned_at, ACCEPT_WITHIN_BUSINESS_DAYS
-        )
-        row.accept_late = clock.now > row.accept_by
+    if case.status == S.ASSIGNED:
+        moment = _assigned_moment(case)
+        if moment is not None:
+            # The same deadline as the coordinators' alert (cases.clock_alerts).
+            row.accept_by = acceptance_deadline(moment, clock.calendar)
+            row.accept_late = clock.now >= row.accept_by
     return row
+
+
+def _latest_assignment() -> Any:
+    return TimelineEvent.objects.filter(
+        case=OuterRef("pk"), kind=TimelineEvent.Kind.STATUS, to_status=S.ASSIGNED
+    ).order_by("-at", "-pk")
+
+
+def _assigned_moment(case: Case) -> datetime | None:
+    """When the current assignment started, as the acceptance alert counts it: the latest
+    move to "assigned" on the timeline (a resume after a hold starts a new one), else the
+    case's assigned_at."""
+    if hasattr(case, "assigned_moment"):
+        moment = case.assigned_moment
+    else:
+        moment = (
+            TimelineEvent.objects.filter(
+                case=case, kind=TimelineEvent.Kind.STATUS, to_status=S.ASSIGNED
+            )
+            .order_by("-at", "-pk")
+            .values_list("at", flat=True)
+            .first()
+        )
+    return moment or case.assigned_at
+
+
+def _waiting(row: Row) -> None:
+    """What a finished case waits for from the specialist, and where to do it."""
+    case = row.case
+    draft_kind = getattr(case, "draft_kind", None)
+    follow_up = getattr(case, "has_follow_up", False)
+    if draft_kind == Report.Kind.REPORT:
+        row.waiting = "A correction was requested: a new version of the report is open"
+        row.waiting_url = reverse("report_edit", args=[case.reference])
+    elif draft_kind == Report.Kind.ADDENDUM or follow_up:
+        row.waiting = (
+            "Follow-up questions are waiting for your answer"
+            if follow_up
+            else "An addendum draft is open"
+        )
+        row.waiting_url = reverse("addendum_edit", args=[case.reference])
 
 
 @login_required
@@ -142,33 +191,52 @@ def workspace(request: AuthedRequest) -> HttpResponse:
         raise Http404("No such page.")
     clock = console_clock(request)
     open_draft = Report.objects.filter(case=OuterRef("pk"), signed_at__isnull=True)
+    open_follow_up = FollowUpQuestion.objects.filter(case=OuterRef("pk"), answered_in__isnull=True)
+    waiting = Q(has_draft=True) | Q(has_follow_up=True)
     cases = (
         cases_visible_to(request.user)
+        .annotate(
+            has_draft=Exists(open_draft),
+            draft_kind=Subquery(open_draft.order_by("-kind").values("kind")[:1]),
+            has_follow_up=Exists(open_follow_up),
+            assigned_moment=Subquery(_latest_assignment().values("at")[:1]),
+        )
         .filter(
             Q(status__in=(S.ASSIGNED, S.IN_REVIEW))
             | Q(status=S.ON_HOLD, status_before_hold__in=IN_REVIEW_HELD_FROM)
-            | Q(status__in=DONE_STATES, updated_at__gte=clock.now - DONE_RECENT)
+            # Work waiting on a finished case is listed however old the case is: a
+            # reopened report or a follow-up does not move updated_at.
+            | (Q(status__in=DONE_STATES) & (Q(updated_at__gte=clock.now - DONE_RECENT) | waiting))
         )
         .select_related("intake", "specialty")
-        .annotate(has_draft=Exists(open_draft))
         .order_by(F("due_at").asc(nulls_last=True), "assigned_at", "pk")
     )
     to_accept: list[Row] = []
     in_review: list[Row] = []
+    needs_action: list[Row] = []
     done: list[Row] = []
     for case in cases:
         row = _row(case, clock)
         if case.status == S.ASSIGNED:
             to_accept.append(row)
         elif case.status in DONE_STATES:
-            done.append(row)
+            if getattr(case, "has_draft", False) or getattr(case, "has_follow_up", False):
+                _waiting(row)
+                needs_action.append(row)
+            else:
+                done.append(row)
         else:
             in_review.append(row)
     done.sort(key=lambda r: r.case.updated_at, reverse=True)
     return render(
         request,
         "reports/workspace/my_cases.html",
-        {"to_accept": to_accept, "in_review": in_review, "done": done[:DONE_LIMIT]},
+        {
+            "to_accept": to_accept,
+            "needs_action": needs_action,
+            "in_review": in_review,
+            "done": done[:DONE_LIMIT],
+        },
     )
 
 

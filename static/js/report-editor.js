@@ -8,6 +8,15 @@
  * window): autosave then stops and says so, and nothing on the page is touched, so the text
  * here can still be copied. The textareas are never re-rendered, so the cursor stays put.
  *
+ * A field the server refuses (too long) is marked with its error; the other fields of the
+ * same save are saved all the same, and only the refused one is sent again.
+ *
+ * When the session has ended (the answer is a redirect to the login page, a 401, or a 403
+ * page because the CSRF token went stale after signing in again in another tab), autosave
+ * stops and says so plainly; it does not retry on its own. "Save draft" then fetches a
+ * current CSRF token and posts the whole form the ordinary way: signed in again, it is
+ * saved; still signed out, the server keeps it across sign-in (accounts.stash).
+ *
  * A BroadcastChannel per report notices the same draft open in a second tab and warns in
  * both. The live status ("Saving…", "Saved at 10:42", "Not saved…") is a polite live
  * region. Without this script the form still works: "Save draft" posts it.
@@ -33,6 +42,10 @@
   var signForm = document.querySelector("[data-sign-form]");
   var url = form.dataset.autosaveUrl;
   var reportUid = form.dataset.reportUid;
+  var SIGNED_OUT =
+    form.dataset.signedOut ||
+    "You have been signed out. Your text is still here: sign in again in another tab, " +
+      "then press Save draft.";
   var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var revision = form.querySelector("input[name=revision]").value;
 
@@ -40,7 +53,48 @@
   var timer = null;
   var inFlight = null;
   var stopped = false;
+  var signedOut = false;
   var submitting = false;
+
+  function setToken(value) {
+    token = value;
+    document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) {
+      input.value = value;
+    });
+  }
+
+  // Asks the server for the current CSRF token (signing in rotates it). Resolves true
+  // when still signed in.
+  function refreshToken() {
+    return fetch(url, {
+      method: "GET",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        if (response.redirected) {
+          return false;
+        }
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (data) {
+            if (data.csrf) {
+              setToken(data.csrf);
+            }
+            return response.ok;
+          });
+      })
+      .catch(function () {
+        return false;
+      });
+  }
+
+  function isJson(response) {
+    return (response.headers.get("Content-Type") || "").indexOf("application/json") !== -1;
+  }
 
   function setStatus(text) {
     statusEl.textContent = text;
@@ -81,6 +135,7 @@
 
   function stop(message) {
     stopped = true;
+    timer = null;
     clearTimeout(timer);
     conflictEl.textContent = message;
     conflictEl.hidden = false;
@@ -105,7 +160,7 @@
   }
 
   // Resolves true once everything typed so far is saved, false if it could not be.
-  function save() {
+  function save(retried) {
     clearTimeout(timer);
     timer = null;
     if (stopped) {
@@ -113,7 +168,9 @@
     }
     if (inFlight) {
       // One save at a time: each needs the revision the previous one returned.
-      return inFlight.then(save);
+      return inFlight.then(function () {
+        return save();
+      });
     }
     var names = Object.keys(dirty);
     if (!names.length) {
@@ -135,6 +192,14 @@
       });
     }
 
+    function signOut() {
+      again();
+      signedOut = true;
+      stop(SIGNED_OUT);
+      setStatus("Not saved: you have been signed out.");
+      return false;
+    }
+
     inFlight = fetch(url, {
       method: "POST",
       body: body,
@@ -142,6 +207,31 @@
       headers: { Accept: "application/json", "X-CSRFToken": token },
     })
       .then(function (response) {
+        // fetch follows the redirect to the login (or two-factor) page: a page, not JSON.
+        if (response.redirected || response.status === 401) {
+          return signOut();
+        }
+        if (!isJson(response)) {
+          if (response.status === 403 && !retried) {
+            // Most likely a stale CSRF token (signed in again in another tab): get the
+            // current one and try this save once more.
+            return refreshToken().then(function (signedIn) {
+              if (!signedIn) {
+                return signOut();
+              }
+              again();
+              inFlight = null;
+              return save(true);
+            });
+          }
+          if (response.status === 403 || response.status === 404) {
+            return signOut();
+          }
+          again();
+          setStatus(OFFLINE);
+          schedule(RETRY_MS);
+          return false;
+        }
         return response
           .json()
           .catch(function () {
@@ -157,16 +247,37 @@
               return true;
             }
             if (response.status === 409) {
+              // Still unsaved: leaving the page must warn.
+              again();
               stop(data.message || "This draft can no longer be saved here. Reload the page.");
               return false;
             }
             if (response.status === 400 && data.errors) {
-              Object.keys(data.errors).forEach(function (name) {
-                fieldError(name, [].concat(data.errors[name]).join(" "));
+              // The other fields of this save went through when a revision comes back:
+              // only the refused ones are sent again.
+              if (data.revision !== undefined) {
+                setRevision(data.revision);
+              }
+              names.forEach(function (name) {
+                if (data.errors[name]) {
+                  fieldError(name, [].concat(data.errors[name]).join(" "));
+                  dirty[name] = true;
+                } else {
+                  fieldError(name, "");
+                  if (data.revision === undefined) {
+                    dirty[name] = true;
+                  }
+                }
               });
-              again();
-              setStatus("Not saved — correct the field marked below. Your text is still here.");
+              setStatus(
+                data.revision !== undefined
+                  ? "Saved, except the field marked below: shorten it. Your text is still here."
+                  : "Not saved — correct the field marked below. Your text is still here."
+              );
               return false;
+            }
+            if (response.status === 401 || response.status === 403) {
+              return signOut();
             }
             again();
             setStatus(OFFLINE);
@@ -210,10 +321,30 @@
     }
   });
 
+  function submitWithFreshToken(target) {
+    refreshToken().then(function () {
+      submitting = true;
+      target.submit();
+    });
+  }
+
   // "Save draft" and "Sign" must not race an autosave: both name the revision, and a save
-  // still on its way would make them look like a second tab.
+  // still on its way would make them look like a second tab. When autosave cannot save,
+  // "Save draft" still posts the whole form (the server saves what it can and keeps the
+  // rest on the page); "Sign" does not, since it would sign text that is not saved.
   function flushThenSubmit(target) {
+    var isSign = target !== form;
     target.addEventListener("submit", function (event) {
+      if (signedOut) {
+        event.preventDefault();
+        if (isSign) {
+          stop(SIGNED_OUT);
+          setStatus("Not signed: you have been signed out. Press Save draft first.");
+          return;
+        }
+        submitWithFreshToken(target);
+        return;
+      }
       if (stopped || (!pending() && !inFlight)) {
         submitting = true;
         return;
@@ -223,10 +354,26 @@
         if (ok) {
           submitting = true;
           target.submit();
+        } else if (isSign) {
+          if (!signedOut) {
+            setStatus("Not signed: correct the field marked above, then sign.");
+          }
+        } else if (signedOut) {
+          submitWithFreshToken(target);
+        } else {
+          submitting = true;
+          target.submit();
         }
       });
     });
   }
+  // Text kept across sign-in is on the page but not yet in the draft.
+  if ("restored" in form.dataset) {
+    form.querySelectorAll("[data-autosave]").forEach(function (field) {
+      dirty[field.name] = true;
+    });
+  }
+
   flushThenSubmit(form);
   if (signForm) {
     flushThenSubmit(signForm);

@@ -112,3 +112,126 @@ def test_specialist_accepts_writes_and_signs(
     report.refresh_from_db()
     assert report.is_signed and report.summary == "Summary for the family: written in the browser."
     assert report.answers.get(position=2).text == "Yes, give the second dose."
+
+
+def _sign_in_keeping_session(page: Page, live_server: Any, user: User) -> None:
+    """Sign in (as in another tab) on the browser's own session, so what the server kept in
+    it across sign-in is still there."""
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.conftest import login
+
+    client = Client()
+    for cookie in page.context.cookies():
+        if cookie["name"] == settings.SESSION_COOKIE_NAME:
+            client.cookies[settings.SESSION_COOKIE_NAME] = cookie["value"]
+    login(client, user)
+    new = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": new.key, "value": new.value, "url": live_server.url}])
+
+
+def test_signed_out_editor_says_so_and_save_draft_still_saves(
+    page: Page,
+    live_server: Any,
+    family: User,
+    specialist: User,
+    console_allowlist: list[re.Pattern[str]],
+) -> None:
+    # The autosave refused while signed out (401, or 403 without a CSRF cookie).
+    console_allowlist.append(re.compile(r"status of 40[13]"))
+    case = case_in_review(family, specialist)
+    signed_in(page, live_server, specialist)
+    page.goto(f"/workspace/{case.reference}/report/")
+    summary = page.locator("#id_summary")
+    summary.fill("Saved while signed in.")
+    expect_saved(page)
+
+    page.context.clear_cookies()  # the session ended
+    summary.fill("Typed after the session ended.")
+    conflict = page.locator("[data-editor-conflict]")
+    expect(conflict).to_contain_text(
+        "You have been signed out. Your text is still here: sign in again in another tab, "
+        "then press Save draft.",
+        timeout=SAVED_TIMEOUT_MS,
+    )
+    expect(page.locator("#autosave-status")).to_contain_text("signed out")
+    report = Report.objects.get(case=case)
+    assert report.summary == "Saved while signed in."
+    # No endless retry: nothing more is sent until the specialist acts.
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    page.wait_for_timeout(2500)
+    assert not [u for u in sent if "autosave" in u]
+
+    _sign_in_keeping_session(page, live_server, specialist)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".messages")).to_contain_text("Draft saved.")
+    expect(summary).to_have_value("Typed after the session ended.")
+    report.refresh_from_db()
+    assert report.summary == "Typed after the session ended."
+
+
+def test_save_draft_while_signed_out_is_kept_across_sign_in(
+    page: Page,
+    live_server: Any,
+    family: User,
+    specialist: User,
+    console_allowlist: list[re.Pattern[str]],
+) -> None:
+    console_allowlist.append(re.compile(r"status of 40[13]"))
+    case = case_in_review(family, specialist)
+    signed_in(page, live_server, specialist)
+    page.goto(f"/workspace/{case.reference}/report/")
+    page.context.clear_cookies()
+    page.locator("#id_summary").fill("Not lost.")
+    expect(page.locator("[data-editor-conflict]")).to_contain_text(
+        "You have been signed out", timeout=SAVED_TIMEOUT_MS
+    )
+    page.get_by_role("button", name="Save draft").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+
+    _sign_in_keeping_session(page, live_server, specialist)
+    page.goto(f"/workspace/{case.reference}/report/")
+    expect(page.locator(".messages")).to_contain_text("We kept what you typed")
+    expect(page.locator("#id_summary")).to_have_value("Not lost.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".messages")).to_contain_text("Draft saved.")
+    assert Report.objects.get(case=case).summary == "Not lost."
+
+
+def test_one_field_too_long_does_not_hold_back_the_others(
+    page: Page,
+    live_server: Any,
+    family: User,
+    specialist: User,
+    console_allowlist: list[re.Pattern[str]],
+) -> None:
+    console_allowlist.append(re.compile(r"status of 400"))
+    case = case_in_review(family, specialist)
+    signed_in(page, live_server, specialist)
+    page.goto(f"/workspace/{case.reference}/report/")
+    answer = page.locator("#id_answer_1")
+    answer.fill("x" * 10_001)
+    page.locator("#id_summary").fill("Saved despite the long answer.")
+    error = page.locator("#id_answer_1_error")
+    expect(error).to_contain_text(
+        "Keep this answer under 10,000 characters", timeout=SAVED_TIMEOUT_MS
+    )
+    expect(answer).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_summary_error")).to_be_hidden()
+    # The refused answer is sent again with the summary; the summary is saved all the same.
+    expect(page.locator("#autosave-status")).to_contain_text(
+        "Saved, except the field marked below", timeout=SAVED_TIMEOUT_MS
+    )
+    report = Report.objects.get(case=case)
+    assert report.summary == "Saved despite the long answer."
+    assert report.answers.get(position=1).text == ""
+
+    # Shortened: it saves, the error goes, and the page's revision still matches.
+    answer.fill("Yes, the diagnosis is right.")
+    expect_saved(page)
+    expect(error).to_be_hidden()
+    report.refresh_from_db()
+    assert report.answers.get(position=1).text == "Yes, the diagnosis is right."
+    assert report.summary == "Saved despite the long answer."

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.models import User
 from cases.models import AccessEvent, Case, OutboundEmail, Status, TimelineEvent
 from reports import services
-from reports.models import SECTION_MAX_CHARS, SECTIONS, Report
+from reports.models import ANSWER_MAX_CHARS, SECTION_MAX_CHARS, SECTIONS, Report
 from tests.conftest import login
 from tests.reports.helpers import QUESTIONS, case_in_review, code, fill, filled_sections
 from tests.reports.test_pdf import pdf_text
@@ -171,8 +171,66 @@ def test_autosave_refuses_posts_without_the_draft(writer: Client, case: Case) ->
     assert _draft(case).summary == ""
 
 
-def test_autosave_needs_post(writer: Client, case: Case) -> None:
-    assert writer.get(_url("report_autosave", case)).status_code == 405
+def test_autosave_get_saves_nothing_and_answers_the_csrf_token(writer: Client, case: Case) -> None:
+    writer.get(_url("report_edit", case))
+    response = writer.get(_url("report_autosave", case), headers={"Accept": "application/json"})
+    assert response.status_code == 200 and response.json()["csrf"]
+    assert _draft(case).revision == 0
+    assert writer.put(_url("report_autosave", case)).status_code == 405
+
+
+def test_autosave_saves_the_valid_fields_when_one_is_too_long(writer: Client, case: Case) -> None:
+    writer.get(_url("report_edit", case))
+    report = _draft(case)
+    response = _autosave(
+        writer,
+        case,
+        report,
+        0,
+        summary="important text",
+        answer_1="z" * (ANSWER_MAX_CHARS + 1),
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body["errors"]) == {"answer_1"}
+    assert "10,000 characters" in body["errors"]["answer_1"][0]
+    assert body["revision"] == 1 and body["saved_at"]
+    report.refresh_from_db()
+    assert report.summary == "important text" and report.revision == 1
+    assert report.answers.get(position=1).text == ""
+    # The page carries on from the revision it was given: not taken for a second tab.
+    again = _autosave(writer, case, report, 1, answer_1="Short now.")
+    assert again.status_code == 200 and again.json()["revision"] == 2
+
+
+def test_autosave_only_a_bad_field_saves_nothing_and_keeps_the_revision(
+    writer: Client, case: Case
+) -> None:
+    writer.get(_url("report_edit", case))
+    report = _draft(case)
+    response = _autosave(writer, case, report, 0, answer_1="z" * (ANSWER_MAX_CHARS + 1))
+    assert response.status_code == 400
+    assert "revision" not in response.json()
+    report.refresh_from_db()
+    assert report.revision == 0
+
+
+def test_autosave_signed_out_is_json_401_for_the_script(client: Client, case: Case) -> None:
+    report = services.report_draft_for(case=case, by=case.assigned_specialist)
+    response = client.post(
+        _url("report_autosave", case),
+        {"report_uid": str(report.uid), "revision": 0, "summary": "x"},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 401
+    body = response.json()
+    assert body["error"] == "signed_out" and "signed out" in body["message"]
+    assert body["csrf"]
+    # Without the script's Accept header: the usual way to the login page, back to the editor.
+    plain = client.post(_url("report_autosave", case), {"report_uid": str(report.uid)})
+    assert plain.status_code == 302
+    assert plain["Location"].startswith(reverse("account_login"))
+    assert "next=" + _url("report_edit", case) in plain["Location"]
 
 
 # --- the form without JavaScript ------------------------------------------------------------
@@ -202,9 +260,75 @@ def test_save_draft_too_long_keeps_the_text_and_says_where(writer: Client, case:
     assert error and "Keep this section under 20,000 characters" in error.group(1)
     assert re.search(r'id="id_summary"[^>]*aria-describedby="[^"]*id_summary_error"', html)
     assert long_text in html and "Kept answer" in html
+    # Everything else was saved; the page says so and carries the new revision.
+    assert "The other fields were saved" in html
     report.refresh_from_db()
-    assert report.summary == "" and report.revision == 0
-    assert report.answers.get(position=1).text == ""
+    assert report.summary == "" and report.revision == 1
+    assert report.answers.get(position=1).text == "Kept answer"
+    assert re.search(r'name="revision" value="1" data-revision', html)
+    data = _full_form(report, summary="Short again.", revision="1")
+    assert writer.post(_url("report_edit", case), data).status_code == 302
+    report.refresh_from_db()
+    assert report.summary == "Short again." and report.revision == 2
+
+
+def test_save_draft_after_the_session_ended_is_kept_across_sign_in(
+    client: Client, case: Case, specialist: User
+) -> None:
+    report = services.report_draft_for(case=case, by=specialist)
+    services.draft_save(
+        report=report, by=specialist, revision=0, sections={"summary": "Saved before."}
+    )
+    report.refresh_from_db()
+    data = _full_form(report, summary="Typed after the session ended.", answer_1="An answer.")
+    data["revision"] = 0  # the page was older than the last autosave: still restored
+    response = client.post(_url("report_edit", case), data)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    login(client, specialist)
+    html = client.get(_url("report_edit", case)).content.decode()
+    assert "We kept what you typed before you were signed out" in html
+    assert "Typed after the session ended." in html and "An answer." in html
+    assert "data-restored" in html
+    assert re.search(rf'name="revision" value="{report.revision}" data-revision', html)
+    report.refresh_from_db()
+    assert report.summary == "Saved before."  # nothing saved until they press Save draft
+    # Only once: a reload shows the draft as saved.
+    again = client.get(_url("report_edit", case)).content.decode()
+    assert "Typed after the session ended." not in again
+
+
+def test_stashed_text_for_a_report_signed_meanwhile_is_shown_to_copy(
+    client: Client, case: Case, specialist: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    report = _filled(case, specialist)
+    data = _full_form(report, summary="Typed late.")
+    client.post(_url("report_edit", case), data)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_sign(report=report, by=specialist, code=code())
+    login(client, specialist)
+    html = client.get(_url("report_edit", case)).content.decode()
+    assert "What you typed, to copy" in html and "Typed late." in html
+
+
+def test_save_draft_on_a_report_signed_meanwhile_shows_the_text_to_copy(
+    writer: Client, case: Case, specialist: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    report = _filled(case, specialist)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_sign(report=report, by=specialist, code=code())
+    response = writer.post(_url("report_edit", case), _full_form(report, summary="Typed in tab B."))
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "What you typed, to copy" in html and "Typed in tab B." in html
+
+
+def test_the_stash_never_keeps_a_password(client: Client, case: Case, specialist: User) -> None:
+    from accounts.stash import STASH_KEY
+
+    report = _filled(case, specialist)
+    client.post(_url("report_edit", case), {**_full_form(report), "password": "secret-password"})
+    assert "secret-password" not in client.session[STASH_KEY]["data"]
 
 
 def test_save_draft_from_a_stale_page_keeps_the_text(writer: Client, case: Case) -> None:
@@ -301,6 +425,57 @@ def test_sign_refused_from_a_stale_page(writer: Client, case: Case, specialist: 
     assert "changed since this page was loaded" in response.content.decode()
     report.refresh_from_db()
     assert not report.is_signed
+
+
+def test_sign_checks_the_revision_under_the_lock(
+    writer: Client, case: Case, specialist: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another tab's save between the view's check and the lock: the signature is refused
+    with the stale-page message, nothing is signed."""
+    report = _filled(case, specialist)
+    page_revision = report.revision
+    real_sign = services.report_sign
+
+    def save_elsewhere_first(**kwargs: Any) -> Any:
+        other = Report.objects.get(pk=report.pk)
+        services.draft_save(
+            report=other,
+            by=specialist,
+            revision=other.revision,
+            sections={"recommendations": "Rewritten in tab B."},
+        )
+        return real_sign(**kwargs)
+
+    monkeypatch.setattr(services, "report_sign", save_elsewhere_first)
+    response = writer.post(
+        _url("report_sign", case),
+        {"report_uid": str(report.uid), "revision": page_revision, "password": PASSWORD},
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "changed since this page was loaded" in html
+    assert re.search(rf'name="revision" value="{page_revision + 1}" data-revision', html)
+    report.refresh_from_db()
+    assert not report.is_signed
+
+
+def test_on_hold_the_editor_says_signing_waits(
+    writer: Client, case: Case, specialist: User
+) -> None:
+    _filled(case, specialist)
+    Case.objects.filter(pk=case.pk).update(
+        status=Status.ON_HOLD, status_before_hold=Status.IN_REVIEW
+    )
+    html = writer.get(_url("report_edit", case)).content.decode()
+    assert 'id="sign-on-hold"' in html and "data-sign-form" not in html
+
+
+def test_on_hold_without_a_draft_says_on_hold(writer: Client, case: Case) -> None:
+    Case.objects.filter(pk=case.pk).update(
+        status=Status.ON_HOLD, status_before_hold=Status.IN_REVIEW
+    )
+    response = writer.get(_url("report_edit", case), follow=True)
+    assert "This case is on hold" in response.content.decode()
 
 
 def test_sign_with_password_delivers_and_then_refuses_every_change(

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -285,9 +286,86 @@ def test_follow_up_needs_text_and_keeps_it_on_error(family: User, specialist: Us
     too_long = "x" * (FollowUpQuestion.MAX_LENGTH + 1)
     response = client.post(_ask_url(case), {"text": too_long})
     assert response.status_code == 400
-    assert "Keep the question under 2,000 characters." in _body(response)
+    assert "Keep the question under 2,000 characters (it has 2001)." in _body(response)
     assert too_long in _body(response)
     assert not FollowUpQuestion.objects.exists()
+
+
+def test_follow_up_counts_a_newline_as_one_character(family: User, specialist: User) -> None:
+    """The browser posts CRLF but counts a newline as one: a question that fits there fits."""
+    case, _report = _quick_delivered(family, specialist)
+    text = "a\r\n" * (FollowUpQuestion.MAX_LENGTH // 2)  # 2,000 characters as typed
+    response = login(Client(), family).post(_ask_url(case), {"text": text})
+    assert response.status_code == 302
+    assert FollowUpQuestion.objects.get(case=case).text == text.replace("\r\n", "\n").strip()
+    html = _body(login(Client(), family).get(_read_url(case)))
+    assert 'maxlength="' not in html  # a long paste is never cut silently
+
+
+def test_follow_up_typed_before_the_session_ended_waits_after_sign_in(
+    family: User, specialist: User
+) -> None:
+    case, _report = _quick_delivered(family, specialist)
+    client = Client()
+    response = client.post(_ask_url(case), {"text": "Can she swim again?"})
+    assert response.status_code == 302
+    login_url = urlsplit(response["Location"])
+    assert login_url.path == reverse("account_login")
+    assert parse_qs(login_url.query)["next"] == [_read_url(case)]
+    login(client, family)
+    html = _body(client.get(_read_url(case)))
+    assert "We kept the follow-up question you typed" in html
+    assert ">Can she swim again?</textarea>" in html
+    assert not FollowUpQuestion.objects.exists()  # shown to check, not sent by itself
+    assert "Can she swim again?" not in _body(client.get(_read_url(case)))  # only once
+
+
+def test_follow_up_url_opened_after_sign_in_leads_to_the_form(
+    family: User, specialist: User
+) -> None:
+    """The idle timeout keeps the question under the follow-up URL and signs in to it."""
+    from accounts.stash import STASH_KEY
+
+    case, _report = _quick_delivered(family, specialist)
+    client = login(Client(), family)
+    session = client.session
+    session[STASH_KEY] = {"path": _ask_url(case), "data": "text=Kept+by+the+timeout", "at": 1e12}
+    session.save()
+    response = client.get(_ask_url(case))
+    assert response.status_code == 302
+    assert response["Location"] == _read_url(case) + "#follow-up"
+    assert ">Kept by the timeout</textarea>" in _body(client.get(_read_url(case)))
+
+
+def test_pdf_missing_from_storage_is_a_page_not_a_500(
+    family: User, specialist: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    case, report = _quick_delivered(family, specialist)
+    default_storage.delete(report.pdf.name)
+    response = login(Client(), family).get(_pdf_url(report))
+    assert response.status_code == 503
+    html = _body(response)
+    assert "The PDF cannot be downloaded just now" in html
+    assert reverse("report_version", args=[case.reference, report.uid]) in html
+    assert "no-store" in response["Cache-Control"]
+    assert report.pdf.name not in caplog.text  # the type only
+
+
+def test_pdf_link_refused_by_s3_is_a_page_not_a_500(
+    s3_storage: dict[str, Any], family: User, specialist: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import NoCredentialsError
+    from storages.backends.s3 import S3Storage
+
+    _case, report = _quick_delivered(family, specialist)
+
+    def no_credentials(*args: Any, **kwargs: Any) -> str:
+        raise NoCredentialsError
+
+    monkeypatch.setattr(S3Storage, "url", no_credentials)
+    response = login(Client(), family).get(_pdf_url(report))
+    assert response.status_code == 503
+    assert "The PDF cannot be downloaded just now" in _body(response)
 
 
 def test_after_thirty_days_follow_ups_are_closed(family: User, specialist: User) -> None:

@@ -1,7 +1,7 @@
 """The specialist workspace over HTTP: My cases, the case page, accept, decline, ask."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,13 +11,18 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
+from cases.clock import BusinessCalendar
+from cases.clock_alerts import acceptance_deadline
 from cases.models import AccessEvent, Case, CaseHold, OutboundEmail, Status, TimelineEvent
 from intake.models import Record
+from reports.models import FollowUpQuestion, Report
 from tests.conftest import login
 from tests.factories import CaseFactory
 from tests.reports.helpers import QUESTIONS, case_in_review
+from tests.reports.matrix_reports import delivered_report
 from tests.reports.matrix_viewer import stored_record
 
 # Monday March 2, 2026, 10:00 Pacific (PST): no holiday that week or the one before.
@@ -353,3 +358,105 @@ def test_the_workspace_needs_a_session_that_passed_mfa(specialist: User, family:
         assert response["Location"].startswith(reverse("mfa_reauthenticate"))
     assert not case.reports.exists()  # the editor never ran
     assert login(Client(), specialist).get(reverse("workspace")).status_code == 200
+
+
+# --- work waiting on finished cases ----------------------------------------------------------
+
+
+def _old_delivered(specialist: User, family: User) -> Case:
+    case = _case(specialist, family, Status.DELIVERED)
+    delivered_report(case)
+    Case.objects.filter(pk=case.pk).update(updated_at=timezone.now() - timedelta(days=100))
+    return case
+
+
+def _reopened(case: Case, specialist: User) -> Report:
+    signed = Report.objects.get(case=case, kind=Report.Kind.REPORT)
+    return Report.objects.create(
+        case=case, kind=Report.Kind.REPORT, version=2, supersedes=signed, author=specialist
+    )
+
+
+def _follow_up(case: Case, family: User) -> FollowUpQuestion:
+    return FollowUpQuestion.objects.create(
+        case=case, position=1, text="Can she swim again?", asked_by=family
+    )
+
+
+def test_my_cases_lists_work_waiting_on_old_delivered_cases(
+    client: Client, family: User, specialist: User
+) -> None:
+    reopened = _old_delivered(specialist, family)
+    _reopened(reopened, specialist)
+    asked = _old_delivered(specialist, family)
+    _follow_up(asked, family)
+    quiet = _old_delivered(specialist, family)
+    recent = _case(specialist, family, Status.DELIVERED)
+
+    html = login(client, specialist).get(reverse("workspace")).content.decode()
+    needs, rest = html.split('id="in-review"')
+    assert "Needs your action (2)" in needs
+    assert reopened.reference in needs and asked.reference in needs
+    assert reverse("report_edit", args=[reopened.reference]) in needs
+    assert "a new version of the report is open" in needs
+    assert reverse("addendum_edit", args=[asked.reference]) in needs
+    assert "Follow-up questions are waiting for your answer" in needs
+    assert quiet.reference not in html  # old, and nothing waits: not listed
+    assert recent.reference in rest.split('id="done"')[1]
+
+
+def test_my_cases_has_no_action_group_when_nothing_waits(
+    client: Client, family: User, specialist: User
+) -> None:
+    _case(specialist, family, Status.DELIVERED)
+    html = login(client, specialist).get(reverse("workspace")).content.decode()
+    assert "Needs your action" not in html
+
+
+def test_my_cases_with_waiting_work_costs_the_same_queries(
+    client: Client, family: User, specialist: User
+) -> None:
+    login(client, specialist)
+    url = reverse("workspace")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    queries()
+    _reopened(_old_delivered(specialist, family), specialist)
+    _follow_up(_old_delivered(specialist, family), family)
+    _case(specialist, family, Status.ASSIGNED, due_at=DUE_FRIDAY, assigned_at=NOW)
+    with_three = queries()
+    for _ in range(5):
+        _reopened(_old_delivered(specialist, family), specialist)
+        _follow_up(_old_delivered(specialist, family), family)
+        _case(specialist, family, Status.ASSIGNED, due_at=DUE_FRIDAY, assigned_at=NOW)
+    html = client.get(url).content.decode()
+    assert "Needs your action (12)" in html
+    assert queries() == with_three
+
+
+def test_acceptance_deadline_restarts_with_the_resume_as_the_alert_does(
+    client: Client, family: User, specialist: User
+) -> None:
+    thursday = datetime(2026, 2, 26, 18, 0, tzinfo=UTC)  # Thu Feb 26, 10:00 Pacific
+    resumed = datetime(2026, 3, 2, 17, 30, tzinfo=UTC)  # Mon Mar 2, 9:30 Pacific
+    case = _case(specialist, family, Status.ASSIGNED, assigned_at=thursday, due_at=DUE_FRIDAY)
+    with time_machine.travel(resumed, tick=False):
+        # Put on hold in "assigned" and resumed this morning: a new acceptance window.
+        TimelineEvent.objects.create(
+            case=case,
+            kind=TimelineEvent.Kind.STATUS,
+            from_status=Status.ON_HOLD,
+            to_status=Status.ASSIGNED,
+        )
+    with time_machine.travel(NOW, tick=False):
+        html = login(client, specialist).get(reverse("workspace")).content.decode()
+        calendar = BusinessCalendar.from_db()
+        assert acceptance_deadline(resumed, calendar) > timezone.now()
+    start = html.index(case.reference)
+    row = html[start : html.index("</tr>", start)]
+    assert "Tue Mar 3, 9:30 AM" in row
+    assert "Past the deadline" not in row
