@@ -154,13 +154,15 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 MFA_ADAPTER = "accounts.adapter.MfaAdapter"
 
-# Sessions: 30 minutes idle (the expiry moves on every request), 12 hours absolute
+# Sessions: 30 minutes idle (the expiry moves at most once a minute), 12 hours absolute
 # (accounts.middleware.SessionPolicyMiddleware), a new key at login (django.contrib.auth).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+# The session is saved when it changes; accounts.middleware refreshes "last seen" (and so
+# the expiry) at most once a minute rather than saving on every request.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -87,3 +87,29 @@ def test_roles_are_kept_in_sync_with_admin_flags(db: Any) -> None:
     user_set_role(user=user, role=Role.FAMILY)
     user = User.objects.get(pk=user.pk)
     assert not user.is_staff and not user.groups.exists()
+
+
+def test_last_seen_is_saved_at_most_once_a_minute(client: Client, family: User) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def session_writes() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("account_profile")).status_code == 200
+        return sum('UPDATE "django_session"' in q["sql"] for q in ctx.captured_queries)
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        _sign_in(client, family)
+        assert session_writes() == 0  # signed in a moment ago: nothing new to keep
+        clock.shift(timedelta(seconds=59))
+        assert session_writes() == 0
+        clock.shift(timedelta(seconds=2))
+        assert session_writes() == 1  # a minute on: "last seen" and the expiry move
+        assert session_writes() == 0
+        # Active every 50 seconds for 40 minutes: never signed out as idle.
+        for _ in range(48):
+            clock.shift(timedelta(seconds=50))
+            assert client.get(reverse("dashboard")).status_code == 200
+        clock.shift(timedelta(minutes=31))
+        assert client.get(reverse("dashboard")).status_code == 302
