@@ -400,9 +400,8 @@ SCENARIOS: list[Scenario] = [
         # session, user, verified emails, the case, its access-log INSERT; questions, intake,
         # the case's billing row and its specialty's fee (the billing documents panel),
         # specialty, residence, records, guardians, timeline, record requests, messages and
-        # their unread counts, the report panel, and the access check repeated by the
-        # messages and billing helpers (benchmarks/README.md, "The page scenarios").
-        queries=28,
+        # their unread counts, the report panel (benchmarks/README.md, "The page scenarios").
+        queries=22,
     ),
     Scenario(
         name="specialist-case",

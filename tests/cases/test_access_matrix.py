@@ -285,3 +285,24 @@ def test_specialists_never_get_a_file_that_has_not_scanned_clean(
             assert response.status_code == expected, (scan, person)
     Record.objects.filter(uid=uid).update(scan_status=Record.Scan.INFECTED)
     assert login(Client(), coordinator).get(url).status_code == 404  # quarantined for everyone
+
+
+def test_the_gate_remembers_only_whom_it_let_through(family: Any, other_family: Any) -> None:
+    """The case object the gate hands out answers can_see_case for that user without asking
+    the database again, and for anybody else still asks (and says no)."""
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.access import can_see_case, case_for_user
+
+    case = CaseFactory(family=family)
+    request = RequestFactory().get("/")
+    request.user = family
+    request.session = {}  # type: ignore[assignment]
+    gated = case_for_user(request, case.reference)
+    with CaptureQueriesContext(connection) as ctx:
+        assert can_see_case(family, gated)
+    assert len(ctx.captured_queries) == 0
+    assert not can_see_case(other_family, gated)
+    assert can_see_case(family, Case.objects.get(pk=case.pk))  # a fresh object asks again
