@@ -213,6 +213,20 @@ class ProposalForm(forms.Form):
         self.fields["specialist"].queryset = specialists_for(case)  # type: ignore[attr-defined]
 
 
+class ReassignForm(forms.Form):
+    specialist = SpecialistChoice(queryset=User.objects.none(), label="New specialist")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=300,
+        help_text="For the timeline (the family is told only that the specialist changed).",
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = specialists_for(case).exclude(pk=case.assigned_specialist_id or 0)
+        self.fields["specialist"].queryset = choices  # type: ignore[attr-defined]
+
+
 def _records_complete_open(case: Case) -> bool:
     return case.status == S.AWAITING_RECORDS or (
         case.records_complete_at is None
@@ -251,6 +265,8 @@ class Move:
                 return S.DECLINED in targets
             case "hold":
                 return S.ON_HOLD in targets
+            case "reassign":
+                return case.status in (S.ASSIGNED, S.IN_REVIEW)
             case "resume":
                 return case.status == S.ON_HOLD and bool(targets)
             case "reopen_report":
@@ -283,6 +299,11 @@ class Move:
             case "resume":
                 services.hold_end(case=case, by=by)
                 return "Resumed."
+            case "reassign":
+                services.specialist_reassign(
+                    case=case, by=by, specialist=data["specialist"], reason=data["reason"]
+                )
+                return "Given to the new specialist, who must accept it; the family was told."
             case "reopen_report":
                 from reports import services as reports
 
@@ -309,6 +330,7 @@ MOVES: dict[str, Move] = {
         Move("decline", "Decline…", ReasonForm),
         Move("hold", "Put on hold…", HoldForm),
         Move("resume", "Resume"),
+        Move("reassign", "Give to another specialist…", ReassignForm),
         Move("reopen_report", "Reopen for correction…", ReopenForm),
         Move("close", "Close case"),
     )
@@ -609,7 +631,8 @@ class CaseAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         form: forms.Form | None = None
         if move.form is not None:
-            kwargs: dict[str, Any] = {"case": case} if move.form is ProposalForm else {}
+            needs_case = move.form in (ProposalForm, ReassignForm)
+            kwargs: dict[str, Any] = {"case": case} if needs_case else {}
             form = move.form(request.POST if request.method == "POST" else None, **kwargs)
         if request.method == "POST" and (form is None or form.is_valid()):
             data = dict(form.cleaned_data) if form is not None else {}

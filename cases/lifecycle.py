@@ -27,8 +27,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.AWAITING_RECORDS: frozenset({S.IN_TRIAGE}),
     S.AWAITING_FAMILY_CONFIRMATION: frozenset({S.WITHDRAWN, S.PAYMENT_NEEDED, S.ASSIGNED}),
     S.PAYMENT_NEEDED: frozenset({S.ASSIGNED}),
-    S.ASSIGNED: frozenset({S.IN_REVIEW, S.IN_TRIAGE}),
-    S.IN_REVIEW: frozenset({S.REPORT_FINAL}),
+    # ASSIGNED → ASSIGNED and IN_REVIEW → ASSIGNED: a coordinator hands the case to another
+    # specialist (cases.services.specialist_reassign), who then has to accept it.
+    S.ASSIGNED: frozenset({S.IN_REVIEW, S.IN_TRIAGE, S.ASSIGNED}),
+    S.IN_REVIEW: frozenset({S.REPORT_FINAL, S.ASSIGNED}),
     S.REPORT_FINAL: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset({S.CLOSED}),
     S.DECLINED: frozenset(),

@@ -513,6 +513,42 @@ def specialist_ask(*, case: Case, by: User, reason: str) -> CaseHold:
     return hold
 
 
+@transaction.atomic
+def specialist_reassign(*, case: Case, by: User, specialist: User, reason: str) -> Case:
+    """A coordinator hands an assigned or in-review case to another specialist (the first
+    cannot go on, or has not answered in time). The new specialist must accept it; a draft
+    report carries over to them; the clock is not restarted; the family is told of the
+    change (no names or reasons in the email)."""
+    require_coordinator(by)
+    reason = reason.strip()
+    if not reason:
+        raise LifecycleRefused("Give the reason, for the timeline.", code="reason")
+    locked = _lock(case)
+    _require_status(locked, S.ASSIGNED, S.IN_REVIEW, doing="be given to another specialist")
+    if (
+        not specialist.is_active
+        or specialist.role != Role.SPECIALIST
+        or specialist.pk == locked.assigned_specialist_id
+    ):
+        raise LifecycleRefused("Choose another active specialist.", code="specialist")
+    before = locked.assigned_specialist
+    locked.assigned_specialist = specialist
+    locked.save(update_fields=["assigned_specialist", "updated_at"])
+    case_transition(
+        case=locked,
+        to=S.ASSIGNED,
+        by=by,
+        note=f"Reassigned from {before.email if before else '—'} to {specialist.email}: {reason}",
+    )
+    round_ = _round(locked, S.ASSIGNED)
+    _email(
+        locked, "specialist_new_case", [specialist.email], f"specialist-new:{locked.pk}:{round_}"
+    )
+    _email_family(locked, "specialist_changed", f"specialist-changed:{locked.pk}:a{round_}")
+    _sync(case, locked, ("assigned_specialist_id",))
+    return case
+
+
 # --- holds ----------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -609,3 +610,70 @@ def test_specialist_filter_list_is_cached_and_dropped_when_a_user_is_saved(
     specialist.full_name = "Dr. Renamed Person"
     specialist.save()
     assert "Dr. Renamed Person" in staff.get(url).content.decode()
+
+
+def test_a_coordinator_gives_an_in_review_case_to_another_specialist(
+    staff: Client, family: Any, specialist: Any, other_specialist: Any, coordinator: Any
+) -> None:
+    from reports.services import report_draft_for
+
+    case = CaseFactory(family=family, status=S.IN_REVIEW, assigned_specialist=specialist)
+    for person in (specialist, other_specialist):
+        SpecialistProfile.objects.create(user=person, title="Attending").specialties.add(
+            case.specialty
+        )
+    draft = report_draft_for(case=case, by=specialist)
+    url = reverse("admin:cases_case_transition", args=[case.pk, "reassign"])
+    choices = list(staff.get(url).context["form"].fields["specialist"].queryset)
+    assert choices == [other_specialist]  # never the one who has it now
+    assert staff.post(url, {"specialist": other_specialist.pk, "reason": ""}).status_code == 400
+    response = _move(
+        staff, case, "reassign", {"specialist": other_specialist.pk, "reason": "On leave"}
+    )
+    assert "must accept it" in response.content.decode()
+    case.refresh_from_db()
+    assert (case.status, case.assigned_specialist) == (S.ASSIGNED, other_specialist)
+    event = TimelineEvent.objects.filter(case=case, kind=TimelineEvent.Kind.STATUS).last()
+    assert event is not None
+    assert (event.from_status, event.to_status, event.actor) == (
+        S.IN_REVIEW,
+        S.ASSIGNED,
+        coordinator,
+    )
+    assert "On leave" in event.note
+    kinds = set(OutboundEmail.objects.filter(case=case).values_list("kind", "to"))
+    assert ("specialist_new_case", other_specialist.email) in kinds
+    assert ("specialist_changed", family.email) in kinds
+    # The first specialist is out; the new one accepts and carries on the same draft.
+    first = login(Client(), specialist)
+    assert first.get(reverse("workspace_case", args=[case.reference])).status_code == 404
+    from cases.services import specialist_accept
+
+    specialist_accept(case=case, by=other_specialist)
+    assert report_draft_for(case=case, by=other_specialist).pk == draft.pk
+    draft.refresh_from_db()
+    assert draft.author == other_specialist
+
+
+def test_reassigning_is_refused_outside_assigned_and_in_review(
+    staff: Client, family: Any, specialist: Any, other_specialist: Any, coordinator: Any
+) -> None:
+    case = CaseFactory(family=family, status=S.IN_TRIAGE)
+    actions = [
+        m["move"].action
+        for m in staff.get(reverse("admin:cases_case_change", args=[case.pk])).context["console"][
+            "moves"
+        ]
+    ]
+    assert "reassign" not in actions
+    from cases.services import LifecycleRefused, specialist_reassign
+
+    with pytest.raises(LifecycleRefused):
+        specialist_reassign(case=case, by=coordinator, specialist=other_specialist, reason="x")
+    assigned = CaseFactory(family=family, status=S.ASSIGNED, assigned_specialist=specialist)
+    with pytest.raises(LifecycleRefused):  # the same specialist again
+        specialist_reassign(case=assigned, by=coordinator, specialist=specialist, reason="x")
+    with pytest.raises(PermissionDenied):
+        specialist_reassign(case=assigned, by=specialist, specialist=other_specialist, reason="x")
+    assigned.refresh_from_db()
+    assert assigned.assigned_specialist == specialist
