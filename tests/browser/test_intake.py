@@ -589,7 +589,8 @@ def test_family_completes_the_form_with_the_keyboard_alone(
 
     expect_step(page, 7, "Records")
     tab_to(page, "#id_file")
-    with page.expect_file_chooser() as chooser:
+    # Generous: on a loaded 2-core machine Chromium has taken over 10 s to open the chooser.
+    with page.expect_file_chooser(timeout=45_000) as chooser:
         keys.press("Space")
     chooser.value.set_files({"name": "labs.pdf", "mimeType": "application/pdf", "buffer": PDF})
     keys.press("Tab")
