@@ -100,7 +100,8 @@ def _round(case: Case, status: Status) -> int:
     ).count()
 
 
-def _email(case: Case, template: str, to: Iterable[str], key: str, **context: Any) -> None:
+def case_email(case: Case, template: str, to: Iterable[str], key: str, **context: Any) -> None:
+    """Queue ``template`` to each address once; ``key`` + address is the dedupe key."""
     for address in dict.fromkeys(to):
         if address:
             email_render_and_enqueue(
@@ -113,11 +114,11 @@ def _email(case: Case, template: str, to: Iterable[str], key: str, **context: An
 
 
 def _email_family(case: Case, template: str, key: str, **context: Any) -> None:
-    _email(case, template, _family_addresses(case), key, **context)
+    case_email(case, template, _family_addresses(case), key, **context)
 
 
 def _alert_coordinators(case: Case, what: str, key: str) -> None:
-    _email(case, "coordinator_alert", _coordinator_addresses(), key, what=what)
+    case_email(case, "coordinator_alert", _coordinator_addresses(), key, what=what)
 
 
 def _card_detach(case: Case, by: User | None) -> None:
@@ -251,7 +252,7 @@ def record_request_create(
     recipients = _family_addresses(locked)
     if requested_from == RecordRequest.From.PHYSICIAN and locked.physician_email:
         recipients.append(locked.physician_email)
-    _email(locked, "records_requested", recipients, f"records-requested:{request.pk}")
+    case_email(locked, "records_requested", recipients, f"records-requested:{request.pk}")
     return request
 
 
@@ -391,7 +392,7 @@ def _assigned(case: Case, by: User | None) -> None:
     _email_family(case, "case_assigned", f"assigned:{case.pk}:{round_}")
     specialist = case.assigned_specialist
     if specialist is not None:
-        _email(
+        case_email(
             case,
             "specialist_new_case",
             [specialist.email],
@@ -541,7 +542,7 @@ def specialist_reassign(*, case: Case, by: User, specialist: User, reason: str) 
         note=f"Reassigned from {before.email if before else '—'} to {specialist.email}: {reason}",
     )
     round_ = _round(locked, S.ASSIGNED)
-    _email(
+    case_email(
         locked, "specialist_new_case", [specialist.email], f"specialist-new:{locked.pk}:{round_}"
     )
     _email_family(locked, "specialist_changed", f"specialist-changed:{locked.pk}:a{round_}")

@@ -19,7 +19,6 @@ Rules kept here (views, admin, tasks and tests all call these functions):
 
 import hashlib
 import json
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +39,7 @@ from cases.notifications import (
     family_addresses,
     physician_addresses,
 )
-from cases.services import require_assigned_specialist, require_coordinator
+from cases.services import case_email, require_assigned_specialist, require_coordinator
 
 from .models import (
     ANSWER_MAX_CHARS,
@@ -653,10 +652,10 @@ def follow_up_ask(*, case: Case, by: User, text: str) -> FollowUpQuestion:
     )
     who = "The physician" if by.role == Role.PHYSICIAN else "The family"
     timeline_note(locked, by, f"{who} asked follow-up question {position}.")
-    _email(locked, "follow_up_received", coordinator_addresses(), f"follow-up:{question.pk}")
+    case_email(locked, "follow_up_received", coordinator_addresses(), f"follow-up:{question.pk}")
     if locked.assigned_specialist is not None:
         # The specialist's link goes to the workspace, not the family's portal.
-        _email(
+        case_email(
             locked,
             "follow_up_received",
             [locked.assigned_specialist.email],
@@ -664,18 +663,6 @@ def follow_up_ask(*, case: Case, by: User, text: str) -> FollowUpQuestion:
             for_specialist=True,
         )
     return question
-
-
-def _email(case: Case, template: str, to: Iterable[str], key: str, **context: Any) -> None:
-    for address in dict.fromkeys(to):
-        if address:
-            email_render_and_enqueue(
-                template=template,
-                to=address,
-                case=case,
-                context=context,
-                dedupe_key=f"{key}:{address}"[:200],
-            )
 
 
 # --- amendments and closing ----------------------------------------------------------------
@@ -719,7 +706,7 @@ def report_reopen(*, report: Report, by: User, note: str) -> Report:
             text=answer.text,
         )
     timeline_note(case, by, f"Report reopened for correction (version {draft.version}): {note}")
-    _email(
+    case_email(
         case,
         "report_reopened",
         [case.assigned_specialist.email],
