@@ -144,7 +144,7 @@ def record_for_user(
         or not record.is_downloadable
         or (
             user.role == Role.SPECIALIST  # type: ignore[union-attr]
-            and record.scan_status != Record.Scan.CLEAN
+            and not record.is_cleared
         )
     ):
         _refuse(request, reference, action=action, object_type="record", object_id=str(record_uid))

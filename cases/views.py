@@ -49,7 +49,7 @@ def case_page(
     questions = list(case.questions.select_related("asked_by"))
     records = case.records.exclude(state=Record.State.UPLOADING).select_related("uploaded_by")
     if user.role == Role.SPECIALIST:
-        records = records.filter(state=Record.State.AVAILABLE, scan_status=Record.Scan.CLEAN)
+        records = records.cleared()
     context = {
         "case": case,
         "intake": getattr(case, "intake", None),

@@ -171,6 +171,13 @@ def record_storage_key(instance: "Record", filename: str) -> str:
     return f"records/{secrets.token_hex(16)}"
 
 
+class RecordQuerySet(models.QuerySet["Record"]):
+    def cleared(self) -> "RecordQuerySet":
+        """Records a specialist may see: received and cleared by the virus scan (or, under
+        the local settings only, passed by the development scanner mode)."""
+        return self.filter(state=Record.State.AVAILABLE, scan_status__in=Record.CLEARED_SCANS)
+
+
 class Record(models.Model):
     class Kind(models.TextChoices):
         CLINICAL_NOTES = "clinical_notes", "Clinical notes"
@@ -193,6 +200,10 @@ class Record(models.Model):
         CLEAN = "clean", "Scanned clean"
         INFECTED = "infected", "Quarantined"
         ERROR = "error", "Scan failed"
+        # Only under the local settings (`make run`), where no clamd runs: an explicit
+        # development mode, shown as such wherever records are listed. Production refuses to
+        # start without a scanner, so this state never exists there.
+        DEVELOPMENT = "dev", "Not scanned — development"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="records")
@@ -213,6 +224,12 @@ class Record(models.Model):
     # Direct-to-S3 multipart uploads: the upload id S3 gave us, kept to resume or abort.
     multipart_upload_id = models.CharField(max_length=300, blank=True)
 
+    objects = RecordQuerySet.as_manager()
+
+    # The one definition of "cleared by the scanner": what specialists, the viewers and the
+    # imaging indexer may use.
+    CLEARED_SCANS = (Scan.CLEAN, Scan.DEVELOPMENT)
+
     class Meta:
         ordering = ["uploaded_at", "pk"]
         constraints = [
@@ -229,6 +246,10 @@ class Record(models.Model):
     @property
     def is_downloadable(self) -> bool:
         return self.state == self.State.AVAILABLE and self.scan_status != self.Scan.INFECTED
+
+    @property
+    def is_cleared(self) -> bool:
+        return self.state == self.State.AVAILABLE and self.scan_status in self.CLEARED_SCANS
 
 
 class PhysicianLinkRequest(models.Model):

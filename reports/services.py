@@ -117,9 +117,7 @@ def records_reviewed_default(case: Case) -> str:
     the "Records reviewed" section from."""
     from intake.models import Record
 
-    records = Record.objects.filter(
-        case=case, state=Record.State.AVAILABLE, scan_status=Record.Scan.CLEAN
-    ).order_by("uploaded_at", "pk")
+    records = Record.objects.filter(case=case).cleared().order_by("uploaded_at", "pk")
     return "\n".join(
         f"- {r.original_name} ({r.get_kind_display()}"
         + (f": {r.description}" if r.description else "")

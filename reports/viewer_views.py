@@ -38,9 +38,7 @@ _FILE_TYPES = {
 
 def _viewable_record(request: AuthedRequest, reference: str, record_uid: str) -> Record:
     record = record_for_user(request, reference, str(record_uid), action="view")
-    if request.user.role not in (Role.SPECIALIST, Role.COORDINATOR) or (
-        record.scan_status != Record.Scan.CLEAN
-    ):
+    if request.user.role not in (Role.SPECIALIST, Role.COORDINATOR) or (not record.is_cleared):
         # Through the gate, but the viewer is for the specialist and the coordinators, and
         # only for files scanned clean: the same 404, and the refusal is audited too.
         access_record(

@@ -250,9 +250,7 @@ def case_workspace_page(
     errors and what was typed."""
     clock = console_clock(request)
     is_specialist = request.user.role == Role.SPECIALIST
-    records = Record.objects.filter(
-        case=case, state=Record.State.AVAILABLE, scan_status=Record.Scan.CLEAN
-    ).order_by("uploaded_at", "pk")
+    records = Record.objects.filter(case=case).cleared().order_by("uploaded_at", "pk")
     reports = list(Report.objects.filter(case=case).order_by("kind", "version"))
     follow_ups = list(FollowUpQuestion.objects.filter(case=case).select_related("answered_in"))
     row = _row(case, clock)
