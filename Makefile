@@ -62,7 +62,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy accounts cases intake billing reports config
+	$(BIN)/mypy core accounts cases intake billing reports config
 
 format: install
 	$(BIN)/ruff check --fix .

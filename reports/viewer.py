@@ -37,10 +37,7 @@ import io
 import json
 import logging
 import math
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import warnings
 import zipfile
@@ -48,6 +45,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+
+from core import bounded
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -92,12 +91,8 @@ NOTE_ZIP = (
 )
 
 
-class NoPreview(Exception):
+class NoPreview(bounded.ChildRefused):
     """There is no preview to show; ``message`` is a sentence for the specialist."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -575,62 +570,20 @@ def limits_from_settings() -> Limits:
     )
 
 
-def _child_env() -> dict[str, str]:
-    """No secrets reach the decoders; one thread each, so the memory limit is predictable."""
-    keep = ("PATH", "HOME", "TMPDIR")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env["LANG"] = env["LC_ALL"] = "C.UTF-8"
-    for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[threads] = "1"
-    return env
-
-
 def _run_child(job: dict[str, Any]) -> bytes:
     seconds = float(_setting("VIEWER_RENDER_SECONDS"))
-    job = {
-        **job,
-        "limits": asdict(limits_from_settings()),
-        "cpu_seconds": math.ceil(seconds) + 1,
-        "memory_bytes": _setting("VIEWER_RENDER_MEMORY_MB") * 1024 * 1024,
-    }
-    # The context manager closes all three pipes, even after a kill mid-write.
-    with subprocess.Popen(  # noqa: S603 - our own interpreter running this file
-        [sys.executable, "-I", str(Path(__file__).resolve())],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_child_env(),
-        close_fds=True,
-        start_new_session=True,
-    ) as proc:
-        try:
-            out, err = proc.communicate(json.dumps(job).encode(), timeout=seconds)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            logger.warning("Record preview stopped after %.1f s (time limit)", seconds)
-            raise PreviewFailed(NOTE_TIMEOUT) from None
-        finally:
-            if proc.poll() is None:  # interrupted some other way: never leave a decoder behind
-                proc.kill()
-                proc.wait()
-    if proc.returncode == 0:
-        return out
-    last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
     try:
-        line = json.loads(last[0])
-    except ValueError:
-        line = {}
-    if not isinstance(line, dict):
-        line = {}
-    if proc.returncode == 2 and line.get("kind") == "no_preview":
-        raise NoPreview(str(line.get("message") or NOTE_FAILED))
-    # The child's message names an exception type, never file content.
-    reason = str(line.get("message") or f"exit status {proc.returncode}")[:300]
-    if proc.returncode < 0:
-        reason = f"killed by signal {-proc.returncode} (CPU or memory limit)"
-    logger.warning("Record preview failed: %s", reason)
-    raise PreviewFailed(NOTE_FAILED)
+        return bounded.run_script(
+            "reports.viewer:_child_job",
+            {**job, "limits": asdict(limits_from_settings())},
+            seconds=seconds,
+            memory_bytes=_setting("VIEWER_RENDER_MEMORY_MB") * 1024 * 1024,
+            label="Record preview",
+        )
+    except bounded.ChildRefused as exc:
+        raise NoPreview(exc.message or NOTE_FAILED) from None
+    except bounded.ChildFailed as exc:
+        raise PreviewFailed(NOTE_TIMEOUT if exc.timed_out else NOTE_FAILED) from None
 
 
 def summarize_bounded(path: str | Path, kind: str) -> Summary:
@@ -723,31 +676,8 @@ def record_png(record: Record, page: int) -> bytes:
 # --- the child process ----------------------------------------------------------------------
 
 
-def _child_main() -> int:  # pragma: no cover - runs in the child; covered by the view tests
-    import resource
-
-    try:
-        job = json.loads(sys.stdin.buffer.read())
-        cpu = int(job["cpu_seconds"])
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        memory = int(job["memory_bytes"])
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        limits = Limits(**job["limits"])
-        if job["op"] == "summary":
-            out = json.dumps(asdict(summarize(job["path"], job["kind"], limits))).encode()
-        else:
-            out = render(job["path"], job["kind"], int(job["page"]), limits)
-    except NoPreview as exc:
-        sys.stderr.write(json.dumps({"kind": "no_preview", "message": exc.message}) + "\n")
-        return 2
-    except BaseException as exc:  # MemoryError, RecursionError, anything: report, exit 1
-        # The type only: a decoder's message may quote bytes of the file.
-        sys.stderr.write(json.dumps({"kind": "error", "message": type(exc).__name__}) + "\n")
-        return 1
-    sys.stdout.buffer.write(out)
-    sys.stdout.buffer.flush()
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_child_main())
+def _child_job(job: dict[str, Any]) -> bytes:  # pragma: no cover - runs in the child
+    limits = Limits(**job["limits"])
+    if job["op"] == "summary":
+        return json.dumps(asdict(summarize(job["path"], job["kind"], limits))).encode()
+    return render(job["path"], job["kind"], int(job["page"]), limits)

@@ -1,0 +1,1 @@
+"""Infrastructure with no knowledge of cases: bounded child processes, signed grants."""
