@@ -49,10 +49,12 @@ class SessionPolicyMiddleware:
                 seen is not None and now - seen > settings.SESSION_IDLE_SECONDS
             ):
                 logout(request)
-                stash_post(request)  # what they typed waits for them after sign-in
-                messages.info(
-                    request, "For your privacy you were signed out. Please sign in again."
-                )
+                # Runs after MessageMiddleware (config/settings/base.py): the message needs it.
+                message = "For your privacy you were signed out. Please sign in again."
+                if request.method == "POST":
+                    stash_post(request)  # what they typed waits for them after sign-in
+                    message += " What you typed is waiting for you (files must be chosen again)."
+                messages.info(request, message)
                 return redirect(_with_next(reverse(settings.LOGIN_URL), request))
             if seen is None or now - seen >= SESSION_TOUCH_SECONDS:
                 request.session[SESSION_SEEN_KEY] = now
