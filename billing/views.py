@@ -233,7 +233,8 @@ def card_remove(request: AuthedRequest, reference: str) -> HttpResponse:
     else:
         messages.success(request, "Your saved card was removed. Nothing was charged.")
     back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(
+    # Only a path: redirect() would take a bare word for a URL name (NoReverseMatch, a 500).
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(back)

@@ -12,10 +12,11 @@ Who may see a case:
 - specialist: cases assigned to them.
 """
 
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from allauth.account.models import EmailAddress
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from accounts.models import Role, User
@@ -157,3 +158,48 @@ def record_for_user(
         allowed=True,
     )
     return record
+
+
+# --- objects named in a POST body -----------------------------------------------------------
+
+_MAX_BIGINT = 2**63 - 1
+
+
+def posted_object[M: Model](
+    request: HttpRequest,
+    case: Case,
+    queryset: QuerySet[M],
+    field: str,
+    *,
+    action: str,
+    object_type: str,
+) -> M:
+    """The object of ``case`` that the POST field ``field`` names, else the gate's 404.
+
+    A form names an object by its primary key, but the body is whatever was sent: a missing,
+    malformed or out-of-range value ("abc", "1.5", "9" * 30) gets the same 404, and the same
+    refused AccessEvent, as an id of someone else's object, instead of a 500 from the cast.
+    ``queryset`` must already be limited to ``case``.
+    """
+    raw = request.POST.get(field, "")
+    pk = queryset.model._meta.pk
+    parsed: Any = None
+    try:
+        parsed = pk.to_python(raw.strip()) if raw.strip() else None
+    except ValidationError:
+        parsed = None
+    if isinstance(parsed, int) and not 0 < parsed <= _MAX_BIGINT:
+        parsed = None
+    found = queryset.filter(pk=parsed).first() if parsed is not None else None
+    if found is None:
+        access_record(
+            request=request,
+            case=case,
+            # What was sent, printable only: PostgreSQL text refuses NUL bytes.
+            object_id="".join(c for c in raw if c.isprintable())[:64] or "-",
+            object_type=object_type,
+            action=action,
+            allowed=False,
+        )
+        raise Http404("No such case.")
+    return found

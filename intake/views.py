@@ -11,14 +11,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.stash import stash_pop, stash_post
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user, cases_visible_to, record_for_user
+from cases.access import case_for_user, cases_visible_to, posted_object, record_for_user
 from cases.models import Case, CaseMember, Status
 
 from . import services
@@ -264,7 +264,9 @@ def questions_action(request: AuthedRequest, reference: str) -> HttpResponse:
     action = request.POST.get("action", "add")
     question = None
     if action != "add":
-        question = get_object_or_404(Question, case=case, pk=request.POST.get("question"))
+        question = posted_object(
+            request, case, case.questions.all(), "question", action="edit", object_type="question"
+        )
     try:
         if action == "add":
             form = QuestionForm(request.POST)
@@ -385,8 +387,13 @@ def guardians_action(request: AuthedRequest, reference: str) -> HttpResponse:
     if not services.can_manage_guardians(request.user, case):
         raise Http404
     if request.POST.get("action") == "revoke":
-        member = get_object_or_404(
-            CaseMember, case=case, pk=request.POST.get("member"), role=CaseMember.Role.GUARDIAN
+        member = posted_object(
+            request,
+            case,
+            CaseMember.objects.filter(case=case, role=CaseMember.Role.GUARDIAN),
+            "member",
+            action="revoke",
+            object_type="guardian",
         )
         services.guardian_revoke(member=member, by=request.user)
         messages.success(request, "Access revoked.")
