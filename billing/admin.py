@@ -15,6 +15,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from cases.audit_admin import AuditedAdmin
+
 from . import services
 from .fees import format_cents
 from .models import CaseBilling, Fee, PaymentAttempt, Refund, StripeCustomer, WebhookEvent
@@ -131,8 +133,10 @@ class RefundForm(forms.Form):
 
 
 @admin.register(CaseBilling)
-class CaseBillingAdmin(admin.ModelAdmin):
+class CaseBillingAdmin(AuditedAdmin):
     """Read-only except the superbill codes; refunds go through billing.services."""
+
+    audit_object_type = "billing"
 
     list_display = ["case", "case_status", "state", "fee_amount", "paid", "refunded", "card"]
     list_filter = ["state", "case__status"]
@@ -256,6 +260,9 @@ class CaseBillingAdmin(admin.ModelAdmin):
         billing = get_object_or_404(CaseBilling.objects.select_related("case"), pk=object_id)
         if not self.has_refund_permission(request):
             raise PermissionDenied("No permission to refund.")
+        if request.method == "GET":
+            # The page shows what the family paid: a look at the case's billing.
+            self.audit(request, billing, "view")
         refundable = billing.paid_cents - billing.refunded_cents
         form = RefundForm(
             request.POST or None,
@@ -302,7 +309,8 @@ class CaseBillingAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(ReadOnlyAdmin):
+class PaymentAttemptAdmin(AuditedAdmin, ReadOnlyAdmin):
+    audit_object_type = "payment_attempt"
     list_display = [
         "case",
         "number",
@@ -322,7 +330,8 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(AuditedAdmin, ReadOnlyAdmin):
+    audit_object_type = "refund"
     list_display = ["case", "amount", "status", "created_by", "created_at"]
     list_filter = ["status"]
     list_select_related = ["case", "created_by"]

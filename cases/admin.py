@@ -41,6 +41,7 @@ from .admin_queue import (
     specialist_choices,
     specialists_for,
 )
+from .audit_admin import AuditedAdmin
 from .clock import format_pacific
 from .lifecycle import allowed_targets
 from .models import (
@@ -422,9 +423,12 @@ def case_timeline(case: Case, limit: int = 200) -> list[dict[str, Any]]:
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(AuditedAdmin):
     """The coordinator's queue and case page. Status is never edited here: every button
     calls the same ``cases.services`` function as the portal and the tasks."""
+
+    audit_object_type = "case"
+    audit_case_path = ""
 
     list_display = [
         "reference",
@@ -796,7 +800,8 @@ class AccessEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(AuditedAdmin):
+    audit_object_type = "email"
     list_display = ["created_at", "kind", "to", "state", "attempts", "sent_at", "case"]
     list_filter = ["state", "kind"]
     list_select_related = ["case"]

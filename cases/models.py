@@ -1,8 +1,9 @@
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 # No 0/O or 1/I: references are read aloud on the phone with the coordinator.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -148,14 +149,18 @@ class AccessEvent(models.Model):
     """One view, download or refused attempt on case data. Append-only.
 
     The application refuses updates and deletes here, and on PostgreSQL a trigger
-    (migration 0002) refuses them in the database too, whoever asks.
+    (migration 0002) refuses them in the database too, whoever asks. Each row is a link of a
+    hash chain (``cases.audit_chain``, migration 0008), so a row changed or removed by
+    someone who can get past the trigger is found by ``manage.py audit_verify``.
     """
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", "Allowed"
         DENIED = "denied", "Denied"
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default rather than auto_now_add: the SQLite path hashes the row before the INSERT,
+    # and auto_now_add would stamp a new time after the hash was taken.
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -173,23 +178,63 @@ class AccessEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # The chain. On PostgreSQL the insert trigger fills seq, prev_hash and row_hash under the
+    # head's row lock; ``db_default`` keeps them out of Django's INSERT and brings the
+    # trigger's values back through RETURNING.
+    chain = models.PositiveSmallIntegerField(default=0)
+    seq = models.PositiveBigIntegerField(db_default=0)
+    prev_hash = models.CharField(max_length=64, db_default="")
+    row_hash = models.CharField(max_length=64, db_default="")
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["case", "at"], name="accessevent_case_at_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="accessevent_chain_seq_uniq")
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.user_id} {self.action} {self.object_type}"
 
     def save(self, *args, **kwargs) -> None:
+        from .audit_chain import chain_for
+
         if self.pk is not None:
             raise PermissionError("The audit log is append-only.")
-        super().save(*args, **kwargs)
+        self.chain = chain_for(case_id=self.case_id, user_id=self.user_id)
+        if connection.vendor == "postgresql":
+            super().save(*args, **kwargs)
+            return
+        self._save_linked(*args, **kwargs)
+
+    def _save_linked(self, *args, **kwargs) -> None:
+        """What the PostgreSQL trigger does, for SQLite (which serialises writers anyway)."""
+        from .audit_chain import content_hash
+
+        with transaction.atomic():
+            head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=self.chain)
+            self.seq, self.prev_hash = head.seq + 1, head.last_hash
+            self.row_hash = content_hash(self)
+            super().save(*args, **kwargs)
+            head.seq, head.last_hash = self.seq, self.row_hash
+            head.save(update_fields=["seq", "last_hash"])
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit log is append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The last link of one audit chain: the lock concurrent writers of that chain queue on,
+    and what ``audit_verify`` compares the chain's last row with (a removed last row)."""
+
+    chain = models.PositiveSmallIntegerField(primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"audit chain {self.chain} at {self.seq}"
 
 
 class OutboundEmail(models.Model):

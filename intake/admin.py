@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from cases.audit_admin import AuditedAdmin
+
 from .models import Intake, PhysicianLinkRequest, Question, Record, StateEligibility
 from .services import physician_link_decide
 
@@ -37,7 +39,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Intake)
-class IntakeAdmin(ReadOnlyAdmin):
+class IntakeAdmin(AuditedAdmin, ReadOnlyAdmin):
+    audit_object_type = "intake"
     list_display = [
         "case",
         "child_legal_last_name",
@@ -58,9 +61,11 @@ class IntakeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(AuditedAdmin):
     """Coordinators may clarify a question's wording (with the family); the change goes
     through cases.services.question_clarify, which keeps the old text on the timeline."""
+
+    audit_object_type = "question"
 
     list_display = ["case", "position", "asked_by", "created_at"]
     list_select_related = ["case", "asked_by"]
@@ -90,7 +95,8 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Record)
-class RecordAdmin(ReadOnlyAdmin):
+class RecordAdmin(AuditedAdmin, ReadOnlyAdmin):
+    audit_object_type = "record"
     list_display = [
         "case",
         "kind",
@@ -108,7 +114,8 @@ class RecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PhysicianLinkRequest)
-class PhysicianLinkRequestAdmin(admin.ModelAdmin):
+class PhysicianLinkRequestAdmin(AuditedAdmin):
+    audit_object_type = "link_request"
     list_display = ["case", "physician", "state", "created_at", "decided_by"]
     list_filter = ["state"]
     list_select_related = ["case", "physician", "decided_by"]

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import Role
+from cases.audit_admin import AuditedAdmin
 from cases.models import Case
 
 from .models import FollowUpQuestion, Report, ReportOpening
@@ -79,7 +80,8 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(_ReadOnly):
+class ReportAdmin(AuditedAdmin, _ReadOnly):
+    audit_object_type = "report"
     list_display = [
         "case",
         "kind",
@@ -123,7 +125,8 @@ class ReportAdmin(_ReadOnly):
 
 
 @admin.register(FollowUpQuestion)
-class FollowUpQuestionAdmin(_ReadOnly):
+class FollowUpQuestionAdmin(AuditedAdmin, _ReadOnly):
+    audit_object_type = "follow_up"
     list_display = ["case", "position", "asked_by", "asked_at", "answered_in"]
     list_select_related = ["case", "asked_by", "answered_in"]
     search_fields = ["=case__reference"]
@@ -131,7 +134,9 @@ class FollowUpQuestionAdmin(_ReadOnly):
 
 
 @admin.register(ReportOpening)
-class ReportOpeningAdmin(_ReadOnly):
+class ReportOpeningAdmin(AuditedAdmin, _ReadOnly):
+    audit_object_type = "report_opening"
+    audit_case_path = "report.case"
     list_display = ["report", "user", "role", "first_opened_at"]
     list_select_related = ["report__case", "user"]
     search_fields = ["=report__case__reference", "=user__email"]

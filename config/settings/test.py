@@ -13,3 +13,9 @@ SITE_URL = "http://testserver"
 # Serve static files straight from the finders (no collectstatic before tests or live_server).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# The audit log refuses TRUNCATE (cases migration 0008), but pytest-django empties every table
+# with one TRUNCATE after each transactional test. Only test sessions carry this setting; the
+# application's own settings never do, so production and development still refuse it.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c oso.audit_truncate=allow"  # noqa: F405
