@@ -28,6 +28,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"].get("ENGINE") == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)  # noqa: F405
 
 # Copied, not mutated: base's TEMPLATES is the same object other settings modules import.
 TEMPLATES = copy.deepcopy(_BASE_TEMPLATES)

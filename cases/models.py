@@ -302,6 +302,8 @@ class CaseMember(models.Model):
                 name="casemember_one_active_invite",
             )
         ]
+        # The access gate looks invitations up by the signed-in person's verified emails.
+        indexes = [models.Index(fields=["email", "role"], name="casemember_email_role_idx")]
 
     def __str__(self) -> str:
         return f"{self.case} {self.role} {self.email}"

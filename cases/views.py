@@ -1,7 +1,8 @@
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
@@ -16,16 +17,31 @@ from .services import due_reasons
 from .stages import stage_for
 
 
+def _count_of(rows: QuerySet[Any]) -> Coalesce:
+    """How many of ``rows`` belong to the outer case: one correlated subquery."""
+    counts = rows.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
+    return Coalesce(
+        Subquery(counts.values("n"), output_field=IntegerField()),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
 @login_required
 def dashboard(request: AuthedRequest) -> HttpResponse:
     if request.user.role == Role.SPECIALIST:
         return redirect("workspace")  # specialists work from the workspace, not the portal
+    from intake.models import Question, Record
+
+    # The counts are correlated subqueries, not JOIN + COUNT(DISTINCT): PostgreSQL evaluates
+    # them only for the (at most 100) rows shown, after the sort and LIMIT, instead of
+    # joining every question and record of every visible case first.
     cases = list(
         with_unread_for(cases_visible_to(request.user), request.user)
         .select_related("specialty", "intake", "intake__residence")
         .annotate(
-            question_count=Count("questions", distinct=True),
-            record_count=Count("records", filter=Q(records__state="available"), distinct=True),
+            question_count=_count_of(Question.objects.all()),
+            record_count=_count_of(Record.objects.filter(state=Record.State.AVAILABLE)),
         )
         .order_by("-updated_at")[:100]
     )

@@ -95,6 +95,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# No JIT compilation in PostgreSQL: the portal's queries are short reads that the planner
+# sometimes costs above jit_above_cost on a large table (the dashboard at 100,000 cases spent
+# about 2 s of 2.8 s compiling); compiling never pays off for queries this size.
+# (production.py and benchmarks/settings.py parse their own URL and apply the same options.)
+POSTGRES_OPTIONS = {"options": "-c jit=off"}
+if DATABASES["default"].get("ENGINE") == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

@@ -3,7 +3,7 @@
 import dj_database_url
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REDIS_URL
+from .base import DATABASES, POSTGRES_OPTIONS, REDIS_URL
 from .env import env_bool, env_int, env_list, env_required
 
 SECRET_KEY = env_required("SECRET_KEY")
@@ -15,6 +15,8 @@ if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
 DATABASES["default"] = dj_database_url.parse(
     env_required("DATABASE_URL"), conn_max_age=60, conn_health_checks=True
 )
+if DATABASES["default"].get("ENGINE") == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)
 DEBUG = False
 if not REDIS_URL:
     from django.core.exceptions import ImproperlyConfigured
