@@ -42,19 +42,38 @@ install: $(VENV)/.installed
 LOCALSTRIPE_PORT ?= 8421
 LOCALSTRIPE := http://127.0.0.1:$(LOCALSTRIPE_PORT)
 
+# It also starts an S3 stand-in (moto server on loopback) unless AWS_STORAGE_BUCKET_NAME
+# points at a real bucket, so records and reports live in a bucket and the large-file uploader
+# (browser straight to S3, resumable) works. Moto keeps objects in memory only: it has no
+# on-disk store, so files uploaded under `make run` are gone after it stops.
+MOTO_PORT ?= 8422
+# Links in emails point at the server make run starts.
+SITE_URL ?= http://$(HOST):$(PORT)
+
 run: install
 	@mkdir -p var/mail var/media
-	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+	@export SITE_URL=$(SITE_URL); pids=; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	if [ -z "$$AWS_STORAGE_BUCKET_NAME" ]; then \
+	  export AWS_S3_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT) AWS_ACCESS_KEY_ID=testing \
+	    AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-west-2; \
+	  $(BIN)/python -m moto.server -H 127.0.0.1 -p $(MOTO_PORT) >var/moto.log 2>&1 & \
+	  pids="$$pids $$!"; \
+	  for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$(MOTO_PORT)) 2>/dev/null && break; sleep 0.2; done; \
+	  $(MANAGE) s3_configure_bucket || exit 1; \
+	  echo "S3 stand-in (moto) on $$AWS_S3_ENDPOINT_URL; log in var/moto.log"; \
+	fi; \
+	if [ -z "$$STRIPE_SECRET_KEY" ]; then \
 	  export STRIPE_API_BASE=$(LOCALSTRIPE) STRIPE_JS_URL=$(LOCALSTRIPE)/js.stripe.com/v3/ \
 	    STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe \
 	    STRIPE_WEBHOOK_SECRET=whsec_localstripe; \
 	  $(BIN)/python -m billing.localstripe_server --port $(LOCALSTRIPE_PORT) >var/localstripe.log 2>&1 & \
-	  stripe_pid=$$!; trap 'kill $$stripe_pid 2>/dev/null' EXIT INT TERM; \
+	  pids="$$pids $$!"; \
 	  $(BIN)/python -m billing.localstripe_server --port $(LOCALSTRIPE_PORT) \
 	    --register-webhook http://$(HOST):$(PORT)/billing/stripe/webhook/ || exit 1; \
 	  echo "localstripe (fake Stripe) on $(LOCALSTRIPE); log in var/localstripe.log"; \
 	fi; \
-	$(MANAGE) migrate --noinput && $(MANAGE) seed_demo && $(MANAGE) runserver $(HOST):$(PORT)
+	$(MANAGE) migrate --noinput && $(MANAGE) collectstatic --noinput --verbosity 0 \
+	&& $(MANAGE) seed_demo && $(MANAGE) runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/pytest

@@ -64,3 +64,47 @@ def demo_people_ensure() -> dict[str, User]:
         )
         profile.specialties.set(Specialty.objects.filter(slug__in=specialties))
     return people
+
+
+# More specialists, so that a coordinator can assign a demo request in every specialty a family
+# can choose (specialist@ and specialist2@ above cover cardiology and neurology).
+DEMO_MORE_SPECIALISTS: list[tuple[str, str, str, list[str]]] = [
+    (
+        "specialist3@example.com",
+        "Dr. Grace Liu",
+        "Attending Physician, Endocrinology, Gastroenterology and Nephrology",
+        ["endocrinology", "gastroenterology", "nephrology"],
+    ),
+    (
+        "specialist4@example.com",
+        "Dr. Samuel Okafor",
+        "Attending Surgeon",
+        ["general-surgery", "orthopaedic-surgery", "urology", "neurosurgery"],
+    ),
+    (
+        "specialist5@example.com",
+        "Dr. Ana Ruiz",
+        "Attending Physician, Hematology, Oncology and Rheumatology",
+        ["hematology-and-oncology", "rheumatology"],
+    ),
+    (
+        "specialist6@example.com",
+        "Dr. Daniel Weiss",
+        "Attending Physician, Otolaryngology and Pulmonology",
+        ["otolaryngology", "pulmonology"],
+    ),
+]
+
+
+@transaction.atomic
+def demo_specialists_ensure() -> dict[str, User]:
+    """Create the extra demo specialists; adds specialties, never removes an edited one."""
+    people = {}
+    for email, name, title, slugs in DEMO_MORE_SPECIALISTS:
+        user = _person(email, name, Role.SPECIALIST)
+        profile, _ = SpecialistProfile.objects.get_or_create(
+            user=user, defaults={"title": title, "credentials": "MD"}
+        )
+        profile.specialties.add(*Specialty.objects.filter(slug__in=slugs))
+        people[email] = user
+    return people

@@ -84,6 +84,14 @@ class Specialty(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     is_active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=100)
+    # Shown to families on the records step before the general list (intake/checklists.py);
+    # coordinators keep it current in the console, so it is data rather than code.
+    records_checklist = models.TextField(
+        "what usually helps",
+        blank=True,
+        help_text="Records that usually help a specialist in this field, one per line. "
+        "Families see them on the records step, before the general list.",
+    )
 
     class Meta:
         ordering = ["sort_order", "name"]
@@ -91,6 +99,10 @@ class Specialty(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def records_checklist_items(self) -> list[str]:
+        return [line.strip() for line in self.records_checklist.splitlines() if line.strip()]
 
 
 def validate_npi(value: str) -> None:

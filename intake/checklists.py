@@ -8,24 +8,8 @@ GENERAL = [
     "Recent lab results",
     "A list of current medicines",
 ]
-EXTRA: dict[str, list[str]] = {
-    "cardiac-surgery": [
-        "Echocardiogram reports and images",
-        "Cardiac catheterisation reports",
-        "Cardiac MRI or CT (DICOM)",
-    ],
-    "cardiology": ["Echocardiogram reports and images", "ECG and Holter reports"],
-    "neurology": ["EEG reports", "Brain MRI or CT (DICOM) and their reports"],
-    "neurosurgery": ["Brain or spine MRI/CT (DICOM) and their reports", "Operative notes"],
-    "hematology-and-oncology": [
-        "Pathology reports",
-        "Pathology slides (scanned or mailed)",
-        "Imaging (DICOM) and reports",
-        "Treatment protocol and roadmap",
-    ],
-    "orthopaedic-surgery": ["X-rays, MRI or CT (DICOM)", "Operative notes"],
-}
 
 
 def checklist_for(specialty: Specialty | None) -> list[str]:
-    return EXTRA.get(specialty.slug, []) + GENERAL if specialty else GENERAL
+    """The specialty's own items (admin-editable, Specialty.records_checklist), then GENERAL."""
+    return specialty.records_checklist_items + GENERAL if specialty else GENERAL

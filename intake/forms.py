@@ -300,7 +300,9 @@ class RecordUploadForm(forms.Form):
     physician may say which requested item the file answers (ticking it off)."""
 
     file = forms.FileField(
-        label="File", help_text="Up to 50 MB here; use the large-file uploader for bigger files."
+        # Where larger files go depends on the page (uploader or coordinator): it says so.
+        label="File",
+        help_text="Up to 50 MB here.",
     )
     kind = forms.ChoiceField(label="What is it?", choices=[("", "Choose"), *Record.Kind.choices])
     description = forms.CharField(

@@ -90,8 +90,14 @@ def record_create_from_upload(
     """Accept a file posted through Django (≤ 50 MB). Raises Rejected or DuplicateRecord."""
     size = uploaded.size or 0
     if size > MAX_FORM_UPLOAD_BYTES:
+        # Only point at the large-file uploader where the page offers one (a bucket).
+        if getattr(default_storage, "bucket_name", None):
+            raise Rejected(
+                "Files larger than 50 MB must be added with the large-file uploader on this page."
+            )
         raise Rejected(
-            "Files larger than 50 MB must be added with the large-file uploader on this page."
+            "Files larger than 50 MB cannot be sent here: our coordinator will arrange "
+            "another way to send them."
         )
     uploaded.seek(0)
     detected = validate_file(uploaded, size=size)

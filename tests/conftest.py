@@ -57,6 +57,9 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
 
         eligibility_seed(StateEligibility)
         specialties_seed(Specialty)
+        from accounts.specialties import checklists_seed
+
+        checklists_seed(Specialty)
         fee_seed(Fee, Specialty)
     # Rate-limit counters and used TOTP codes live in the cache: start every test clean.
     cache.clear()

@@ -28,6 +28,11 @@ def test_seed_demo_is_idempotent_and_staff_can_sign_in_with_the_demo_totp() -> N
         "coordinator@example.com": Role.COORDINATOR,
         "specialist@example.com": Role.SPECIALIST,
         "specialist2@example.com": Role.SPECIALIST,
+        # One for every specialty a family can choose (accounts.demo.DEMO_MORE_SPECIALISTS).
+        "specialist3@example.com": Role.SPECIALIST,
+        "specialist4@example.com": Role.SPECIALIST,
+        "specialist5@example.com": Role.SPECIALIST,
+        "specialist6@example.com": Role.SPECIALIST,
     }
     client = Client()
     response = client.post(

@@ -109,12 +109,25 @@ def test_hostile_files_are_refused_next_to_the_field_and_nothing_is_kept(
     assert "March labs" in body  # the description typed is kept
 
 
-def test_files_over_50_mb_must_use_the_large_uploader(family: Any, case: Any) -> None:
+def test_files_over_50_mb_must_use_the_large_uploader(
+    family: Any, case: Any, s3_storage: Any
+) -> None:
     big = InMemoryUploadedFile(
         io.BytesIO(PDF), "file", "big.pdf", "application/pdf", 60 * 1024 * 1024, None
     )
     with pytest.raises(Rejected, match="large-file uploader"):
         record_create_from_upload(case=case, by=family, uploaded=big, kind="other")
+
+
+def test_without_a_bucket_no_uploader_is_promised_for_files_over_50_mb(
+    family: Any, case: Any
+) -> None:
+    big = InMemoryUploadedFile(
+        io.BytesIO(PDF), "file", "big.pdf", "application/pdf", 60 * 1024 * 1024, None
+    )
+    with pytest.raises(Rejected, match="coordinator will arrange") as refused:
+        record_create_from_upload(case=case, by=family, uploaded=big, kind="other")
+    assert "uploader" not in str(refused.value)
 
 
 def test_download_goes_through_the_gate_as_an_attachment(

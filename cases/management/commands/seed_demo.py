@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.demo import demo_people_ensure
+from accounts.demo import demo_people_ensure, demo_specialists_ensure
 from billing.demo import demo_billing_ensure
 from cases.demo import demo_lifecycle_ensure
 from intake.demo import demo_intake_ensure
@@ -20,3 +20,6 @@ class Command(BaseCommand):
             + demo_reports_ensure(people)
         )
         self.stdout.write(f"Demo requests added: {len(cases)}")
+        # After the cases, so the demo requests' specialists stay as they were.
+        more = demo_specialists_ensure()
+        self.stdout.write(f"Demo specialists ready: {', '.join(sorted(more))}")
