@@ -37,7 +37,7 @@ def verified_emails(user: User) -> list[str]:
     ]
 
 
-def _invited(role: str, emails: list[str]) -> QuerySet[CaseMember]:
+def _invited(role: str, emails: list[str]) -> "QuerySet[CaseMember, Any]":
     """Ids of the cases these verified emails are invited onto (casemember_email_role_idx)."""
     return CaseMember.objects.filter(email__in=emails, role=role, revoked_at__isnull=True).values(
         "case_id"

@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     verified emails: without this index that lookup read every invitation."""
 
     dependencies = [
-        ("cases", "0007_queue_indexes"),
+        ("cases", "0008_accessevent_hash_chain"),
     ]
 
     operations = [
