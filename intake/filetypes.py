@@ -24,9 +24,12 @@ Policy decisions worth knowing when changing this file:
   first KB of a non-PDF (PDF readers look that far), or when a zip directory is hidden at
   its end (zip tools read archives from the end).
 * PDFs may contain JavaScript; they are still PDFs and are accepted. Safety comes from how
-  records are served: always ``Content-Disposition: attachment`` with the stored
-  ``content_type``, ``X-Content-Type-Options: nosniff``, and a download name built from
-  ``Detected.extension``, never from the family's file name.
+  records are served: always ``Content-Disposition: attachment`` as
+  ``application/octet-stream`` with ``X-Content-Type-Options: nosniff``, under the name
+  ``download_name`` builds: the family's name cut to a plain stem, with the extension of the
+  detected kind (``page.html`` that is really a PDF downloads as ``page.pdf``, and
+  ``x.pdf.exe`` as ``x.pdf``), so no name the uploader chose decides how a reader's computer
+  opens the file.
 * DICOM needs the 128-byte preamble and ``DICM``. The preamble must be zeros, a TIFF header
   (dual-personality files allowed by PS3.10) or inert vendor bytes: a preamble that makes
   the file a runnable program (the PE/DICOM polyglot, CVE-2019-11687) is refused.
@@ -47,6 +50,7 @@ import re
 import stat
 import struct
 import tempfile
+import unicodedata
 import warnings
 import zipfile
 import zlib
@@ -277,6 +281,33 @@ class Detected:
     def extension(self) -> str:
         """The extension to give the file on download, in place of the family's own."""
         return _EXTENSIONS[self.kind]
+
+
+_STEM_UNSAFE = re.compile(r"[^A-Za-z0-9 ()_-]+")
+_STEM_SUFFIX = re.compile(r"\.[A-Za-z0-9]{0,5}$")
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)$", re.IGNORECASE)
+_STEM_MAX = 80
+
+
+def download_name(original_name: str, detected_kind: str) -> str:
+    """``<sanitised stem>.<extension of the detected kind>``: the name a record downloads
+    under. ASCII only (S3 copies it into a response header), no path, no dots, no
+    extension of the uploader's choosing; "record" when nothing of the name survives."""
+    name = re.split(r"[\\/]", original_name)[-1]
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    # Drop every extension-like tail ("x.pdf.exe" -> "x"); dots left inside the name become
+    # underscores below ("Dr. Lee report.pdf" -> "Dr_Lee report").
+    for _ in range(8):
+        shorter = _STEM_SUFFIX.sub("", name)
+        if shorter == name:
+            break
+        name = shorter
+    stem = _STEM_UNSAFE.sub("_", name)
+    stem = re.sub(r"[\s_]+", lambda m: " " if m.group().isspace() else "_", stem)
+    stem = stem.strip(" _-")[:_STEM_MAX].strip(" _-")
+    if not stem or _WINDOWS_RESERVED.match(stem):
+        stem = f"record {stem}".strip() if stem else "record"
+    return stem + _EXTENSIONS.get(detected_kind, ".bin")
 
 
 def _detected(kind: str, content_type: str | None = None) -> Detected:

@@ -23,7 +23,7 @@ from cases.models import Case, CaseMember, Status
 
 from . import services
 from .checklists import checklist_for
-from .filetypes import ACCEPTED_DESCRIPTION, Rejected
+from .filetypes import ACCEPTED_DESCRIPTION, Rejected, download_name
 from .forms import (
     STEP_FORMS,
     ConsentForm,
@@ -355,7 +355,7 @@ def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
 @login_required_keeping_input
 def record_download(request: AuthedRequest, reference: str, record_uid: str) -> HttpResponseBase:
     record = record_for_user(request, reference, record_uid)
-    disposition_name = record.original_name.replace('"', "")
+    disposition_name = download_name(record.original_name, record.detected_kind)
     if getattr(default_storage, "bucket_name", None):
         # A 5-minute link that S3 answers as an attachment of a neutral type, so the
         # browser never renders it in our origin or sniffs it into something active.
