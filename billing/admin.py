@@ -174,7 +174,9 @@ class CaseBillingAdmin(AuditedAdmin):
 
     @admin.display(description="Case status", ordering="case__status")
     def case_status(self, obj: CaseBilling) -> str:
-        return obj.case.get_status_display()
+        from cases.admin_queue import console_status
+
+        return console_status(obj.case.status)
 
     @admin.display(description="Fee", ordering="fee_cents")
     def fee_amount(self, obj: CaseBilling) -> str:

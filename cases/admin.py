@@ -13,33 +13,35 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import escape
-from django.utils.safestring import SafeString
 
 from accounts.models import User
 
 from . import services
 from .admin_queue import (
+    HIDDEN_BY_DEFAULT,
     QUEUE_ONLY,
     QUEUE_RELATED,
     RISK_LABELS,
+    STATUS_LABELS,
     BoundedPaginator,
     child_text,
     clock_annotate,
     console_clock,
+    console_status,
     dashboard_numbers,
-    due_html,
+    due_text,
     last_activity_text,
     payment_text,
     queue_annotate,
-    queue_filters_html,
-    queue_rows_html,
+    queue_filters,
+    queue_rows,
     queue_search,
     records_complete_text,
     requested_specialist_text,
     residence_text,
     specialist_choices,
     specialists_for,
+    urgency_rank,
 )
 from .audit_admin import AuditedAdmin
 from .clock import format_pacific
@@ -60,6 +62,57 @@ S = Status
 
 
 # --- the queue's filters --------------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """The status in the console's words (``admin_queue.CONSOLE_STATUS_LABELS``); the same
+    parameter as the admin's own field filter, so links made before keep working."""
+
+    title = "status"
+    parameter_name = "status__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(value, STATUS_LABELS[value]) for value, _ in Status.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        if self.value() in STATUS_LABELS:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class ShowFilter(admin.SimpleListFilter):
+    """The queue opens on open work; drafts and ended cases come back from here. A status
+    chosen in the status filter wins (asking for drafts shows the drafts)."""
+
+    title = "cases shown"
+    parameter_name = "show"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("all", "All, with drafts and ended cases"),
+            ("drafts", "Drafts only"),
+            ("ended", "Closed, declined or withdrawn only"),
+        ]
+
+    def choices(self, changelist: Any) -> Any:
+        # The default ("all" in the admin's wording) is the open work here.
+        for choice in super().choices(changelist):
+            if choice["display"] == "All":
+                choice["display"] = "Open work (default)"
+            yield choice
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        value = self.value()
+        if value == "drafts":
+            return queryset.filter(status=S.DRAFT)
+        if value == "ended":
+            return queryset.filter(status__in=(S.CLOSED, S.DECLINED, S.WITHDRAWN))
+        if value == "all" or request.GET.get(StatusFilter.parameter_name):
+            return queryset
+        if request.GET.get("q"):
+            # A search looks for a particular case: find it whatever its status.
+            return queryset
+        return queryset.exclude(status__in=HIDDEN_BY_DEFAULT)
 
 
 class AssignedSpecialistFilter(admin.SimpleListFilter):
@@ -133,7 +186,7 @@ class UnreadFilter(admin.SimpleListFilter):
 
 class CaseQueue(ChangeList):
     """The queue's rows: only the columns shown, each row's clock from one calendar per
-    request, and the table body built in Python (``queue_rows_html``)."""
+    request, and the cells prepared once (``queue_rows``) for one template."""
 
     def get_results(self, request: HttpRequest) -> None:
         self.queryset = self.queryset.only(*QUEUE_ONLY)
@@ -148,20 +201,20 @@ class CaseQueue(ChangeList):
         return list(result_headers(self))
 
     @cached_property
-    def queue_filters(self) -> SafeString:
-        return queue_filters_html(self)
+    def queue_filters(self) -> list[dict[str, Any]]:
+        return queue_filters(self)
 
     @cached_property
     def queue_sorted_count(self) -> int:
         return sum(1 for h in self.queue_headers if h["sortable"] and h["sorted"])
 
     @cached_property
-    def queue_rows(self) -> SafeString:
+    def queue_rows(self) -> list[dict[str, Any]]:
         # The admin links a row to the case with the queue's filters kept for "back".
         preserved = self.model_admin.get_preserved_filters(self._request)
         suffix = add_preserved_filters({"preserved_filters": preserved, "opts": self.opts}, "")
         change_url = reverse("admin:cases_case_change", args=[0])
-        return queue_rows_html(self.result_list, change_url, escape(suffix))
+        return queue_rows(self.result_list, change_url, suffix)
 
 
 # --- the buttons ---------------------------------------------------------------------------
@@ -365,8 +418,8 @@ def case_timeline(case: Case, limit: int = 200) -> list[dict[str, Any]]:
     ):
         if event.kind == TimelineEvent.Kind.STATUS:
             what = (
-                f"{Status(event.from_status).label if event.from_status else '—'} → "
-                f"{Status(event.to_status).label}"
+                f"{console_status(event.from_status) if event.from_status else '—'} → "
+                f"{console_status(event.to_status)}"
             )
         else:
             what = event.get_kind_display()
@@ -444,7 +497,8 @@ class CaseAdmin(AuditedAdmin):
         "last_activity",
     ]
     list_filter = [
-        "status",
+        ShowFilter,
+        StatusFilter,
         "specialty",
         AssignedSpecialistFilter,
         ClockRiskFilter,
@@ -459,9 +513,10 @@ class CaseAdmin(AuditedAdmin):
         "=family__email",
         "=physician_email",
     ]
-    # Most urgent due date first (no due date last), then the oldest submitted.
-    # "pk" last keeps the order total without the "-pk" the changelist would add, so one
-    # index (due_at, submitted_at, id) serves it; PostgreSQL indexes sort nulls last.
+    # Without a column chosen, ``get_ordering`` puts the most urgent first (overdue, at
+    # risk, then waiting for triage, records or confirmation); then the earliest due date
+    # (none last) and the oldest submitted. "pk" last keeps the order total without the
+    # "-pk" the changelist would add.
     ordering = [F("due_at").asc(nulls_last=True), F("submitted_at").asc(nulls_last=True), "pk"]
     show_full_result_count = False
     # "Show counts" would count every filter choice over the whole table.
@@ -470,7 +525,7 @@ class CaseAdmin(AuditedAdmin):
     # Status is never edited by hand: it moves only through the buttons (cases.services).
     readonly_fields = [
         "reference",
-        "status",
+        "status_text",
         "status_before_hold",
         "created_at",
         "submitted_at",
@@ -495,6 +550,14 @@ class CaseAdmin(AuditedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         return queue_annotate(super().get_queryset(request), request.user)
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        rank = urgency_rank(console_clock(request)).asc()
+        return [rank, *self.ordering]
+
+    @admin.display(description="Status", ordering="status")
+    def status_text(self, case: Case) -> str:
+        return console_status(case.status)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CaseQueue
@@ -546,7 +609,7 @@ class CaseAdmin(AuditedAdmin):
 
     @admin.display(description="Due (business days left)", ordering="due_at")
     def due(self, case: Case) -> str:
-        return due_html(case)
+        return due_text(case)
 
     @admin.display(description="Last activity", ordering="last_event_at")
     def last_activity(self, case: Case) -> str:
@@ -597,6 +660,7 @@ class CaseAdmin(AuditedAdmin):
             "report_panel": report_panel(case),
             "moves": moves,
             "can_act": can_act,
+            "status": console_status(case.status),
             "due": format_pacific(case.due_at) if case.due_at else "",
             "received_url": reverse(
                 "admin:cases_case_transition", args=[case.pk, "record_received"]
@@ -656,6 +720,7 @@ class CaseAdmin(AuditedAdmin):
             "original": case,
             "case": case,
             "move": move,
+            "status": console_status(case.status),
             "form": form,
             "back": back,
         }
