@@ -253,6 +253,26 @@ class SpecialistChoice(forms.ModelChoiceField):
         return f"{obj.get_full_name() or obj.email} — {obj.load} open case(s)"
 
 
+def specialist_options(case: Case, *, exclude: int | None = None) -> tuple[QuerySet[User], str]:
+    """The specialists to choose from, and a warning when none of them covers the case's
+    specialty: then every other specialist accepting cases is offered (the coordinator may
+    know one who can review it), rather than an empty list that explains nothing."""
+    covering = specialists_for(case).exclude(pk=exclude or 0)
+    if covering.exists():
+        return covering, ""
+    others = specialists_for(case, any_specialty=True).exclude(pk=exclude or 0)
+    specialty = case.specialty.name if case.specialty is not None else "this specialty"
+    if not others.exists():
+        return others, (
+            "No specialist is accepting cases at the moment, in any specialty. Ask a "
+            "specialist to accept cases again (their profile), or put the case on hold."
+        )
+    return others, (
+        f"No specialist accepting cases covers {specialty}. The list shows the specialists "
+        "of other specialties: choose one only if you know they can review this case."
+    )
+
+
 class ProposalForm(forms.Form):
     specialist = SpecialistChoice(queryset=User.objects.none())
     note = forms.CharField(
@@ -264,7 +284,8 @@ class ProposalForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["specialist"].queryset = specialists_for(case)  # type: ignore[attr-defined]
+        choices, self.warning = specialist_options(case)
+        self.fields["specialist"].queryset = choices  # type: ignore[attr-defined]
 
 
 class ReassignForm(forms.Form):
@@ -277,7 +298,7 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = specialists_for(case).exclude(pk=case.assigned_specialist_id or 0)
+        choices, self.warning = specialist_options(case, exclude=case.assigned_specialist_id)
         self.fields["specialist"].queryset = choices  # type: ignore[attr-defined]
 
 
@@ -400,6 +421,19 @@ def _report_reopenable(case: Case) -> bool:
         reports.filter(delivered_at__isnull=False).exists()
         and not reports.filter(delivered_at__isnull=True).exists()
     )
+
+
+def _money(billing: Any) -> dict[str, str]:
+    from billing.admin import dollars
+
+    if billing is None:
+        return {}
+    fee = "not fixed yet" if billing.fee_cents is None else dollars(billing.fee_cents)
+    return {
+        "fee": "no charge" if billing.fee_cents == 0 else fee,
+        "paid": dollars(billing.paid_cents),
+        "refunded": dollars(billing.refunded_cents),
+    }
 
 
 def _name(user: Any) -> str:
@@ -656,6 +690,7 @@ class CaseAdmin(AuditedAdmin):
             "records": records,
             "record_requests": list(case.record_requests.all()),
             "billing": getattr(case, "billing", None),
+            "money": _money(getattr(case, "billing", None)),
             "timeline": case_timeline(case),
             "report_panel": report_panel(case),
             "moves": moves,

@@ -642,13 +642,14 @@ __all__ = [
 ]
 
 
-def specialists_for(case: Case) -> QuerySet[User]:
-    """Who can be proposed: active specialists of the case's specialty who accept cases,
-    least loaded first (``load``: their cases assigned or in review)."""
+def specialists_for(case: Case, *, any_specialty: bool = False) -> QuerySet[User]:
+    """Who can be proposed: active specialists of the case's specialty (of any, with
+    ``any_specialty``) who accept cases, least loaded first (``load``: their cases assigned
+    or in review)."""
     people = User.objects.filter(
         role=Role.SPECIALIST, is_active=True, specialist_profile__accepting_cases=True
     )
-    if case.specialty_id is not None:
+    if case.specialty_id is not None and not any_specialty:
         people = people.filter(specialist_profile__specialties=case.specialty_id)
     return (
         people.annotate(

@@ -164,3 +164,91 @@ def test_statuses_in_the_coordinators_words(staff: Client, mixed: dict[str, Case
     dashboard = staff.get(reverse("admin:cases_case_dashboard")).content.decode()
     assert "Waiting for the family to confirm" in dashboard
     assert "Waiting for your confirmation" not in dashboard
+
+
+# --- choosing a specialist -----------------------------------------------------------------
+
+
+def _profile(user: Any, *specialties: Any, accepting: bool = True) -> None:
+    from accounts.models import SpecialistProfile
+
+    profile = SpecialistProfile.objects.create(
+        user=user, title="Attending", accepting_cases=accepting
+    )
+    profile.specialties.add(*specialties)
+
+
+def test_nobody_covers_the_specialty_the_others_are_offered_with_a_warning(
+    staff: Client, family: Any, specialist: Any, other_specialist: Any
+) -> None:
+    from tests.factories import specialty
+
+    case = CaseFactory(family=family, status=S.IN_TRIAGE, specialty=specialty("nephrology"))
+    _profile(specialist, specialty("neurology"))
+    _profile(other_specialist, specialty("neurology"), accepting=False)
+    url = reverse("admin:cases_case_transition", args=[case.pk, "propose"])
+    response = staff.get(url)
+    assert response.status_code == 200
+    assert list(response.context["form"].fields["specialist"].queryset) == [specialist]
+    html = response.content.decode()
+    assert 'id="specialist-warning"' in html
+    assert f"No specialist accepting cases covers {case.specialty.name}." in html
+    # The warning is advice: the proposal goes through.
+    response = staff.post(url, {"specialist": specialist.pk, "note": ""})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == S.AWAITING_FAMILY_CONFIRMATION
+    assert case.proposed_specialist == specialist
+
+
+def test_a_covering_specialist_means_no_warning(
+    staff: Client, family: Any, specialist: Any, other_specialist: Any
+) -> None:
+    case = CaseFactory(family=family, status=S.IN_TRIAGE)
+    _profile(specialist, case.specialty)
+    _profile(other_specialist)
+    response = staff.get(reverse("admin:cases_case_transition", args=[case.pk, "propose"]))
+    assert list(response.context["form"].fields["specialist"].queryset) == [specialist]
+    assert 'id="specialist-warning"' not in response.content.decode()
+
+
+def test_no_specialist_accepting_at_all_says_so(staff: Client, family: Any) -> None:
+    case = CaseFactory(family=family, status=S.IN_TRIAGE)
+    response = staff.get(reverse("admin:cases_case_transition", args=[case.pk, "propose"]))
+    assert response.status_code == 200
+    assert "No specialist is accepting cases at the moment" in response.content.decode()
+
+
+# --- money ----------------------------------------------------------------------------------
+
+
+def test_money_is_in_dollars_on_the_case_and_billing_pages(
+    staff: Client, family: Any, coordinator: Any
+) -> None:
+    from billing.models import PaymentAttempt, Refund
+    from tests.billing.test_documents import make_paid
+
+    case = CaseFactory(family=family, status=S.ASSIGNED)
+    make_paid(case, refunded_cents=2550)
+    attempt = PaymentAttempt.objects.get(case=case)
+    refund = Refund.objects.create(
+        case=case, attempt=attempt, amount_cents=2550, reason="Goodwill", created_by=coordinator
+    )
+    pages = {
+        "case": reverse("admin:cases_case_change", args=[case.pk]),
+        "billing": reverse("admin:billing_casebilling_change", args=[case.billing.pk]),
+        "billing list": reverse("admin:billing_casebilling_changelist"),
+        "attempt": reverse("admin:billing_paymentattempt_change", args=[attempt.pk]),
+        "attempt list": reverse("admin:billing_paymentattempt_changelist"),
+        "refund": reverse("admin:billing_refund_change", args=[refund.pk]),
+    }
+    for name, url in pages.items():
+        response = staff.get(url)
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert "cents" not in html.lower(), name
+        assert "87500" not in html, name
+        assert "$875.00" in html or "$25.50" in html, name
+    case_page = staff.get(pages["case"]).content.decode()
+    assert "fee $875.00" in case_page
+    assert "paid $875.00, refunded $25.50" in case_page
