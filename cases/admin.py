@@ -239,6 +239,30 @@ class RecordRequestForm(forms.Form):
     by_mail = forms.BooleanField(required=False, label="Sent by post (CD or slides)")
 
 
+class ConsoleMessageForm(forms.Form):
+    thread = forms.ChoiceField(choices=CaseMessage.Thread.choices, label="Conversation")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        label="Your reply",
+        help_text="The family or physician is emailed that there is a new message (without "
+        "its text) and reads it in the portal.",
+    )
+
+    def __init__(self, *args: Any, threads: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["thread"].choices = [  # type: ignore[attr-defined]
+            (value, label) for value, label in CONSOLE_THREAD_LABELS.items() if value in threads
+        ]
+
+
+# Who is in each conversation, in the coordinator's words (the model's are the family's).
+CONSOLE_THREAD_LABELS: dict[str, str] = {
+    CaseMessage.Thread.COORDINATOR: "With the family and their physician",
+    CaseMessage.Thread.PHYSICIAN_SPECIALIST: "Physician to physician (specialist and physician)",
+}
+
+
 class ReopenForm(forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -434,6 +458,12 @@ def _money(billing: Any) -> dict[str, str]:
         "paid": dollars(billing.paid_cents),
         "refunded": dollars(billing.refunded_cents),
     }
+
+
+def _unread(case: Case, user: Any) -> int:
+    from .messaging import unread_count
+
+    return unread_count(case, user)
 
 
 def _name(user: Any) -> str:
@@ -696,6 +726,8 @@ class CaseAdmin(AuditedAdmin):
             "moves": moves,
             "can_act": can_act,
             "status": console_status(case.status),
+            "messages_url": reverse("admin:cases_case_messages", args=[case.pk]),
+            "unread": _unread(case, request.user),
             "due": format_pacific(case.due_at) if case.due_at else "",
             "received_url": reverse(
                 "admin:cases_case_transition", args=[case.pk, "record_received"]
@@ -710,6 +742,11 @@ class CaseAdmin(AuditedAdmin):
                 "dashboard/",
                 self.admin_site.admin_view(self.dashboard_view),
                 name="cases_case_dashboard",
+            ),
+            path(
+                "<int:object_id>/messages/",
+                self.admin_site.admin_view(self.messages_view),
+                name="cases_case_messages",
             ),
             path(
                 "<int:object_id>/transition/<slug:action>/",
@@ -785,6 +822,76 @@ class CaseAdmin(AuditedAdmin):
         else:
             self.message_user(request, f"Received: {record_request.what}", messages.SUCCESS)
         return HttpResponseRedirect(back)
+
+    def messages_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The case's conversations, read and answered in the console. Each view and each
+        reply is audited as the portal's messages page does; replies go through
+        ``messaging.message_post``, which notifies the family or physicians by email."""
+        from . import messaging
+
+        case = get_object_or_404(Case, pk=object_id)
+        if not self.has_view_permission(request, case):
+            raise PermissionDenied
+        by: User = request.user  # type: ignore[assignment]
+        posting = request.method == "POST"
+        if posting and not self.has_change_permission(request, case):
+            raise PermissionDenied
+        self.audit(request, case, "message_post" if posting else "messages_view")
+        threads = messaging.threads_for(by, case)
+        postable = [t for t in threads if messaging.can_post(by, case, t)]
+        here = reverse("admin:cases_case_messages", args=[case.pk])
+        form = ConsoleMessageForm(
+            request.POST if posting else None,
+            threads=postable,
+            initial={"thread": CaseMessage.Thread.COORDINATOR},
+        )
+        if posting and form.is_valid():
+            try:
+                messaging.message_post(
+                    case=case,
+                    by=by,
+                    body=form.cleaned_data["body"],
+                    thread=form.cleaned_data["thread"],
+                )
+            except ValidationError as refused:
+                form.add_error("body", refused)
+            except PermissionDenied as refused:
+                form.add_error(None, str(refused))
+            else:
+                self.message_user(request, "Reply sent.", messages.SUCCESS)
+                return HttpResponseRedirect(here)
+        seen_at = timezone.now()  # not later: a message posted meanwhile stays unread
+        conversations = [
+            {
+                "thread": thread,
+                "label": CONSOLE_THREAD_LABELS.get(thread, thread),
+                "messages": list(
+                    CaseMessage.objects.filter(case=case, thread=thread)
+                    .select_related("author")
+                    .order_by("created_at", "pk")
+                ),
+            }
+            for thread in threads
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Messages — {case.reference}",
+            "opts": self.model._meta,
+            "original": case,
+            "case": case,
+            "conversations": conversations,
+            "form": form if postable else None,
+            "back": reverse("admin:cases_case_change", args=[case.pk]),
+        }
+        response = render(
+            request,
+            "admin/cases/case/messages.html",
+            context,
+            status=400 if form.errors else 200,
+        )
+        if not posting:
+            messaging.messages_mark_read(case=case, user=by, at=seen_at)
+        return response
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
