@@ -472,14 +472,17 @@ def _name(user: Any) -> str:
     return str(user.get_full_name() or user.email)
 
 
-def case_timeline(case: Case, limit: int = 200) -> list[dict[str, Any]]:
-    """Status changes and notes, messages, emails sent and accesses, newest first."""
+def case_timeline(
+    case: Case, limit: int = 200, *, status_only: bool = False
+) -> list[dict[str, Any]]:
+    """Status changes and notes, messages, emails sent and accesses, newest first; with
+    ``status_only``, the status changes alone (the path of the case, without the views and
+    edits around it)."""
     rows: list[dict[str, Any]] = []
-    for event in (
-        TimelineEvent.objects.filter(case=case)
-        .select_related("actor")
-        .order_by("-at", "-pk")[:limit]
-    ):
+    events = TimelineEvent.objects.filter(case=case)
+    if status_only:
+        events = events.filter(kind=TimelineEvent.Kind.STATUS)
+    for event in events.select_related("actor").order_by("-at", "-pk")[:limit]:
         if event.kind == TimelineEvent.Kind.STATUS:
             what = (
                 f"{console_status(event.from_status) if event.from_status else '—'} → "
@@ -496,6 +499,8 @@ def case_timeline(case: Case, limit: int = 200) -> list[dict[str, Any]]:
                 "note": event.note,
             }
         )
+    if status_only:
+        return rows
     for message in (
         CaseMessage.objects.filter(case=case)
         .select_related("author")
@@ -709,6 +714,7 @@ class CaseAdmin(AuditedAdmin):
             for record in case.records.all()
         ]
         can_act = self.has_change_permission(request, case)
+        status_only = request.GET.get("timeline") == "status"
         moves = [
             {"move": move, "url": reverse("admin:cases_case_transition", args=[case.pk, name])}
             for name, move in MOVES.items()
@@ -721,7 +727,8 @@ class CaseAdmin(AuditedAdmin):
             "record_requests": list(case.record_requests.all()),
             "billing": getattr(case, "billing", None),
             "money": _money(getattr(case, "billing", None)),
-            "timeline": case_timeline(case),
+            "timeline": case_timeline(case, status_only=status_only),
+            "status_only": status_only,
             "report_panel": report_panel(case),
             "moves": moves,
             "can_act": can_act,
