@@ -26,6 +26,14 @@ def _cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
+def dollars(cents: int | None) -> str:
+    """Money as the coordinator reads it ("$875.00"), never a count of cents. Decimal, so
+    no amount is ever rounded through a float."""
+    if cents is None:
+        return "—"
+    return f"${Decimal(cents) / 100:,.2f}"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written by the billing services only."""
 
@@ -174,7 +182,9 @@ class CaseBillingAdmin(AuditedAdmin):
 
     @admin.display(description="Case status", ordering="case__status")
     def case_status(self, obj: CaseBilling) -> str:
-        return obj.case.get_status_display()
+        from cases.admin_queue import console_status
+
+        return console_status(obj.case.status)
 
     @admin.display(description="Fee", ordering="fee_cents")
     def fee_amount(self, obj: CaseBilling) -> str:
@@ -311,6 +321,9 @@ class CaseBillingAdmin(AuditedAdmin):
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(AuditedAdmin, ReadOnlyAdmin):
     audit_object_type = "payment_attempt"
+    # The page shows the amount in dollars (``amount``), not the stored cents.
+    exclude = ["amount_cents"]
+    readonly_fields = ["amount"]
     list_display = [
         "case",
         "number",
@@ -332,6 +345,8 @@ class PaymentAttemptAdmin(AuditedAdmin, ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(AuditedAdmin, ReadOnlyAdmin):
     audit_object_type = "refund"
+    exclude = ["amount_cents"]
+    readonly_fields = ["amount"]
     list_display = ["case", "amount", "status", "created_by", "created_at"]
     list_filter = ["status"]
     list_select_related = ["case", "created_by"]

@@ -13,33 +13,35 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import escape
-from django.utils.safestring import SafeString
 
 from accounts.models import User
 
 from . import services
 from .admin_queue import (
+    HIDDEN_BY_DEFAULT,
     QUEUE_ONLY,
     QUEUE_RELATED,
     RISK_LABELS,
+    STATUS_LABELS,
     BoundedPaginator,
     child_text,
     clock_annotate,
     console_clock,
+    console_status,
     dashboard_numbers,
-    due_html,
+    due_text,
     last_activity_text,
     payment_text,
     queue_annotate,
-    queue_filters_html,
-    queue_rows_html,
+    queue_filters,
+    queue_rows,
     queue_search,
     records_complete_text,
     requested_specialist_text,
     residence_text,
     specialist_choices,
     specialists_for,
+    urgency_rank,
 )
 from .audit_admin import AuditedAdmin
 from .clock import format_pacific
@@ -60,6 +62,57 @@ S = Status
 
 
 # --- the queue's filters --------------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """The status in the console's words (``admin_queue.CONSOLE_STATUS_LABELS``); the same
+    parameter as the admin's own field filter, so links made before keep working."""
+
+    title = "status"
+    parameter_name = "status__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(value, STATUS_LABELS[value]) for value, _ in Status.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        if self.value() in STATUS_LABELS:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class ShowFilter(admin.SimpleListFilter):
+    """The queue opens on open work; drafts and ended cases come back from here. A status
+    chosen in the status filter wins (asking for drafts shows the drafts)."""
+
+    title = "cases shown"
+    parameter_name = "show"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("all", "All, with drafts and ended cases"),
+            ("drafts", "Drafts only"),
+            ("ended", "Closed, declined or withdrawn only"),
+        ]
+
+    def choices(self, changelist: Any) -> Any:
+        # The default ("all" in the admin's wording) is the open work here.
+        for choice in super().choices(changelist):
+            if choice["display"] == "All":
+                choice["display"] = "Open work (default)"
+            yield choice
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        value = self.value()
+        if value == "drafts":
+            return queryset.filter(status=S.DRAFT)
+        if value == "ended":
+            return queryset.filter(status__in=(S.CLOSED, S.DECLINED, S.WITHDRAWN))
+        if value == "all" or request.GET.get(StatusFilter.parameter_name):
+            return queryset
+        if request.GET.get("q"):
+            # A search looks for a particular case: find it whatever its status.
+            return queryset
+        return queryset.exclude(status__in=HIDDEN_BY_DEFAULT)
 
 
 class AssignedSpecialistFilter(admin.SimpleListFilter):
@@ -133,7 +186,7 @@ class UnreadFilter(admin.SimpleListFilter):
 
 class CaseQueue(ChangeList):
     """The queue's rows: only the columns shown, each row's clock from one calendar per
-    request, and the table body built in Python (``queue_rows_html``)."""
+    request, and the cells prepared once (``queue_rows``) for one template."""
 
     def get_results(self, request: HttpRequest) -> None:
         self.queryset = self.queryset.only(*QUEUE_ONLY)
@@ -148,20 +201,20 @@ class CaseQueue(ChangeList):
         return list(result_headers(self))
 
     @cached_property
-    def queue_filters(self) -> SafeString:
-        return queue_filters_html(self)
+    def queue_filters(self) -> list[dict[str, Any]]:
+        return queue_filters(self)
 
     @cached_property
     def queue_sorted_count(self) -> int:
         return sum(1 for h in self.queue_headers if h["sortable"] and h["sorted"])
 
     @cached_property
-    def queue_rows(self) -> SafeString:
+    def queue_rows(self) -> list[dict[str, Any]]:
         # The admin links a row to the case with the queue's filters kept for "back".
         preserved = self.model_admin.get_preserved_filters(self._request)
         suffix = add_preserved_filters({"preserved_filters": preserved, "opts": self.opts}, "")
         change_url = reverse("admin:cases_case_change", args=[0])
-        return queue_rows_html(self.result_list, change_url, escape(suffix))
+        return queue_rows(self.result_list, change_url, suffix)
 
 
 # --- the buttons ---------------------------------------------------------------------------
@@ -186,6 +239,30 @@ class RecordRequestForm(forms.Form):
     by_mail = forms.BooleanField(required=False, label="Sent by post (CD or slides)")
 
 
+class ConsoleMessageForm(forms.Form):
+    thread = forms.ChoiceField(choices=CaseMessage.Thread.choices, label="Conversation")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        label="Your reply",
+        help_text="The family or physician is emailed that there is a new message (without "
+        "its text) and reads it in the portal.",
+    )
+
+    def __init__(self, *args: Any, threads: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["thread"].choices = [  # type: ignore[attr-defined]
+            (value, label) for value, label in CONSOLE_THREAD_LABELS.items() if value in threads
+        ]
+
+
+# Who is in each conversation, in the coordinator's words (the model's are the family's).
+CONSOLE_THREAD_LABELS: dict[str, str] = {
+    CaseMessage.Thread.COORDINATOR: "With the family and their physician",
+    CaseMessage.Thread.PHYSICIAN_SPECIALIST: "Physician to physician (specialist and physician)",
+}
+
+
 class ReopenForm(forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -200,6 +277,26 @@ class SpecialistChoice(forms.ModelChoiceField):
         return f"{obj.get_full_name() or obj.email} — {obj.load} open case(s)"
 
 
+def specialist_options(case: Case, *, exclude: int | None = None) -> tuple[QuerySet[User], str]:
+    """The specialists to choose from, and a warning when none of them covers the case's
+    specialty: then every other specialist accepting cases is offered (the coordinator may
+    know one who can review it), rather than an empty list that explains nothing."""
+    covering = specialists_for(case).exclude(pk=exclude or 0)
+    if covering.exists():
+        return covering, ""
+    others = specialists_for(case, any_specialty=True).exclude(pk=exclude or 0)
+    specialty = case.specialty.name if case.specialty is not None else "this specialty"
+    if not others.exists():
+        return others, (
+            "No specialist is accepting cases at the moment, in any specialty. Ask a "
+            "specialist to accept cases again (their profile), or put the case on hold."
+        )
+    return others, (
+        f"No specialist accepting cases covers {specialty}. The list shows the specialists "
+        "of other specialties: choose one only if you know they can review this case."
+    )
+
+
 class ProposalForm(forms.Form):
     specialist = SpecialistChoice(queryset=User.objects.none())
     note = forms.CharField(
@@ -211,7 +308,8 @@ class ProposalForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["specialist"].queryset = specialists_for(case)  # type: ignore[attr-defined]
+        choices, self.warning = specialist_options(case)
+        self.fields["specialist"].queryset = choices  # type: ignore[attr-defined]
 
 
 class ReassignForm(forms.Form):
@@ -224,7 +322,7 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = specialists_for(case).exclude(pk=case.assigned_specialist_id or 0)
+        choices, self.warning = specialist_options(case, exclude=case.assigned_specialist_id)
         self.fields["specialist"].queryset = choices  # type: ignore[attr-defined]
 
 
@@ -349,24 +447,46 @@ def _report_reopenable(case: Case) -> bool:
     )
 
 
+def _money(billing: Any) -> dict[str, str]:
+    from billing.admin import dollars
+
+    if billing is None:
+        return {}
+    fee = "not fixed yet" if billing.fee_cents is None else dollars(billing.fee_cents)
+    return {
+        "fee": "no charge" if billing.fee_cents == 0 else fee,
+        "paid": dollars(billing.paid_cents),
+        "refunded": dollars(billing.refunded_cents),
+    }
+
+
+def _unread(case: Case, user: Any) -> int:
+    from .messaging import unread_count
+
+    return unread_count(case, user)
+
+
 def _name(user: Any) -> str:
     if user is None:
         return "—"
     return str(user.get_full_name() or user.email)
 
 
-def case_timeline(case: Case, limit: int = 200) -> list[dict[str, Any]]:
-    """Status changes and notes, messages, emails sent and accesses, newest first."""
+def case_timeline(
+    case: Case, limit: int = 200, *, status_only: bool = False
+) -> list[dict[str, Any]]:
+    """Status changes and notes, messages, emails sent and accesses, newest first; with
+    ``status_only``, the status changes alone (the path of the case, without the views and
+    edits around it)."""
     rows: list[dict[str, Any]] = []
-    for event in (
-        TimelineEvent.objects.filter(case=case)
-        .select_related("actor")
-        .order_by("-at", "-pk")[:limit]
-    ):
+    events = TimelineEvent.objects.filter(case=case)
+    if status_only:
+        events = events.filter(kind=TimelineEvent.Kind.STATUS)
+    for event in events.select_related("actor").order_by("-at", "-pk")[:limit]:
         if event.kind == TimelineEvent.Kind.STATUS:
             what = (
-                f"{Status(event.from_status).label if event.from_status else '—'} → "
-                f"{Status(event.to_status).label}"
+                f"{console_status(event.from_status) if event.from_status else '—'} → "
+                f"{console_status(event.to_status)}"
             )
         else:
             what = event.get_kind_display()
@@ -379,6 +499,8 @@ def case_timeline(case: Case, limit: int = 200) -> list[dict[str, Any]]:
                 "note": event.note,
             }
         )
+    if status_only:
+        return rows
     for message in (
         CaseMessage.objects.filter(case=case)
         .select_related("author")
@@ -444,7 +566,8 @@ class CaseAdmin(AuditedAdmin):
         "last_activity",
     ]
     list_filter = [
-        "status",
+        ShowFilter,
+        StatusFilter,
         "specialty",
         AssignedSpecialistFilter,
         ClockRiskFilter,
@@ -459,9 +582,10 @@ class CaseAdmin(AuditedAdmin):
         "=family__email",
         "=physician_email",
     ]
-    # Most urgent due date first (no due date last), then the oldest submitted.
-    # "pk" last keeps the order total without the "-pk" the changelist would add, so one
-    # index (due_at, submitted_at, id) serves it; PostgreSQL indexes sort nulls last.
+    # Without a column chosen, ``get_ordering`` puts the most urgent first (overdue, at
+    # risk, then waiting for triage, records or confirmation); then the earliest due date
+    # (none last) and the oldest submitted. "pk" last keeps the order total without the
+    # "-pk" the changelist would add.
     ordering = [F("due_at").asc(nulls_last=True), F("submitted_at").asc(nulls_last=True), "pk"]
     show_full_result_count = False
     # "Show counts" would count every filter choice over the whole table.
@@ -470,7 +594,7 @@ class CaseAdmin(AuditedAdmin):
     # Status is never edited by hand: it moves only through the buttons (cases.services).
     readonly_fields = [
         "reference",
-        "status",
+        "status_text",
         "status_before_hold",
         "created_at",
         "submitted_at",
@@ -495,6 +619,14 @@ class CaseAdmin(AuditedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         return queue_annotate(super().get_queryset(request), request.user)
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        rank = urgency_rank(console_clock(request)).asc()
+        return [rank, *self.ordering]
+
+    @admin.display(description="Status", ordering="status")
+    def status_text(self, case: Case) -> str:
+        return console_status(case.status)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CaseQueue
@@ -546,7 +678,7 @@ class CaseAdmin(AuditedAdmin):
 
     @admin.display(description="Due (business days left)", ordering="due_at")
     def due(self, case: Case) -> str:
-        return due_html(case)
+        return due_text(case)
 
     @admin.display(description="Last activity", ordering="last_event_at")
     def last_activity(self, case: Case) -> str:
@@ -582,6 +714,7 @@ class CaseAdmin(AuditedAdmin):
             for record in case.records.all()
         ]
         can_act = self.has_change_permission(request, case)
+        status_only = request.GET.get("timeline") == "status"
         moves = [
             {"move": move, "url": reverse("admin:cases_case_transition", args=[case.pk, name])}
             for name, move in MOVES.items()
@@ -593,10 +726,15 @@ class CaseAdmin(AuditedAdmin):
             "records": records,
             "record_requests": list(case.record_requests.all()),
             "billing": getattr(case, "billing", None),
-            "timeline": case_timeline(case),
+            "money": _money(getattr(case, "billing", None)),
+            "timeline": case_timeline(case, status_only=status_only),
+            "status_only": status_only,
             "report_panel": report_panel(case),
             "moves": moves,
             "can_act": can_act,
+            "status": console_status(case.status),
+            "messages_url": reverse("admin:cases_case_messages", args=[case.pk]),
+            "unread": _unread(case, request.user),
             "due": format_pacific(case.due_at) if case.due_at else "",
             "received_url": reverse(
                 "admin:cases_case_transition", args=[case.pk, "record_received"]
@@ -611,6 +749,11 @@ class CaseAdmin(AuditedAdmin):
                 "dashboard/",
                 self.admin_site.admin_view(self.dashboard_view),
                 name="cases_case_dashboard",
+            ),
+            path(
+                "<int:object_id>/messages/",
+                self.admin_site.admin_view(self.messages_view),
+                name="cases_case_messages",
             ),
             path(
                 "<int:object_id>/transition/<slug:action>/",
@@ -656,6 +799,7 @@ class CaseAdmin(AuditedAdmin):
             "original": case,
             "case": case,
             "move": move,
+            "status": console_status(case.status),
             "form": form,
             "back": back,
         }
@@ -685,6 +829,76 @@ class CaseAdmin(AuditedAdmin):
         else:
             self.message_user(request, f"Received: {record_request.what}", messages.SUCCESS)
         return HttpResponseRedirect(back)
+
+    def messages_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The case's conversations, read and answered in the console. Each view and each
+        reply is audited as the portal's messages page does; replies go through
+        ``messaging.message_post``, which notifies the family or physicians by email."""
+        from . import messaging
+
+        case = get_object_or_404(Case, pk=object_id)
+        if not self.has_view_permission(request, case):
+            raise PermissionDenied
+        by: User = request.user  # type: ignore[assignment]
+        posting = request.method == "POST"
+        if posting and not self.has_change_permission(request, case):
+            raise PermissionDenied
+        self.audit(request, case, "message_post" if posting else "messages_view")
+        threads = messaging.threads_for(by, case)
+        postable = [t for t in threads if messaging.can_post(by, case, t)]
+        here = reverse("admin:cases_case_messages", args=[case.pk])
+        form = ConsoleMessageForm(
+            request.POST if posting else None,
+            threads=postable,
+            initial={"thread": CaseMessage.Thread.COORDINATOR},
+        )
+        if posting and form.is_valid():
+            try:
+                messaging.message_post(
+                    case=case,
+                    by=by,
+                    body=form.cleaned_data["body"],
+                    thread=form.cleaned_data["thread"],
+                )
+            except ValidationError as refused:
+                form.add_error("body", refused)
+            except PermissionDenied as refused:
+                form.add_error(None, str(refused))
+            else:
+                self.message_user(request, "Reply sent.", messages.SUCCESS)
+                return HttpResponseRedirect(here)
+        seen_at = timezone.now()  # not later: a message posted meanwhile stays unread
+        conversations = [
+            {
+                "thread": thread,
+                "label": CONSOLE_THREAD_LABELS.get(thread, thread),
+                "messages": list(
+                    CaseMessage.objects.filter(case=case, thread=thread)
+                    .select_related("author")
+                    .order_by("created_at", "pk")
+                ),
+            }
+            for thread in threads
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Messages — {case.reference}",
+            "opts": self.model._meta,
+            "original": case,
+            "case": case,
+            "conversations": conversations,
+            "form": form if postable else None,
+            "back": reverse("admin:cases_case_change", args=[case.pk]),
+        }
+        response = render(
+            request,
+            "admin/cases/case/messages.html",
+            context,
+            status=400 if form.errors else 200,
+        )
+        if not posting:
+            messaging.messages_mark_read(case=case, user=by, at=seen_at)
+        return response
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

@@ -6,10 +6,11 @@ Speed at any size
     and with no filter or search, reads the planner's row estimate (``pg_class.reltuples``)
     once the table is large. Each row's columns come from ``select_related`` and two
     subquery annotations (last activity, unread messages), so the number of queries does
-    not grow with the number of cases. The rows and the filter sidebar are built here in
-    Python (``queue_rows_html``, ``queue_filters_html``) rather than through the admin's
-    per-cell template tags, and the search looks each kind of match up on its own index
-    (``queue_search``). Figures: benchmarks/README.md, "The coordinator console".
+    not grow with the number of cases. The rows and the filter sidebar are prepared here
+    (``queue_rows``, ``queue_filters``) and rendered by one template each, rather than
+    through the admin's per-cell and per-filter template tags, and the search looks each
+    kind of match up on its own index (``queue_search``). Figures: benchmarks/README.md,
+    "The coordinator console".
 
 The clock
     One ``BusinessCalendar`` and one ``TurnaroundPolicy`` per request (``console_clock``),
@@ -23,7 +24,6 @@ The clock
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from html import escape as _esc
 from statistics import median
 from typing import Any
 
@@ -44,9 +44,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.encoding import iri_to_uri
 from django.utils.functional import cached_property
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import smart_split, unescape_string_literal
 
 from accounts.models import Role, User
@@ -165,7 +163,6 @@ _UNREAD_SQL = (
 
 # The clock no longer matters once the report is signed (or the case ended).
 CLOCK_STOPPED = frozenset({S.REPORT_FINAL, S.DELIVERED, S.CLOSED, S.DECLINED, S.WITHDRAWN})
-RISK_COLOURS = {"on_track": "#1e7e34", "at_risk": "#b36b00", "overdue": "#b00020"}
 
 # The columns a queue row shows, and nothing else: the intake alone has some forty fields
 # (addresses, the diagnosis text) that fifty rows would otherwise load and build for nothing.
@@ -252,20 +249,26 @@ def payment_text(case: Case) -> str:
     return PAYMENT_LABELS.get(billing.state, billing.state) if billing is not None else "—"
 
 
-def due_html(case: Case, tz: tzinfo | None = None) -> SafeString:
+def due_cell(case: Case, tz: tzinfo | None = None) -> dict[str, Any]:
     """The due date, the business days left, and the clock state in words as well as
-    colour (the colour alone says nothing to a screen reader or a colour-blind reader)."""
+    colour (the colour alone says nothing to a screen reader or a colour-blind reader).
+    The colour is a class (``risk-…`` in static/css/console.css): the CSP refuses inline
+    styles."""
     if case.due_at is None:
-        return mark_safe("—")
+        return {"when": "—", "state": "", "label": "", "left": None}
     when = _day(case.due_at, tz or timezone.get_current_timezone())
     state = getattr(case, "clock_state", "no_clock")
     if state == "no_clock":
-        return mark_safe(when)  # noqa: S308 - a formatted date, no user text
+        return {"when": when, "state": "", "label": "", "left": None}
     left = getattr(case, "clock_days_left", None)
-    return mark_safe(  # noqa: S308 - a date, an int and constants of this module
-        f'{when} · {left} days left · <strong style="color: {RISK_COLOURS[state]}">'
-        f"{RISK_LABELS[state]}</strong>"
-    )
+    return {"when": when, "state": state, "label": RISK_LABELS[state], "left": left}
+
+
+def due_text(case: Case) -> str:
+    cell = due_cell(case)
+    if not cell["state"]:
+        return str(cell["when"])
+    return f"{cell['when']} · {cell['left']} days left · {cell['label']}"
 
 
 def last_activity_text(case: Case, tz: tzinfo | None = None) -> str:
@@ -274,20 +277,73 @@ def last_activity_text(case: Case, tz: tzinfo | None = None) -> str:
     return f"{latest.astimezone(tz or timezone.get_current_timezone()):%b %-d %H:%M}"
 
 
-STATUS_LABELS: dict[str, str] = {value: str(label) for value, label in S.choices}
+# The console's words for each status. The model's labels are the family's ("Waiting for
+# your confirmation"); the coordinator needs to know who the case waits on and what is next.
+CONSOLE_STATUS_LABELS: dict[str, str] = {
+    S.DRAFT: "Draft (not submitted)",
+    S.SUBMITTED: "New: to triage",
+    S.IN_TRIAGE: "In triage",
+    S.AWAITING_RECORDS: "Waiting for records",
+    S.DECLINED: "Declined",
+    S.AWAITING_FAMILY_CONFIRMATION: "Waiting for the family to confirm",
+    S.WITHDRAWN: "Withdrawn by the family",
+    S.PAYMENT_NEEDED: "Charge failed: waiting for the family to pay",
+    S.ASSIGNED: "With the specialist, to accept",
+    S.IN_REVIEW: "Specialist reviewing",
+    S.REPORT_FINAL: "Report signed, being delivered",
+    S.DELIVERED: "Report delivered",
+    S.CLOSED: "Closed",
+    S.ON_HOLD: "On hold",
+}
+STATUS_LABELS: dict[str, str] = {
+    str(value): label for value, label in CONSOLE_STATUS_LABELS.items()
+}
+
+
+def console_status(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+# The queue's default view: the coordinator's open work. Drafts (the family has not sent
+# them) and ended cases are a filter away ("Show" in the sidebar).
+ENDED_STATES = (S.CLOSED, S.DECLINED, S.WITHDRAWN)
+HIDDEN_BY_DEFAULT = (S.DRAFT, *ENDED_STATES)
+# Waiting on a coordinator's step: triage, records, or the family's confirmation.
+WAITING_STATES = (
+    S.SUBMITTED,
+    S.IN_TRIAGE,
+    S.AWAITING_RECORDS,
+    S.AWAITING_FAMILY_CONFIRMATION,
+    S.PAYMENT_NEEDED,
+)
+
+
+def urgency_rank(clock: "ConsoleClock") -> Any:
+    """0 overdue, 1 at risk, 2 waiting for triage, records or confirmation, 3 the rest:
+    the queue's first sort key, so the coordinator's most urgent work is on top."""
+    from django.db.models import Case as CaseWhen
+    from django.db.models import IntegerField, Value, When
+
+    running = ~Q(status__in=CLOCK_STOPPED)
+    return CaseWhen(
+        When(running & clock.risk_q("overdue"), then=Value(0)),
+        When(running & clock.risk_q("at_risk"), then=Value(1)),
+        When(status__in=WAITING_STATES, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+
+
 PAYMENT_LABELS: dict[str, str] = {}  # filled on first use: billing imports cases
 
 
-def queue_rows_html(cases: list[Case], change_url: str, link_suffix: str) -> SafeString:
-    """The rows of the queue table, in the admin's markup (``th`` for the linked reference,
-    ``td class="field-…"`` for the rest).
+def queue_rows(cases: list[Case], change_url: str, link_suffix: str) -> list[dict[str, Any]]:
+    """The cells of the queue's rows, for ``admin/cases/case/_queue_rows.html``.
 
-    Built here rather than by the admin's ``result_list`` tag, which for each of the
-    fifty rows and eleven columns looks the column up, formats it through
-    ``display_for_value``, reverses the case's URL and renders ``format_html``: most of
-    the queue's time before. Every text goes through ``html.escape`` (what Django's
-    ``escape`` calls, without its lazy-string wrapper); ``due`` is built from an int, a
-    date and constants. ``change_url`` ends with ``/0/change/`` (one reverse for all rows).
+    One template renders all rows (the template escapes every value), rather than the
+    admin's ``result_list`` tag, which for each of the fifty rows and eleven columns looks
+    the column up, formats it through ``display_for_value`` and reverses the case's URL.
+    ``change_url`` ends with ``/0/change/`` (one reverse for all rows).
     """
     if not PAYMENT_LABELS:
         from billing.models import CaseBilling
@@ -296,28 +352,27 @@ def queue_rows_html(cases: list[Case], change_url: str, link_suffix: str) -> Saf
     head, tail = change_url.rsplit("/0/", 1)
     today = timezone.localdate()
     tz = timezone.get_current_timezone()
-    out = []
+    rows = []
     for case in cases:
         specialty = case.specialty
         assigned = case.assigned_specialist
-        out.append(
-            f'<tr><th class="field-reference"><a href="{head}/{case.pk}/{tail}{link_suffix}">'
-            f"{_esc(case.reference)}</a></th>"
-            f'<td class="field-child">{_esc(child_text(case, today))}</td>'
-            f'<td class="field-residence">{_esc(residence_text(case))}</td>'
-            f'<td class="field-specialty nowrap">'
-            f"{_esc(specialty.name) if specialty is not None else '-'}</td>"
-            f'<td class="field-status">{_esc(STATUS_LABELS.get(case.status, case.status))}</td>'
-            f'<td class="field-requested_specialist">'
-            f"{_esc(requested_specialist_text(case))}</td>"
-            f'<td class="field-assigned_specialist nowrap">'
-            f"{_esc(assigned.email) if assigned is not None else '-'}</td>"
-            f'<td class="field-records_complete">{_esc(records_complete_text(case, tz))}</td>'
-            f'<td class="field-payment">{_esc(payment_text(case))}</td>'
-            f'<td class="field-due">{due_html(case, tz)}</td>'
-            f'<td class="field-last_activity">{_esc(last_activity_text(case, tz))}</td></tr>'
+        rows.append(
+            {
+                "url": f"{head}/{case.pk}/{tail}{link_suffix}",
+                "reference": case.reference,
+                "child": child_text(case, today),
+                "residence": residence_text(case),
+                "specialty": specialty.name if specialty is not None else "—",
+                "status": console_status(case.status),
+                "requested_specialist": requested_specialist_text(case),
+                "assigned_specialist": assigned.email if assigned is not None else "—",
+                "records_complete": records_complete_text(case, tz),
+                "payment": payment_text(case),
+                "due": due_cell(case, tz),
+                "last_activity": last_activity_text(case, tz),
+            }
         )
-    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+    return rows
 
 
 # --- the filters' choices -------------------------------------------------------------------
@@ -344,25 +399,14 @@ def _specialist_choices_changed(**kwargs: Any) -> None:
     cache.delete(SPECIALIST_CHOICES_KEY)
 
 
-def queue_filters_html(changelist: Any) -> SafeString:
-    """The filter sidebar in the markup of the admin's ``admin/filter.html``, built here:
-    rendering that template once per filter and choice (about a hundred links, most of
-    them specialists) cost more than the rows do."""
-    out = []
-    for spec in changelist.filter_specs:
-        title = _esc(str(spec.title))
-        out.append(
-            f'<details data-filter-title="{title}" open>\n'
-            f"  <summary>\n     By {title} \n  </summary>\n  <ul>"
-        )
-        for choice in spec.choices(changelist):
-            selected = ' class="selected"' if choice["selected"] else ""
-            out.append(
-                f'    <li{selected}><a href="{_esc(iri_to_uri(choice["query_string"]))}">'
-                f"{_esc(str(choice['display']))}</a></li>"
-            )
-        out.append("  </ul>\n</details>")
-    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+def queue_filters(changelist: Any) -> list[dict[str, Any]]:
+    """The filter sidebar's titles and choices, for ``admin/cases/case/_queue_filters.html``
+    (one template for the whole sidebar: the admin's ``admin_list_filter`` tag renders
+    ``admin/filter.html`` once per filter, about a hundred links with the specialists)."""
+    return [
+        {"title": str(spec.title), "choices": list(spec.choices(changelist))}
+        for spec in changelist.filter_specs
+    ]
 
 
 # --- search ---------------------------------------------------------------------------------
@@ -558,7 +602,9 @@ def dashboard_numbers(clock: ConsoleClock) -> dict[str, Any]:
         .order_by("-load", "full_name")
     )
     return {
-        "by_status": [(label, by_status.get(value, 0), value) for value, label in S.choices],
+        "by_status": [
+            (STATUS_LABELS[value], by_status.get(value, 0), value) for value, _ in S.choices
+        ],
         "at_risk": clocked.filter(clock.risk_q("at_risk")).count(),
         "overdue": clocked.filter(clock.risk_q("overdue")).count(),
         "waiting_on_family": waiting_on_family,
@@ -577,14 +623,16 @@ __all__ = [
     "child_text",
     "clock_annotate",
     "console_clock",
+    "console_status",
     "dashboard_numbers",
-    "due_html",
+    "due_cell",
+    "due_text",
     "last_activity_text",
     "median_turnaround",
     "payment_text",
     "queue_annotate",
-    "queue_filters_html",
-    "queue_rows_html",
+    "queue_filters",
+    "queue_rows",
     "queue_search",
     "records_complete_text",
     "requested_specialist_text",
@@ -594,13 +642,14 @@ __all__ = [
 ]
 
 
-def specialists_for(case: Case) -> QuerySet[User]:
-    """Who can be proposed: active specialists of the case's specialty who accept cases,
-    least loaded first (``load``: their cases assigned or in review)."""
+def specialists_for(case: Case, *, any_specialty: bool = False) -> QuerySet[User]:
+    """Who can be proposed: active specialists of the case's specialty (of any, with
+    ``any_specialty``) who accept cases, least loaded first (``load``: their cases assigned
+    or in review)."""
     people = User.objects.filter(
         role=Role.SPECIALIST, is_active=True, specialist_profile__accepting_cases=True
     )
-    if case.specialty_id is not None:
+    if case.specialty_id is not None and not any_specialty:
         people = people.filter(specialist_profile__specialties=case.specialty_id)
     return (
         people.annotate(

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,9 +11,26 @@ from .models import Intake, PhysicianLinkRequest, Question, Record, StateEligibi
 from .services import physician_link_decide
 
 
+class EligibilityRowForm(forms.ModelForm):
+    """One row of the list's "offered" checkboxes, labelled with its state: without a label
+    a screen reader announces fifty-odd identical "checkbox, checked"."""
+
+    class Meta:
+        model = StateEligibility
+        fields = ["is_available"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name = self.instance.name or self.instance.code
+        self.fields["is_available"].widget.attrs["aria-label"] = f"Service offered in {name}"
+
+
 @admin.register(StateEligibility)
 class StateEligibilityAdmin(admin.ModelAdmin):
     """Where the service is offered, and what families elsewhere are told (no deploy needed)."""
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        return EligibilityRowForm
 
     list_display = ["name", "code", "is_available", "reason"]
     list_editable = ["is_available"]

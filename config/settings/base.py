@@ -182,7 +182,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Scripts come only from our own origin (plus Stripe.js, added in the Stripe block); no inline
-# scripts. Inline style attributes are allowed because Bootstrap components set them.
+# scripts. No inline styles either (style-src has no 'unsafe-inline'): style attributes in
+# templates are refused by the browser, so pages use classes (static/css/site.css, console.css).
 SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
