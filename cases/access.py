@@ -12,7 +12,7 @@ Who may see a case:
 - specialist: cases assigned to them.
 """
 
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from allauth.account.models import EmailAddress
 from django.db.models import Q, QuerySet
@@ -36,7 +36,7 @@ def verified_emails(user: User) -> list[str]:
     ]
 
 
-def _invited(role: str, emails: list[str]) -> QuerySet[CaseMember]:
+def _invited(role: str, emails: list[str]) -> QuerySet[CaseMember, Any]:
     """Ids of the cases these verified emails are invited onto (casemember_email_role_idx)."""
     return CaseMember.objects.filter(email__in=emails, role=role, revoked_at__isnull=True).values(
         "case_id"

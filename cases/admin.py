@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 from accounts.models import User
 
 from . import services
+from .admin_filters import CachedValuesFilter
 from .admin_queue import (
     QUEUE_ONLY,
     QUEUE_RELATED,
@@ -779,7 +780,13 @@ class AccessEventAdmin(admin.ModelAdmin):
         "outcome",
         "ip",
     ]
-    list_filter = ["outcome", "action", "role", DateRangeFilter, DateRangeInputFilter]
+    list_filter = [
+        "outcome",
+        ("action", CachedValuesFilter),
+        ("role", CachedValuesFilter),
+        DateRangeFilter,
+        DateRangeInputFilter,
+    ]
     list_select_related = ["user", "case"]
     search_fields = ["=case__reference", "=user__email", "=object_id"]
     date_hierarchy = "at"
