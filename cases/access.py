@@ -110,14 +110,19 @@ def case_for_user(
     action: str = "view",
     object_type: str = "case",
     object_id: str = "",
+    related: tuple[str, ...] = (),
 ) -> Case:
     """Return the case named by ``reference`` if ``request.user`` may see it, else 404.
 
     Writes an AccessEvent either way: allowed with the case, refused with the reference that
     was tried (and the case, when it exists, so the coordinator sees attempts on it).
+    ``related``: relations the page shows (``select_related``), read in the same query.
     """
     user = request.user
-    case = cases_visible_to(user).filter(reference=reference).first()  # type: ignore[arg-type]
+    visible = cases_visible_to(user)  # type: ignore[arg-type]
+    if related:
+        visible = visible.select_related(*related)
+    case = visible.filter(reference=reference).first()
     if case is None:
         _refuse(request, reference, action=action, object_type=object_type, object_id=object_id)
     access_record(
