@@ -93,7 +93,12 @@ SPECS: dict[str, DocumentSpec] = {
 
 
 def _billing(case: Case) -> CaseBilling | None:
-    return CaseBilling.objects.filter(case=case).first()
+    # Through the relation, so that a page that read the billing row with the case
+    # (select_related) does not read it again.
+    try:
+        return case.billing
+    except CaseBilling.DoesNotExist:
+        return None
 
 
 def _fee_is_zero_without_billing_row(case: Case) -> bool:

@@ -37,7 +37,7 @@ def verified_emails(user: User) -> list[str]:
     ]
 
 
-def _invited(role: str, emails: list[str]) -> "QuerySet[CaseMember, Any]":
+def _invited(role: str, emails: list[str]) -> QuerySet[CaseMember, Any]:
     """Ids of the cases these verified emails are invited onto (casemember_email_role_idx)."""
     return CaseMember.objects.filter(email__in=emails, role=role, revoked_at__isnull=True).values(
         "case_id"
@@ -111,14 +111,19 @@ def case_for_user(
     action: str = "view",
     object_type: str = "case",
     object_id: str = "",
+    related: tuple[str, ...] = (),
 ) -> Case:
     """Return the case named by ``reference`` if ``request.user`` may see it, else 404.
 
     Writes an AccessEvent either way: allowed with the case, refused with the reference that
     was tried (and the case, when it exists, so the coordinator sees attempts on it).
+    ``related``: relations the page shows (``select_related``), read in the same query.
     """
     user = request.user
-    case = cases_visible_to(user).filter(reference=reference).first()  # type: ignore[arg-type]
+    visible = cases_visible_to(user)  # type: ignore[arg-type]
+    if related:
+        visible = visible.select_related(*related)
+    case = visible.filter(reference=reference).first()
     if case is None:
         _refuse(request, reference, action=action, object_type=object_type, object_id=object_id)
     access_record(

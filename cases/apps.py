@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = "Cases"
+
+    def ready(self) -> None:
+        # The clock's receivers drop its cached closures and policy when they are edited.
+        from . import clock  # noqa: F401

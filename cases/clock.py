@@ -57,18 +57,30 @@ Worked example
     one business day: Friday, December 11, 5:00 PM Pacific.
 
 All datetimes passed in must be timezone-aware; every datetime returned is in UTC. The only
-database access is ``BusinessCalendar.from_db`` (one query for the closures) and the
-caller's ``TurnaroundPolicy.current()``: build both once and reuse them for every case.
+database access is ``BusinessCalendar.from_db`` (the closures) and the caller's
+``TurnaroundPolicy.current()``: build both once and reuse them for every case. Both are
+read from the cache (Redis in production) and from the database only when the cache does
+not have them: nearly every page shows a due date, and the two rows change a few times a
+year. Saving or deleting a closure or the policy (the console does both with ``save()``
+and ``delete()``) drops the cached copy; an edit that bypasses the model's signals (a
+queryset ``update()``, SQL) shows after ``CACHE_SECONDS`` at the latest.
 """
 
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+if TYPE_CHECKING:
+    from .models import TurnaroundPolicy
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 OPENS = time(9)
@@ -111,6 +123,42 @@ class TurnaroundTerms(Protocol):
     def at_risk_days(self) -> int: ...
 
 
+# The closures and the policy in the cache; the keys' versions change if their shape does.
+CLOSURES_KEY = "clock:closures:v1"
+POLICY_KEY = "clock:policy:v1"
+CACHE_SECONDS = 3600
+
+
+def turnaround_policy() -> "TurnaroundPolicy":
+    """The one ``TurnaroundPolicy`` row (made with its defaults if missing), cached."""
+    from .models import TurnaroundPolicy
+
+    policy = cache.get(POLICY_KEY)
+    if policy is None:
+        policy, _ = TurnaroundPolicy.objects.get_or_create(pk=1)
+        cache.set(POLICY_KEY, policy, CACHE_SECONDS)
+    return policy
+
+
+def _forget(key: str) -> None:
+    # Now, and again at commit: a request that reads the old row before the edit commits
+    # would otherwise put it back in the cache for an hour.
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+@receiver(post_save, sender="cases.HospitalClosure")
+@receiver(post_delete, sender="cases.HospitalClosure")
+def _closures_changed(**kwargs: object) -> None:
+    _forget(CLOSURES_KEY)
+
+
+@receiver(post_save, sender="cases.TurnaroundPolicy")
+@receiver(post_delete, sender="cases.TurnaroundPolicy")
+def _policy_changed(**kwargs: object) -> None:
+    _forget(POLICY_KEY)
+
+
 @functools.lru_cache(maxsize=64)
 def federal_holidays(year: int) -> frozenset[date]:
     """The US federal holidays of ``year``: the holidays themselves and the weekdays they
@@ -141,10 +189,14 @@ class BusinessCalendar:
 
     @classmethod
     def from_db(cls) -> "BusinessCalendar":
-        """The calendar with every ``HospitalClosure`` date: one query."""
+        """The calendar with every ``HospitalClosure`` date, cached (see the module's notes)."""
         from .models import HospitalClosure
 
-        return cls(HospitalClosure.objects.values_list("date", flat=True))
+        closures = cache.get(CLOSURES_KEY)
+        if closures is None:
+            closures = list(HospitalClosure.objects.values_list("date", flat=True))
+            cache.set(CLOSURES_KEY, closures, CACHE_SECONDS)
+        return cls(closures)
 
     # Days.
 

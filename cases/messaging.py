@@ -20,7 +20,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -62,11 +62,19 @@ def is_coordinator(user: User) -> bool:
     return _active(user) and user.role == Role.COORDINATOR
 
 
+# Whether the physician-to-physician thread has a message, when ``thread_counts`` already
+# read it for this request's case object (the page asks several times per render).
+_P2P_OPEN = "_p2p_open"
+
+
 def p2p_is_open(case: Case) -> bool:
+    known = getattr(case, _P2P_OPEN, None)
+    if known is not None:
+        return bool(known)
     return case.messages.filter(thread=Thread.PHYSICIAN_SPECIALIST).exists()
 
 
-def _role_threads(user: User) -> list[str]:
+def role_threads(user: User) -> list[str]:
     """The threads a person of this role can ever see on a case they may see."""
     if not _active(user):
         return []
@@ -219,6 +227,7 @@ def p2p_open(*, case: Case, by: User) -> CaseMessage:
             "specialist and the local physician. The coordinators can read it."
         ),
     )
+    setattr(case, _P2P_OPEN, True)
     _note(case, by, "Physician-to-physician conversation opened")
     messages_mark_read(case=case, user=by, at=message.created_at)
     _notify(message)
@@ -237,7 +246,7 @@ def messages_mark_read(*, case: Case, user: User, at: datetime | None = None) ->
 
 def _unread_messages(user: User, case_ref: OuterRef | int) -> QuerySet[CaseMessage]:
     return (
-        CaseMessage.objects.filter(case=case_ref, thread__in=_role_threads(user))
+        CaseMessage.objects.filter(case=case_ref, thread__in=role_threads(user))
         .exclude(author=user)
         .filter(
             ~Exists(
@@ -247,6 +256,27 @@ def _unread_messages(user: User, case_ref: OuterRef | int) -> QuerySet[CaseMessa
             )
         )
     )
+
+
+def thread_counts(case: Case, user: User) -> dict[str, tuple[int, int]]:
+    """Per thread of ``case`` that has messages: (messages, unread by ``user``), in one query.
+
+    Unread as in ``unread_count`` (by others, after the person's read marker); the caller
+    keeps to the threads the person may see. Also notes on ``case`` whether the
+    physician-to-physician thread is open, so ``p2p_is_open`` does not ask again.
+    """
+    read = CaseReadMarker.objects.filter(
+        case=OuterRef("case"), user=user, last_read_at__gte=OuterRef("created_at")
+    )
+    rows = (
+        CaseMessage.objects.filter(case=case)
+        .order_by()
+        .values("thread")
+        .annotate(total=Count("pk"), unread=Count("pk", filter=~Q(author=user) & ~Q(Exists(read))))
+    )
+    counts = {row["thread"]: (row["total"], row["unread"]) for row in rows}
+    setattr(case, _P2P_OPEN, Thread.PHYSICIAN_SPECIALIST in counts)
+    return counts
 
 
 def unread_count(case: Case, user: User, *, thread: str | None = None) -> int:

@@ -49,6 +49,10 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     return render(request, "cases/dashboard.html", {"rows": rows})
 
 
+# What the case page shows of the case's relations, read with the case by the access gate.
+CASE_PAGE_RELATED = ("intake", "intake__residence", "specialty", "billing")
+
+
 def case_page(
     request: AuthedRequest, case: Case, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
@@ -97,5 +101,5 @@ def case_page(
 
 @login_required
 def case_detail(request: AuthedRequest, reference: str) -> HttpResponse:
-    case = case_for_user(request, reference)
+    case = case_for_user(request, reference, related=CASE_PAGE_RELATED)
     return case_page(request, case)

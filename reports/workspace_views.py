@@ -285,7 +285,10 @@ def case_workspace_page(
 @login_required
 @require_safe
 def workspace_case(request: AuthedRequest, reference: str) -> HttpResponse:
-    case = case_for_user(request, reference, action="view", object_type="case")
+    # The intake and specialty the page shows come with the case, in the gate's query.
+    case = case_for_user(
+        request, reference, action="view", object_type="case", related=("intake", "specialty")
+    )
     if request.user.role not in (Role.SPECIALIST, Role.COORDINATOR):
         raise refuse(request, case, action="view", object_type="case")
     return case_workspace_page(request, case)

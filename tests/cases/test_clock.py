@@ -482,8 +482,30 @@ def test_fifty_cases_take_a_constant_number_of_queries() -> None:
         _compute(_fifty_cases()[:1])
     with CaptureQueriesContext(connection) as fifty:
         results = _compute(_fifty_cases())
-    assert len(one) == len(fifty) == 2
+    # The closures are read once (the policy was cached when it was made); then neither.
+    assert len(one) == 1 and "cases_hospitalclosure" in one.captured_queries[0]["sql"]
+    assert len(fifty) == 0
     assert len(results) == 50
+
+
+def test_the_cached_closures_and_policy_follow_edits_in_the_console() -> None:
+    day = date(2026, 12, 28)  # a Monday
+    assert BusinessCalendar.from_db().is_business_day(day)
+    closure = HospitalClosure.objects.create(date=day, reason="Winter closure")
+    assert not BusinessCalendar.from_db().is_business_day(day)
+    closure.delete()
+    assert BusinessCalendar.from_db().is_business_day(day)
+
+    policy = TurnaroundPolicy.current()
+    assert policy.business_days == 10
+    policy.business_days = 12
+    policy.save()
+    with CaptureQueriesContext(connection) as read:
+        assert TurnaroundPolicy.current().business_days == 12
+    assert len(read) == 1  # read again after the save, then cached
+    with CaptureQueriesContext(connection) as cached:
+        assert TurnaroundPolicy.current().business_days == 12
+    assert len(cached) == 0
 
 
 # Properties against the slow reference.
