@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, CTImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, CTImageStorage, ExplicitVRLittleEndian
 
 UID_ROOT = "1.2.826.0.1.3680043.10.1447."  # a demo root: never seen on a real study
 MARKER_DISTANCE_MM = 60.0
@@ -130,7 +130,7 @@ def _dataset(study: StudySpec, spec: SeriesSpec, index: int, pixels: np.ndarray)
     sop_uid = uid(study.key, "instance", spec.number, index)
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds = Dataset()
