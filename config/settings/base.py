@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "intake",
     "billing",
     "reports",
+    "slides",
 ]
 
 MIDDLEWARE = [
