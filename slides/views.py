@@ -93,11 +93,7 @@ def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> Htt
 
 
 def _granted_slide(request: HttpRequest, record_uid: str) -> Slide:
-    slide = (
-        Slide.objects.select_related("record", "record__case")
-        .filter(record__uid=record_uid)
-        .first()
-    )
+    slide = Slide.objects.select_related("record").filter(record__uid=record_uid).first()
     record = slide.record if slide is not None else None
     try:
         case_id = grants.check(
