@@ -145,7 +145,9 @@ class TilePool:
 
     def warm(self) -> None:
         """Start the workers now (the benchmark's and a server's first tiles needn't wait)."""
-        for _ in range(self.size - self._idle.qsize()):
+        with self._lock:
+            missing = self.size - len(self._all)
+        for _ in range(missing):
             worker = Worker(self.memory_bytes)
             with self._lock:
                 self._all.add(worker)

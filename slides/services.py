@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,25 @@ def tile_pool() -> pool.TilePool:
         memory_bytes=_setting("SLIDES_MEMORY_MB", 1024) * 1024 * 1024,
         seconds=_setting("SLIDES_TILE_SECONDS", 10),
     )
+
+
+def prepare_tiles(slide: Slide, record: Record) -> threading.Thread:
+    """Start this process's tile workers and copy the slide to local disk, in the background,
+    while the browser loads the page: the viewer's first tiles then pay neither the
+    interpreter start (~0.5 s) nor, for a large slide, the copy out of storage."""
+
+    prefix = slide.storage_prefix  # no database access in the thread: it has no connection
+
+    def work() -> None:
+        try:
+            local_copy(record, prefix)
+            tile_pool().warm()
+        except Exception:  # best effort: the tile requests do the same work if this failed
+            logger.warning("slide tiles not prepared in advance", exc_info=True)
+
+    thread = threading.Thread(target=work, name="slide-prepare", daemon=True)
+    thread.start()
+    return thread
 
 
 def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:

@@ -73,6 +73,7 @@ def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> Htt
     token = grants.issue(
         kind=GRANT_KIND, user_id=request.user.pk, case_id=record.case_id, object_id=str(record.uid)
     )
+    services.prepare_tiles(slide, record)
     props = slide.properties
     dzi_url = reverse("slides:dzi", kwargs={"record_uid": record.uid}) + f"?grant={token}"
     power = _magnification(props.get("objective_power"))
