@@ -23,4 +23,5 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("workspace/", include("reports.workspace_urls")),
     path("admin/", admin.site.urls),
+    path("slides/", include("slides.urls")),
 ]

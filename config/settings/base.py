@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "billing",
     "reports",
     "imaging",
+    "slides",
 ]
 
 MIDDLEWARE = [

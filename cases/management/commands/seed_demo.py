@@ -5,6 +5,7 @@ from billing.demo import demo_billing_ensure
 from cases.demo import demo_lifecycle_ensure
 from intake.demo import demo_intake_ensure
 from reports.demo import demo_reports_ensure
+from slides.demo import demo_slides_ensure
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
             + demo_billing_ensure(people)
             + demo_lifecycle_ensure(people)
             + demo_reports_ensure(people)
+            + demo_slides_ensure(people)
         )
         self.stdout.write(f"Demo requests added: {len(cases)}")
         # After the cases, so the demo requests' specialists stay as they were.

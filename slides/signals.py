@@ -1,0 +1,25 @@
+"""Index a slide as soon as its record is cleared by the scanner (a Celery task, after
+commit); the viewer page indexes on first open too, so a lost task costs only a wait."""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from intake.models import Record
+
+
+@receiver(post_save, sender=Record, dispatch_uid="slides.record_cleared")
+def record_cleared(sender: type[Record], instance: Record, **kwargs: Any) -> None:
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and "scan_status" not in update_fields:
+        return
+    from . import services
+
+    if not (instance.is_cleared and services.is_candidate(instance)):
+        return
+    from .tasks import slide_index
+
+    record_id = instance.pk
+    transaction.on_commit(lambda: slide_index.delay(record_id))
