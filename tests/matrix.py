@@ -23,6 +23,7 @@ ENTRY_MODULES = (
     "tests.reports.matrix_viewer",
     "tests.reports.matrix_reports",
     "tests.reports.matrix_workspace",
+    "tests.imaging.matrix_viewer",
 )
 
 
