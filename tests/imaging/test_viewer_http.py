@@ -295,3 +295,24 @@ def test_an_unreadable_instance_is_404_not_500(specialist: Any, review_case: Any
     assert get_instance(client, built.study.pk, built.instances[0].pk, grant).status_code == 404
     url = reverse("study_header", args=[built.study.pk, built.instances[0].pk])
     assert client.get(url, headers={"X-Study-Grant": grant}).status_code == 404
+
+
+# --- links from the case pages ------------------------------------------------------------
+
+
+def test_case_pages_link_to_the_study_for_those_who_may_open_it(
+    specialist: Any, coordinator: Any, physician: Any, family: Any, review_case: Any
+) -> None:
+    built = build_study(review_case, slices=2, size=32)
+    hidden = build_study(review_case, slices=1, size=32, scan=Record.Scan.PENDING)
+    link = page_url(review_case, built.study)
+    workspace = reverse("workspace_case", args=[review_case.reference])
+    portal = reverse("case_detail", args=[review_case.reference])
+    for user, url in ((specialist, workspace), (coordinator, workspace), (physician, portal)):
+        html = login(Client(), user).get(url).content.decode()
+        assert f'href="{link}"' in html, user
+        assert "Open the CT study: Generated study</a> (1 series, 2 images)" in html
+        assert page_url(review_case, hidden.study) not in html
+    html = login(Client(), family).get(portal).content.decode()
+    assert link not in html
+    assert "Imaging studies" not in html
