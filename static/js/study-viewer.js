@@ -22,9 +22,6 @@
   var config = JSON.parse(configNode.textContent);
   var loadedAt = Date.now();
 
-  var element = document.getElementById("study-viewport");
-  var slider = document.getElementById("slice");
-  var sliceStatus = document.getElementById("slice-status");
   var presetSelect = document.getElementById("window-preset");
   var centerInput = document.getElementById("window-center");
   var widthInput = document.getElementById("window-width");
@@ -34,12 +31,8 @@
   var cineRate = document.getElementById("cine-rate");
   var headerButton = document.getElementById("show-header");
   var headerPre = document.getElementById("dicom-header");
-  var overlay = {
-    series: document.getElementById("ov-series"),
-    slice: document.getElementById("ov-slice"),
-    window: document.getElementById("ov-window"),
-    zoom: document.getElementById("ov-zoom"),
-  };
+  var compareButton = document.getElementById("compare");
+  var invertButton = document.getElementById("invert");
 
   // --- presets: CT in Hounsfield units; others from the file or the data's range ----------
   var CT_PRESETS = [
@@ -218,19 +211,13 @@
     return { promise: promise };
   });
 
-  // --- state ------------------------------------------------------------------------------
-  var series = null; // the one shown
-  var stack = []; // [{imageId, instance, frame}]
-  var index = 0;
-  var showToken = 0;
-  var shownImage = null;
-  var tool = "window";
-  var measure = { imageId: null, points: [], cursor: null };
-  var cineTimer = null;
+  // --- panes: one, or two side by side; the toolbar acts on the active one ----------------
+  var panes = [];
+  var active = null;
   var prefetchQueue = [];
   var prefetching = 0;
-
-  cs.enable(element);
+  var tool = "window";
+  var comparing = false;
 
   function stackFor(s) {
     var out = [];
@@ -240,6 +227,12 @@
       }
     });
     return out;
+  }
+
+  function seriesById(id) {
+    return config.series.find(function (s) {
+      return s.id === id;
+    });
   }
 
   function showAlert(text) {
@@ -259,11 +252,15 @@
     }
   }
 
+  function fmt(value) {
+    return Math.round(value * 10) / 10;
+  }
+
   // --- window presets ---------------------------------------------------------------------
-  function fillPresets() {
+  function fillPresets(pane) {
     presetSelect.textContent = "";
     var options = [["file", "From the file"], ["range", "Full range of the data"]];
-    if (series.modality === "CT") {
+    if (pane.series && pane.series.modality === "CT") {
       options = options.concat(
         CT_PRESETS.map(function (p) {
           return [p[0], p[1]];
@@ -277,6 +274,7 @@
       option.textContent = o[1];
       presetSelect.appendChild(option);
     });
+    presetSelect.value = pane.preset;
   }
 
   function presetWindow(name, image) {
@@ -295,93 +293,119 @@
     return null;
   }
 
-  function setWindow(center, width) {
-    var vp = cs.getViewport(element);
+  function setWindow(pane, center, width) {
+    var vp = cs.getViewport(pane.element);
     if (!vp) return;
     vp.voi.windowCenter = center;
     vp.voi.windowWidth = Math.max(1, width);
-    cs.setViewport(element, vp);
+    cs.setViewport(pane.element, vp);
   }
 
   presetSelect.addEventListener("change", function () {
-    if (!shownImage) return;
-    var w = presetWindow(presetSelect.value, shownImage);
-    if (w) setWindow(w[0], w[1]);
+    active.preset = presetSelect.value;
+    if (!active.shownImage) return;
+    var w = presetWindow(active.preset, active.shownImage);
+    if (w) setWindow(active, w[0], w[1]);
   });
 
   function typedWindow() {
     var c = parseFloat(centerInput.value);
     var w = parseFloat(widthInput.value);
     if (isFinite(c) && isFinite(w) && w >= 1) {
-      presetSelect.value = "custom";
-      setWindow(c, w);
+      active.preset = presetSelect.value = "custom";
+      setWindow(active, c, w);
     }
   }
   centerInput.addEventListener("change", typedWindow);
   widthInput.addEventListener("change", typedWindow);
 
-  // --- showing a slice --------------------------------------------------------------------
-  function fmt(value) {
-    return Math.round(value * 10) / 10;
+  // --- the toolbar follows the active pane ------------------------------------------------
+  function setActive(pane) {
+    if (active === pane) return;
+    if (active) active.stage.classList.remove("is-active");
+    active = pane;
+    pane.stage.classList.toggle("is-active", comparing);
+    fillPresets(pane);
+    var vp = pane.shownImage && cs.getViewport(pane.element);
+    invertButton.setAttribute("aria-pressed", vp && vp.invert ? "true" : "false");
+    cineButton.disabled = pane.stack.length < 2;
+    cineButton.textContent = pane.cineTimer ? "Pause" : "Play";
+    cineButton.setAttribute("aria-pressed", pane.cineTimer ? "true" : "false");
+    measureOut.textContent = measureText(pane);
+    markSeriesButtons();
+    if (pane.shownImage) updateOverlay(pane);
   }
 
-  function updateOverlay() {
-    var vp = cs.getViewport(element);
-    var entry = stack[index];
+  function markSeriesButtons() {
+    document.querySelectorAll(".series-button").forEach(function (b) {
+      var shownIn = panes.filter(function (p, n) {
+        return (n === 0 || comparing) && p.series && p.series.id === Number(b.dataset.series);
+      });
+      b.setAttribute("aria-pressed", active.series && active.series.id === Number(b.dataset.series) ? "true" : "false");
+      b.classList.toggle("is-shown", shownIn.length > 0);
+    });
+  }
+
+  // --- showing a slice --------------------------------------------------------------------
+  function updateOverlay(pane) {
+    var vp = cs.getViewport(pane.element);
+    var series = pane.series;
+    var entry = pane.stack[pane.index];
     var label = series.number !== null && series.number !== undefined ? "Series " + series.number : "Series";
-    overlay.series.textContent = label + " · " + series.modality + "\n" + (series.description || "");
-    var text = "Image " + (index + 1) + " / " + stack.length;
+    pane.overlay.series.textContent = label + " · " + series.modality + "\n" + (series.description || "");
+    var text = "Image " + (pane.index + 1) + " / " + pane.stack.length;
     if (entry.instance.frames > 1) {
       text += "\nFrame " + (entry.frame + 1) + " / " + entry.instance.frames;
     } else if (entry.instance.position !== null && entry.instance.position !== undefined) {
       text += "\nPosition " + fmt(entry.instance.position) + " mm";
     }
-    overlay.slice.textContent = text;
+    pane.overlay.slice.textContent = text;
     if (vp) {
-      overlay.window.textContent = "W " + fmt(vp.voi.windowWidth) + " · L " + fmt(vp.voi.windowCenter) + (vp.invert ? " · inverted" : "");
-      overlay.zoom.textContent = "Zoom " + Math.round(vp.scale * 100) + "%";
-      if (document.activeElement !== centerInput) centerInput.value = fmt(vp.voi.windowCenter);
-      if (document.activeElement !== widthInput) widthInput.value = fmt(vp.voi.windowWidth);
+      pane.overlay.window.textContent = "W " + fmt(vp.voi.windowWidth) + " · L " + fmt(vp.voi.windowCenter) + (vp.invert ? " · inverted" : "");
+      pane.overlay.zoom.textContent = "Zoom " + Math.round(vp.scale * 100) + "%";
+      if (pane === active) {
+        if (document.activeElement !== centerInput) centerInput.value = fmt(vp.voi.windowCenter);
+        if (document.activeElement !== widthInput) widthInput.value = fmt(vp.voi.windowWidth);
+      }
     }
-    sliceStatus.textContent = "Image " + (index + 1) + " of " + stack.length;
+    pane.status.textContent = "Image " + (pane.index + 1) + " of " + pane.stack.length;
   }
 
-  function show(i) {
-    if (!stack.length) return;
-    index = Math.max(0, Math.min(stack.length - 1, i));
-    slider.value = String(index + 1);
-    var token = ++showToken;
-    var entry = stack[index];
+  function show(pane, i) {
+    if (!pane.stack.length) return;
+    pane.index = Math.max(0, Math.min(pane.stack.length - 1, i));
+    pane.slider.value = String(pane.index + 1);
+    var token = ++pane.showToken;
+    var entry = pane.stack[pane.index];
     cs.loadAndCacheImage(entry.imageId).then(
       function (image) {
-        if (token !== showToken) return; // a later slice was asked for meanwhile
-        var vp = cs.getViewport(element);
-        if (!shownImage || !vp) {
-          vp = cs.getDefaultViewportForImage(element, image);
-          var w = presetWindow(presetSelect.value, image) || [image.windowCenter, image.windowWidth];
+        if (token !== pane.showToken) return; // a later slice was asked for meanwhile
+        var vp = cs.getViewport(pane.element);
+        if (!pane.shownImage || !vp) {
+          vp = cs.getDefaultViewportForImage(pane.element, image);
+          var w = presetWindow(pane.preset, image) || [image.windowCenter, image.windowWidth];
           vp.voi.windowCenter = w[0];
           vp.voi.windowWidth = w[1];
-          cs.displayImage(element, image, vp);
-        } else {
-          cs.displayImage(element, image, vp);
         }
-        shownImage = image;
-        element.dataset.shown = entry.imageId;
-        updateOverlay();
+        cs.displayImage(pane.element, image, vp);
+        pane.shownImage = image;
+        pane.element.dataset.shown = entry.imageId;
+        updateOverlay(pane);
       },
       function (error) {
-        if (token === showToken) failed(error);
+        if (token === pane.showToken) failed(error);
       }
     );
-    prefetchAround(index);
+    prefetchAround(pane);
   }
 
-  function prefetchAround(center) {
+  function prefetchAround(pane) {
     // Nearest first, so scrolling either way finds its images ready.
     var order = [];
+    var stack = pane.stack;
     for (var d = 1; d < stack.length; d++) {
-      if (center + d < stack.length) order.push(stack[center + d]);
-      if (center - d >= 0) order.push(stack[center - d]);
+      if (pane.index + d < stack.length) order.push(stack[pane.index + d]);
+      if (pane.index - d >= 0) order.push(stack[pane.index - d]);
     }
     prefetchQueue = order.filter(function (e) {
       return e.frame === 0 && !files.has(e.instance.id);
@@ -403,43 +427,37 @@
     }
   }
 
-  function selectSeries(id) {
-    var next = config.series.find(function (s) {
-      return s.id === id;
-    });
+  function selectSeries(pane, id) {
+    var next = seriesById(id);
     if (!next) return;
-    stopCine();
-    series = next;
-    stack = stackFor(series);
-    shownImage = null;
-    measure = { imageId: null, points: [], cursor: null };
-    measureOut.textContent = "none";
-    fillPresets();
-    presetSelect.value = "file";
-    slider.max = String(stack.length);
-    slider.disabled = stack.length < 2;
-    cineButton.disabled = stack.length < 2;
-    document.querySelectorAll(".series-button").forEach(function (b) {
-      b.setAttribute("aria-pressed", Number(b.dataset.series) === id ? "true" : "false");
-    });
-    headerPre.classList.add("d-none");
-    headerButton.setAttribute("aria-expanded", "false");
-    var middle = Math.floor((stack.length - 1) / 2);
-    show(series.modality === "CT" || series.modality === "MR" ? middle : 0);
+    stopCine(pane);
+    pane.series = next;
+    pane.stack = stackFor(next);
+    pane.shownImage = null;
+    pane.preset = "file";
+    pane.measure = { imageId: null, points: [], cursor: null };
+    pane.slider.max = String(pane.stack.length);
+    pane.slider.disabled = pane.stack.length < 2;
+    if (pane === active) {
+      fillPresets(pane);
+      cineButton.disabled = pane.stack.length < 2;
+      measureOut.textContent = "none";
+      headerPre.classList.add("d-none");
+      headerButton.setAttribute("aria-expanded", "false");
+    }
+    markSeriesButtons();
+    var middle = Math.floor((pane.stack.length - 1) / 2);
+    show(pane, next.modality === "CT" || next.modality === "MR" ? middle : 0);
   }
 
   // --- thumbnails: the middle image of each series, once the first slice is up ------------
   function drawThumbnails() {
     document.querySelectorAll(".series-button").forEach(function (button) {
-      var s = config.series.find(function (x) {
-        return x.id === Number(button.dataset.series);
-      });
-      var entries = stackFor(s);
+      var entries = stackFor(seriesById(Number(button.dataset.series)));
       var entry = entries[Math.floor((entries.length - 1) / 2)];
       cs.loadAndCacheImage(entry.imageId).then(
         function (image) {
-          var canvas = button.querySelector("canvas");
-          cs.renderToCanvas(canvas, image);
+          cs.renderToCanvas(button.querySelector("canvas"), image);
         },
         function () {}
       );
@@ -447,42 +465,52 @@
   }
 
   // --- measuring --------------------------------------------------------------------------
-  function measureText() {
-    var p = measure.points;
-    if (p.length < 2 || !shownImage) return "none";
+  function measureText(pane) {
+    var p = pane.measure.points;
+    var image = pane.shownImage;
+    if (p.length === 1) return "first point placed, place the second";
+    if (p.length < 2 || !image) return "none";
     var dx = p[1].x - p[0].x;
     var dy = p[1].y - p[0].y;
-    if (!shownImage.hasSpacing) {
+    if (!image.hasSpacing) {
       return fmt(Math.hypot(dx, dy)) + " pixels (this file gives no pixel spacing, so no millimetres)";
     }
-    var mm = Math.hypot(dx * shownImage.columnPixelSpacing, dy * shownImage.rowPixelSpacing);
+    var mm = Math.hypot(dx * image.columnPixelSpacing, dy * image.rowPixelSpacing);
     return mm.toFixed(1) + " mm";
   }
 
-  function addPoint(point) {
-    var entry = stack[index];
-    if (measure.imageId !== entry.imageId || measure.points.length >= 2) {
-      measure = { imageId: entry.imageId, points: [], cursor: measure.cursor };
+  function addPoint(pane, point) {
+    var entry = pane.stack[pane.index];
+    if (pane.measure.imageId !== entry.imageId || pane.measure.points.length >= 2) {
+      pane.measure = { imageId: entry.imageId, points: [], cursor: pane.measure.cursor };
     }
-    measure.points.push(point);
-    measureOut.textContent = measure.points.length === 2 ? measureText() : "first point placed, place the second";
-    cs.updateImage(element);
+    pane.measure.points.push(point);
+    measureOut.textContent = measureText(pane);
+    cs.updateImage(pane.element);
   }
 
-  element.addEventListener(cs.EVENTS.IMAGE_RENDERED, function (event) {
-    var detail = event.detail;
-    var entry = stack[index];
+  function clearMeasure(pane) {
+    // The keyboard cross goes back to the middle, where it starts.
+    var image = pane.shownImage;
+    var cursor = image ? { x: image.columns / 2, y: image.rows / 2 } : null;
+    pane.measure = { imageId: null, points: [], cursor: cursor };
+    measureOut.textContent = "none";
+    cs.updateImage(pane.element);
+  }
+
+  function drawMeasure(pane, detail) {
+    var entry = pane.stack[pane.index];
+    var measure = pane.measure;
     var ctx = detail.canvasContext;
     var vp = detail.viewport;
     var drawn = measure.imageId === (entry && entry.imageId) && measure.points.length;
-    var cursor = tool === "measure" && measure.cursor;
+    var cursor = tool === "measure" && pane === active && measure.cursor;
     if (!drawn && !cursor) return;
     ctx.save();
     cs.setToPixelCoordinateSystem(detail.enabledElement, ctx);
     var unit = 1 / (vp.scale || 1);
     ctx.lineWidth = 2 * unit;
     ctx.strokeStyle = "#ffd400";
-    ctx.fillStyle = "#ffd400";
     if (drawn) {
       var p = measure.points;
       ctx.beginPath();
@@ -506,181 +534,263 @@
       ctx.stroke();
     }
     ctx.restore();
-  });
+  }
 
   document.getElementById("clear-measure").addEventListener("click", function () {
-    measure = { imageId: null, points: [], cursor: measure.cursor };
-    measureOut.textContent = "none";
-    cs.updateImage(element);
+    clearMeasure(active);
   });
 
-  // --- mouse and touch --------------------------------------------------------------------
   document.querySelectorAll('input[name="tool"]').forEach(function (radio) {
     radio.addEventListener("change", function () {
       if (!radio.checked) return;
       tool = radio.value;
-      if (tool === "measure" && shownImage && !measure.cursor) {
-        measure.cursor = { x: shownImage.columns / 2, y: shownImage.rows / 2 };
+      var image = active.shownImage;
+      if (tool === "measure" && image && !active.measure.cursor) {
+        active.measure.cursor = { x: image.columns / 2, y: image.rows / 2 };
       }
-      if (shownImage) cs.updateImage(element);
+      panes.forEach(function (p) {
+        if (p.shownImage) cs.updateImage(p.element);
+      });
     });
   });
 
-  var drag = null;
-  element.addEventListener("pointerdown", function (event) {
-    if (!shownImage || event.button !== 0) return;
-    element.focus();
-    if (tool === "measure") {
-      var rect = element.getBoundingClientRect();
-      var point = cs.canvasToPixel(element, { x: event.clientX - rect.left, y: event.clientY - rect.top });
-      measure.cursor = point;
-      addPoint(point);
-      return;
-    }
-    drag = { x: event.clientX, y: event.clientY };
-    element.setPointerCapture(event.pointerId);
-  });
-  element.addEventListener("pointermove", function (event) {
-    if (!drag) return;
-    var dx = event.clientX - drag.x;
-    var dy = event.clientY - drag.y;
-    drag = { x: event.clientX, y: event.clientY };
-    var vp = cs.getViewport(element);
-    if (tool === "window") {
-      var step = Math.max(1, vp.voi.windowWidth / 200);
-      vp.voi.windowWidth = Math.max(1, vp.voi.windowWidth + dx * step);
-      vp.voi.windowCenter += dy * step;
-      presetSelect.value = "custom";
-    } else if (tool === "pan") {
-      vp.translation.x += dx / vp.scale;
-      vp.translation.y += dy / vp.scale;
-    } else if (tool === "zoom") {
-      vp.scale = Math.min(20, Math.max(0.1, vp.scale * Math.exp(-dy / 100)));
-    }
-    cs.setViewport(element, vp);
-  });
-  function endDrag() {
-    drag = null;
-  }
-  element.addEventListener("pointerup", endDrag);
-  element.addEventListener("pointercancel", endDrag);
-
-  element.addEventListener(
-    "wheel",
-    function (event) {
-      event.preventDefault();
-      if (event.deltaY) show(index + (event.deltaY > 0 ? 1 : -1));
-    },
-    { passive: false }
-  );
-
-  element.addEventListener(cs.EVENTS.IMAGE_RENDERED, function () {
-    if (shownImage) updateOverlay();
-  });
-
-  // --- keyboard ---------------------------------------------------------------------------
-  function zoomBy(factor) {
-    var vp = cs.getViewport(element);
+  // --- view changes shared by buttons and keys --------------------------------------------
+  function zoomBy(pane, factor) {
+    var vp = cs.getViewport(pane.element);
     if (!vp) return;
     vp.scale = Math.min(20, Math.max(0.1, vp.scale * factor));
-    cs.setViewport(element, vp);
+    cs.setViewport(pane.element, vp);
   }
 
-  function toggleInvert() {
-    var vp = cs.getViewport(element);
+  function toggleInvert(pane) {
+    var vp = cs.getViewport(pane.element);
     if (!vp) return;
     vp.invert = !vp.invert;
-    cs.setViewport(element, vp);
-    document.getElementById("invert").setAttribute("aria-pressed", vp.invert ? "true" : "false");
+    cs.setViewport(pane.element, vp);
+    invertButton.setAttribute("aria-pressed", vp.invert ? "true" : "false");
   }
 
-  function reset() {
-    if (!shownImage) return;
-    cs.reset(element);
-    var w = presetWindow(presetSelect.value, shownImage);
-    if (w) setWindow(w[0], w[1]);
-    document.getElementById("invert").setAttribute("aria-pressed", "false");
+  function reset(pane) {
+    if (!pane.shownImage) return;
+    cs.reset(pane.element);
+    var w = presetWindow(pane.preset, pane.shownImage);
+    if (w) setWindow(pane, w[0], w[1]);
+    invertButton.setAttribute("aria-pressed", "false");
   }
 
-  element.addEventListener("keydown", function (event) {
-    if (!shownImage || event.altKey || event.ctrlKey || event.metaKey) return;
-    var key = event.key;
-    var arrows = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
-    var handled = true;
-    if (tool === "measure" && arrows[key]) {
-      var stepPx = event.shiftKey ? 10 : 1;
-      measure.cursor = measure.cursor || { x: shownImage.columns / 2, y: shownImage.rows / 2 };
-      measure.cursor = { x: measure.cursor.x + arrows[key][0] * stepPx, y: measure.cursor.y + arrows[key][1] * stepPx };
-      cs.updateImage(element);
-    } else if (tool === "measure" && key === "Enter") {
-      addPoint({ x: measure.cursor.x, y: measure.cursor.y });
-    } else if (key === "Escape") {
-      measure = { imageId: null, points: [], cursor: measure.cursor };
-      measureOut.textContent = "none";
-      cs.updateImage(element);
-    } else if (event.shiftKey && arrows[key]) {
+  // --- one pane: its viewport, overlay, slider, and its mouse, wheel and keys -------------
+  function makePane(suffix) {
+    var id = function (name) {
+      return document.getElementById(name + suffix);
+    };
+    var pane = {
+      element: id("study-viewport"),
+      stage: id("study-viewport").parentElement,
+      slider: id("slice"),
+      status: id("slice-status"),
+      overlay: { series: id("ov-series"), slice: id("ov-slice"), window: id("ov-window"), zoom: id("ov-zoom") },
+      series: null,
+      stack: [],
+      index: 0,
+      showToken: 0,
+      shownImage: null,
+      preset: "file",
+      measure: { imageId: null, points: [], cursor: null },
+      cineTimer: null,
+    };
+    var element = pane.element;
+    cs.enable(element);
+
+    element.addEventListener("focus", function () {
+      setActive(pane);
+    });
+    element.addEventListener(cs.EVENTS.IMAGE_RENDERED, function (event) {
+      drawMeasure(pane, event.detail);
+      if (pane.shownImage) updateOverlay(pane);
+    });
+
+    var drag = null;
+    element.addEventListener("pointerdown", function (event) {
+      if (!pane.shownImage || event.button !== 0) return;
+      element.focus();
+      if (tool === "measure") {
+        var rect = element.getBoundingClientRect();
+        var point = cs.canvasToPixel(element, { x: event.clientX - rect.left, y: event.clientY - rect.top });
+        pane.measure.cursor = point;
+        addPoint(pane, point);
+        return;
+      }
+      drag = { x: event.clientX, y: event.clientY };
+      element.setPointerCapture(event.pointerId);
+    });
+    element.addEventListener("pointermove", function (event) {
+      if (!drag) return;
+      var dx = event.clientX - drag.x;
+      var dy = event.clientY - drag.y;
+      drag = { x: event.clientX, y: event.clientY };
       var vp = cs.getViewport(element);
-      vp.translation.x += (arrows[key][0] * 10) / vp.scale;
-      vp.translation.y += (arrows[key][1] * 10) / vp.scale;
+      if (tool === "window") {
+        var step = Math.max(1, vp.voi.windowWidth / 200);
+        vp.voi.windowWidth = Math.max(1, vp.voi.windowWidth + dx * step);
+        vp.voi.windowCenter += dy * step;
+        pane.preset = presetSelect.value = "custom";
+      } else if (tool === "pan") {
+        vp.translation.x += dx / vp.scale;
+        vp.translation.y += dy / vp.scale;
+      } else if (tool === "zoom") {
+        vp.scale = Math.min(20, Math.max(0.1, vp.scale * Math.exp(-dy / 100)));
+      }
       cs.setViewport(element, vp);
-    } else if (key === "ArrowUp" || key === "ArrowLeft") {
-      show(index - 1);
-    } else if (key === "ArrowDown" || key === "ArrowRight") {
-      show(index + 1);
-    } else if (key === "PageUp") {
-      show(index - 10);
-    } else if (key === "PageDown") {
-      show(index + 10);
-    } else if (key === "Home") {
-      show(0);
-    } else if (key === "End") {
-      show(stack.length - 1);
-    } else if (key === "+" || key === "=") {
-      zoomBy(1.25);
-    } else if (key === "-") {
-      zoomBy(0.8);
-    } else if (key === "i" || key === "I") {
-      toggleInvert();
-    } else if (key === "r" || key === "R") {
-      reset();
-    } else {
-      handled = false;
-    }
-    if (handled) event.preventDefault();
-  });
+    });
+    var endDrag = function () {
+      drag = null;
+    };
+    element.addEventListener("pointerup", endDrag);
+    element.addEventListener("pointercancel", endDrag);
 
-  slider.addEventListener("input", function () {
-    show(Number(slider.value) - 1);
-  });
+    element.addEventListener(
+      "wheel",
+      function (event) {
+        event.preventDefault();
+        if (event.deltaY) show(pane, pane.index + (event.deltaY > 0 ? 1 : -1));
+      },
+      { passive: false }
+    );
+
+    element.addEventListener("keydown", function (event) {
+      var image = pane.shownImage;
+      if (!image || event.altKey || event.ctrlKey || event.metaKey) return;
+      var key = event.key;
+      var arrows = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
+      var measure = pane.measure;
+      var handled = true;
+      if (tool === "measure" && arrows[key]) {
+        var stepPx = event.shiftKey ? 10 : 1;
+        var c = measure.cursor || { x: image.columns / 2, y: image.rows / 2 };
+        measure.cursor = { x: c.x + arrows[key][0] * stepPx, y: c.y + arrows[key][1] * stepPx };
+        cs.updateImage(element);
+      } else if (tool === "measure" && key === "Enter") {
+        measure.cursor = measure.cursor || { x: image.columns / 2, y: image.rows / 2 };
+        addPoint(pane, { x: measure.cursor.x, y: measure.cursor.y });
+      } else if (key === "Escape") {
+        clearMeasure(pane);
+      } else if (event.shiftKey && arrows[key]) {
+        var vp = cs.getViewport(element);
+        vp.translation.x += (arrows[key][0] * 10) / vp.scale;
+        vp.translation.y += (arrows[key][1] * 10) / vp.scale;
+        cs.setViewport(element, vp);
+      } else if (key === "ArrowUp" || key === "ArrowLeft") {
+        show(pane, pane.index - 1);
+      } else if (key === "ArrowDown" || key === "ArrowRight") {
+        show(pane, pane.index + 1);
+      } else if (key === "PageUp") {
+        show(pane, pane.index - 10);
+      } else if (key === "PageDown") {
+        show(pane, pane.index + 10);
+      } else if (key === "Home") {
+        show(pane, 0);
+      } else if (key === "End") {
+        show(pane, pane.stack.length - 1);
+      } else if (key === "+" || key === "=") {
+        zoomBy(pane, 1.25);
+      } else if (key === "-") {
+        zoomBy(pane, 0.8);
+      } else if (key === "i" || key === "I") {
+        toggleInvert(pane);
+      } else if (key === "r" || key === "R") {
+        reset(pane);
+      } else {
+        handled = false;
+      }
+      if (handled) event.preventDefault();
+    });
+
+    pane.slider.addEventListener("input", function () {
+      setActive(pane);
+      show(pane, Number(pane.slider.value) - 1);
+    });
+    pane.slider.addEventListener("focus", function () {
+      setActive(pane);
+    });
+    panes.push(pane);
+    return pane;
+  }
+
   document.getElementById("zoom-in").addEventListener("click", function () {
-    zoomBy(1.25);
+    zoomBy(active, 1.25);
   });
   document.getElementById("zoom-out").addEventListener("click", function () {
-    zoomBy(0.8);
+    zoomBy(active, 0.8);
   });
-  document.getElementById("invert").addEventListener("click", toggleInvert);
-  document.getElementById("reset").addEventListener("click", reset);
+  invertButton.addEventListener("click", function () {
+    toggleInvert(active);
+  });
+  document.getElementById("reset").addEventListener("click", function () {
+    reset(active);
+  });
   document.querySelectorAll(".series-button").forEach(function (button) {
     button.addEventListener("click", function () {
-      selectSeries(Number(button.dataset.series));
+      selectSeries(active, Number(button.dataset.series));
     });
+  });
+
+  // --- side by side -----------------------------------------------------------------------
+  var second = document.getElementById("second-pane");
+  function fit(pane) {
+    if (pane && pane.shownImage) cs.resize(pane.element, true);
+  }
+  window.addEventListener("resize", function () {
+    panes.forEach(fit);
+  });
+  compareButton.addEventListener("click", function () {
+    var main = panes[0];
+    if (comparing) {
+      comparing = false;
+      stopCine(panes[1]);
+      second.classList.add("d-none");
+      document.getElementById("study-panes").classList.remove("two");
+      compareButton.setAttribute("aria-pressed", "false");
+      panes.forEach(function (p) {
+        p.stage.classList.remove("is-active");
+      });
+      setActive(main);
+      markSeriesButtons();
+      fit(main);
+      return;
+    }
+    comparing = true;
+    second.classList.remove("d-none");
+    document.getElementById("study-panes").classList.add("two");
+    compareButton.setAttribute("aria-pressed", "true");
+    // Enabled once visible, so cornerstone sizes its canvas to the pane.
+    var pane = panes[1] || makePane("-2");
+    fit(main);
+    fit(pane);
+    setActive(pane);
+    // The next series beside the one shown (or the same one, if there is only one).
+    var at = config.series.indexOf(main.series);
+    selectSeries(pane, config.series[(at + 1) % config.series.length].id);
   });
 
   // --- cine -------------------------------------------------------------------------------
-  function stopCine() {
-    if (cineTimer) clearInterval(cineTimer);
-    cineTimer = null;
-    cineButton.textContent = "Play";
-    cineButton.setAttribute("aria-pressed", "false");
+  function stopCine(pane) {
+    if (!pane) return;
+    if (pane.cineTimer) clearInterval(pane.cineTimer);
+    pane.cineTimer = null;
+    if (pane === active) {
+      cineButton.textContent = "Play";
+      cineButton.setAttribute("aria-pressed", "false");
+    }
   }
   cineButton.addEventListener("click", function () {
-    if (cineTimer) {
-      stopCine();
+    var pane = active;
+    if (pane.cineTimer) {
+      stopCine(pane);
       return;
     }
     var fps = Math.min(60, Math.max(1, Number(cineRate.value) || 15));
-    cineTimer = setInterval(function () {
-      show(index + 1 >= stack.length ? 0 : index + 1);
+    pane.cineTimer = setInterval(function () {
+      show(pane, pane.index + 1 >= pane.stack.length ? 0 : pane.index + 1);
     }, 1000 / fps);
     cineButton.textContent = "Pause";
     cineButton.setAttribute("aria-pressed", "true");
@@ -709,7 +819,8 @@
       headerButton.setAttribute("aria-expanded", "false");
       return;
     }
-    var entry = stack[index];
+    var pane = active;
+    var entry = pane.stack[pane.index];
     headerPre.textContent = "Loading…";
     headerPre.classList.remove("d-none");
     headerButton.setAttribute("aria-expanded", "true");
@@ -721,7 +832,7 @@
         function (data) {
           var lines = ["File meta information"];
           headerLines(data.meta, 1, lines);
-          lines.push("", "Data set (image " + (index + 1) + ")");
+          lines.push("", "Data set (" + (pane.series.description || "series") + ", image " + (pane.index + 1) + ")");
           headerLines(data.dataset, 1, lines);
           headerPre.textContent = lines.join("\n");
         },
@@ -733,14 +844,17 @@
   });
 
   // --- start ------------------------------------------------------------------------------
+  var first = makePane("");
+  setActive(first);
   var firstDone = false;
-  element.addEventListener(cs.EVENTS.IMAGE_RENDERED, function () {
+  first.element.addEventListener(cs.EVENTS.IMAGE_RENDERED, function () {
     if (firstDone) return;
     firstDone = true;
-    element.dataset.ready = "true";
+    first.element.dataset.ready = "true";
     setTimeout(drawThumbnails, 0);
   });
   if (config.series.length) {
-    selectSeries(config.series[0].id);
+    selectSeries(first, config.series[0].id);
   }
+  compareButton.disabled = !config.series.length;
 })();

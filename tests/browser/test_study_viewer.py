@@ -1,7 +1,7 @@
 """The study viewer in Chromium: a generated CT series (two bright markers 60 mm apart on
 every slice) and an ultrasound clip, opened by the assigned specialist; scrolling by wheel,
 keys and slider, window presets and drag, a length measured with the mouse and with the
-keyboard, the DICOM header, cine, and axe on the page."""
+keyboard, the DICOM header, two series side by side, cine, and axe on the page."""
 
 import re
 from typing import Any
@@ -155,6 +155,18 @@ def test_the_specialist_reads_a_generated_study(
         page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("Enter")
     assert abs(mm(page) - 60.0) <= 1.0
+    # The cross (cyan, drawn over the image) now sits on the second marker.
+    colour = page.evaluate(
+        """([x, y]) => {
+            const el = document.getElementById('study-viewport');
+            const c = cornerstone.pixelToCanvas(el, {x, y});
+            const canvas = el.querySelector('canvas');
+            return Array.from(canvas.getContext('2d').getImageData(
+                Math.round(c.x), Math.round(c.y), 1, 1).data);
+        }""",
+        [x1, y1],
+    )
+    assert colour[0] < 80 and colour[1] > 180 and colour[2] > 180, colour
     page.get_by_label("Window/level").check()
 
     # The header, as text.
@@ -166,16 +178,39 @@ def test_the_specialist_reads_a_generated_study(
 
     axe_check(page)
 
-    # The ultrasound clip: cine through its frames.
-    page.get_by_role("button", name=re.compile("Series 5: US Cine loop")).click()
-    expect(status).to_have_text("Image 1 of 8")
-    expect(page.locator("#ov-slice")).to_contain_text("Frame 1 / 8")
+    # Side by side: the ultrasound clip opens beside the CT, and cine plays its frames there.
+    compare = page.get_by_role("button", name="Two series side by side")
+    compare.click()
+    expect(compare).to_have_attribute("aria-pressed", "true")
+    second = page.locator("#slice-status-2")
+    expect(second).to_have_text("Image 1 of 8")
+    expect(page.locator("#ov-slice-2")).to_contain_text("Frame 1 / 8")
+    expect(page.locator("#ov-series-2")).to_contain_text("Cine loop")
+    page.locator("#study-viewport-2").focus()
+    page.keyboard.press("ArrowDown")
+    expect(second).to_have_text("Image 2 of 8")
+    expect(status).to_have_text(f"Image 5 of {SLICES}")  # the CT stays where it was
+    # The toolbar now acts on the clip: no CT presets for ultrasound.
+    assert page.get_by_label("Window preset").locator("option").all_inner_texts() == [
+        "From the file",
+        "Full range of the data",
+        "Custom (dragged or typed)",
+    ]
     page.get_by_label("Frames per second").fill("20")
     page.get_by_role("button", name="Play").click()
-    expect(status).not_to_have_text("Image 1 of 8")
+    expect(second).not_to_have_text("Image 2 of 8")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Play")).to_have_attribute("aria-pressed", "false")
     axe_check(page)
+    # Clicking the CT makes it the one the controls act on again.
+    viewport.focus()
+    expect(page.get_by_label("Window preset").locator("option")).to_have_count(10)
+    compare.click()
+    expect(page.locator("#second-pane")).to_be_hidden()
+
+    # The clip from the series list, in the single view.
+    page.get_by_role("button", name=re.compile("Series 5: US Cine loop")).click()
+    expect(status).to_have_text("Image 1 of 8")
 
     # One audit row for all of it: the open.
     events = list(AccessEvent.objects.order_by("pk")[before:])
