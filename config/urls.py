@@ -25,3 +25,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("slides/", include("slides.urls")),
 ]
+
+# The study viewer: the page is case-scoped (the gate, one audit row); its instance and
+# header requests carry a short-lived grant instead (imaging/viewer_views.py).
+urlpatterns += [
+    path("workspace/<str:reference>/studies/", include("imaging.viewer_urls")),
+    path("imaging/", include("imaging.urls")),
+]

@@ -24,6 +24,7 @@ ENTRY_MODULES = (
     "tests.reports.matrix_reports",
     "tests.reports.matrix_workspace",
     "tests.slides.matrix_slides",
+    "tests.imaging.matrix_viewer",
 )
 
 
