@@ -8,6 +8,7 @@ instances only and nothing is stored twice.
 """
 
 import logging
+from datetime import timedelta
 
 import pydicom
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.dispatch import Signal
+from django.utils import timezone
 
 from accounts.models import User
 from cases.lifecycle import timeline_note
@@ -154,7 +156,7 @@ def transfer_send(*, transfer_id: int) -> str:
     with backoff); a refusal by the PACS ends the transfer as failed with its reason."""
     # Claim: queued, or sending (a retry, or a task redelivered after a worker died).
     claimed = PacsTransfer.objects.filter(pk=transfer_id, state__in=[T.QUEUED, T.SENDING]).update(
-        state=T.SENDING, attempts=F("attempts") + 1
+        state=T.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     if claimed != 1:
         return "skipped"
@@ -192,7 +194,10 @@ def transfer_send(*, transfer_id: int) -> str:
                 [PacsSentInstance(transfer=transfer, instance=by_uid[u]) for u in outcome.stored],
                 ignore_conflicts=True,
             )
-            PacsTransfer.objects.filter(pk=transfer_id).update(sent=confirmed.count())
+            # updated_at moves with every batch: the sweep leaves a transfer in progress alone.
+            PacsTransfer.objects.filter(pk=transfer_id).update(
+                sent=confirmed.count(), updated_at=timezone.now()
+            )
         pacs_batch_stored.send(
             sender=PacsTransfer, transfer_id=transfer_id, sop_uids=outcome.stored
         )
@@ -209,3 +214,16 @@ def transfer_send(*, transfer_id: int) -> str:
             raise PacsUnavailable(f"the PACS did not confirm {unconfirmed} image(s)")
     _transfer_finish(transfer_id=transfer_id)
     return "sent"
+
+
+# Longer than the longest retry countdown (15 minutes) and any one batch: a transfer quiet
+# for this long has no task on its way.
+STALE_TRANSFER = timedelta(minutes=40)
+
+
+def transfers_stale() -> list[int]:
+    """Queued or sending transfers nobody has touched for STALE_TRANSFER (their task message
+    was lost): the sweep sends them again; the claim in transfer_send keeps that safe."""
+    cutoff = timezone.now() - STALE_TRANSFER
+    stale = PacsTransfer.objects.filter(state__in=[T.QUEUED, T.SENDING], updated_at__lt=cutoff)
+    return list(stale.values_list("pk", flat=True))

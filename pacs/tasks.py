@@ -4,7 +4,7 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from .services import transfer_fail, transfer_send
+from .services import transfer_fail, transfer_send, transfers_stale
 from .stow import PacsUnavailable
 
 
@@ -34,3 +34,13 @@ def pacs_send(self, transfer_id: int) -> str:
             full_jitter=True,
         )
         raise self.retry(exc=exc, countdown=countdown, max_retries=settings.PACS_RETRY_MAX) from exc
+
+
+@shared_task(acks_late=True)
+def pacs_sweep() -> int:
+    if not settings.PACS_DICOMWEB_URL:
+        return 0
+    stale = transfers_stale()
+    for transfer_id in stale:
+        pacs_send.delay(transfer_id)
+    return len(stale)

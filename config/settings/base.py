@@ -395,4 +395,6 @@ PACS_TIMEOUT_SECONDS = env_int("PACS_TIMEOUT_SECONDS", 120)
 # capped at 15 minutes), at most PACS_RETRY_MAX retries before the transfer fails.
 PACS_RETRY_BACKOFF_SECONDS = env_int("PACS_RETRY_BACKOFF_SECONDS", 30)
 PACS_RETRY_MAX = env_int("PACS_RETRY_MAX", 8)
+# A transfer whose task message was lost (broker down when it was queued) is sent again.
+CELERY_BEAT_SCHEDULE["pacs-sweep"] = {"task": "pacs.tasks.pacs_sweep", "schedule": 15 * 60}
 # --- end of PACS forwarding -----------------------------------------------------------------
