@@ -1,1 +1,36 @@
-"""Hooks that connect the imaging app to the records pipeline (filled in by the indexer)."""
+"""The hook from the records pipeline: once a DICOM record is cleared by the scanner (clean,
+or the development scanner state), index it after the transaction commits.
+
+A post_save receiver rather than a call inside intake: the scan, the development scanner
+mode and the demo seed all save the record's scan state, and each is then indexed.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from intake.models import Record
+
+from .indexing import is_imaging
+
+
+def _queue(record_id: int) -> None:
+    from .models import RecordIndex
+    from .tasks import record_index
+
+    # A pending row first, so the console lists the record while the task waits.
+    RecordIndex.objects.get_or_create(record_id=record_id)
+    record_index.delay(record_id)
+
+
+@receiver(post_save, sender=Record, dispatch_uid="imaging_index_cleared_record")
+def record_saved(sender: Any, instance: Record, created: bool, **kwargs: Any) -> None:
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and not {"scan_status", "state"} & set(update_fields):
+        return
+    if not instance.is_cleared or not is_imaging(instance):
+        return
+    record_id = instance.pk
+    transaction.on_commit(lambda: _queue(record_id))
