@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "reports",
     "imaging",
     "slides",
+    "pacs",
 ]
 
 MIDDLEWARE = [
@@ -388,3 +389,22 @@ SECURE_CSP = {
 # The SDK logs every request at INFO; failures reach our own logs through billing.services.
 LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]
 # --- end of Stripe --------------------------------------------------------------------------
+
+# --- PACS forwarding ------------------------------------------------------------------------
+# The DICOMweb root of the hospital's PACS (STOW-RS to store, QIDO-RS to check), for example
+# https://pacs.example.org/dicom-web. Empty: forwarding is off and the console says so.
+PACS_DICOMWEB_URL = env_str("PACS_DICOMWEB_URL").rstrip("/")
+PACS_USERNAME = env_str("PACS_USERNAME")  # HTTP basic auth; both empty: no auth
+PACS_PASSWORD = env_str("PACS_PASSWORD")
+# Small STOW-RS requests: a dropped connection costs one batch, and the PACS's answer says
+# per instance what it stored, which is what a resumed send skips.
+PACS_STOW_BATCH = env_int("PACS_STOW_BATCH", 5)
+PACS_STOW_BATCH_BYTES = env_int("PACS_STOW_BATCH_BYTES", 32 * 1024 * 1024)
+PACS_TIMEOUT_SECONDS = env_int("PACS_TIMEOUT_SECONDS", 120)
+# While the PACS is unreachable: exponential backoff from this many seconds (with jitter,
+# capped at 15 minutes), at most PACS_RETRY_MAX retries before the transfer fails.
+PACS_RETRY_BACKOFF_SECONDS = env_int("PACS_RETRY_BACKOFF_SECONDS", 30)
+PACS_RETRY_MAX = env_int("PACS_RETRY_MAX", 8)
+# A transfer whose task message was lost (broker down when it was queued) is sent again.
+CELERY_BEAT_SCHEDULE["pacs-sweep"] = {"task": "pacs.tasks.pacs_sweep", "schedule": 15 * 60}
+# --- end of PACS forwarding -----------------------------------------------------------------

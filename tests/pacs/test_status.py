@@ -1,0 +1,60 @@
+"""The status a study shows (console and workspace) and the sweep for lost task messages."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.template import Context, Template
+from django.utils import timezone
+
+from imaging.models import Study
+from pacs.models import PacsTransfer
+from pacs.stow import pacs_client, qido_instance_uids
+from pacs.tasks import pacs_sweep
+from tests.factories import CaseFactory
+
+from .builders import build_study
+
+T = PacsTransfer.State
+
+
+def shown(study: Any) -> str:
+    fresh = Study.objects.get(pk=study.pk)  # no cached transfer from an earlier render
+    return Template("{% load pacs %}{% pacs_status study %}").render(Context({"study": fresh}))
+
+
+def test_each_state_reads_as_the_coordinator_and_specialist_see_it(
+    pacs_unused: str, study: Any
+) -> None:
+    assert shown(study) == "not sent"
+    transfer = PacsTransfer.objects.create(study=study, total=20)
+    assert shown(study) == "queued"
+    PacsTransfer.objects.filter(pk=transfer.pk).update(state=T.SENDING, sent=5)
+    assert shown(study) == "sending 5/20"
+    PacsTransfer.objects.filter(pk=transfer.pk).update(state=T.SENT, sent=20)
+    assert shown(study) == "sent 20/20"
+    PacsTransfer.objects.filter(pk=transfer.pk).update(state=T.FAILED, reason="HTTP 403: No")
+    assert shown(study) == "failed: HTTP 403: No"
+
+
+def test_without_a_pacs_no_status_is_shown(pacs_off: None, study: Any) -> None:
+    PacsTransfer.objects.create(study=study, total=20)
+    assert shown(study) == ""
+
+
+def test_the_sweep_sends_a_transfer_whose_task_was_lost(
+    pacs: str, family: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = CaseFactory(family=family, status="in_review")
+    lost = build_study(case=case, uploaded_by=family, series=1, per_series=3)
+    fresh = build_study(case=case, uploaded_by=family, series=1, per_series=2)
+    old = PacsTransfer.objects.create(study=lost, total=3)
+    PacsTransfer.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    recent = PacsTransfer.objects.create(study=fresh, total=2)
+
+    assert pacs_sweep.delay().get() == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.state, old.sent) == (T.SENT, 3)
+    assert recent.state == T.QUEUED  # its task may still be on its way: left alone
+    assert len(qido_instance_uids(pacs_client(), study_uid=lost.study_uid)) == 3
+    assert qido_instance_uids(pacs_client(), study_uid=fresh.study_uid) == []
