@@ -81,7 +81,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core accounts cases intake billing reports config
+	$(BIN)/mypy core accounts cases intake billing reports config imaging slides pacs
 
 format: install
 	$(BIN)/ruff check --fix .
