@@ -424,3 +424,22 @@ def test_a_grant_stops_working_when_the_record_is_quarantined(
     dzi = _open(client, slide_record)
     Record.objects.filter(pk=slide_record.pk).update(scan_status=Record.Scan.INFECTED)
     assert client.get(_tile_url(dzi, 11, 0, 0)).status_code == 404
+
+
+def test_deleting_the_record_deletes_its_tiles_and_local_copy(
+    slide_record: Record, specialist: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = login(Client(), specialist)
+    dzi = _open(client, slide_record)
+    for tile in [(11, 0, 0), (11, 1, 0), (10, 0, 0)]:
+        assert client.get(_tile_url(dzi, *tile)).status_code == 200
+    slide = Slide.objects.get(record=slide_record)
+    keys = [services.tile_key(slide, *t) for t in [(11, 0, 0), (11, 1, 0), (10, 0, 0)]]
+    assert all(default_storage.exists(k) for k in keys)
+    assert list(services._cache_dir().glob(f"{slide.storage_prefix}.*"))
+    with django_capture_on_commit_callbacks(execute=True):
+        Record.objects.filter(pk=slide_record.pk).delete()
+    assert not any(default_storage.exists(k) for k in keys)
+    assert not list(services._cache_dir().glob(f"{slide.storage_prefix}.*"))
+    with pytest.raises(ValueError, match="prefix"):
+        services.slide_tiles_delete("../records")
