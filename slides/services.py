@@ -135,6 +135,7 @@ def slide_index(record: Record) -> Slide | None:
         return None
     existing = Slide.objects.filter(record=record).first()
     if existing is not None:
+        existing.record = record  # the caller's copy, already through the gate
         return existing
     slide = Slide(record=record)
     try:
