@@ -135,6 +135,7 @@ def slide_index(record: Record) -> Slide | None:
         return None
     existing = Slide.objects.filter(record=record).first()
     if existing is not None:
+        existing.record = record  # the caller's copy, already through the gate
         return existing
     slide = Slide(record=record)
     try:
@@ -240,3 +241,23 @@ def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
     except (OSError, BotoCoreError, ClientError):
         logger.warning("slide tile not cached (storage)")
     return jpeg
+
+
+def slide_tiles_delete(storage_prefix: str) -> int:
+    """Delete a slide's cached tiles and local copy; the number of tiles deleted."""
+    if not storage_prefix.isalnum():  # our own hex token, never a path
+        raise ValueError("bad storage prefix")
+    for copy in _cache_dir().glob(f"{storage_prefix}.*"):
+        copy.unlink(missing_ok=True)
+    root = f"slides/{storage_prefix}"
+    deleted = 0
+    try:
+        levels, _ = default_storage.listdir(root)
+    except FileNotFoundError:
+        return 0
+    for level in levels:
+        _, names = default_storage.listdir(f"{root}/{level}")
+        for name in names:
+            default_storage.delete(f"{root}/{level}/{name}")
+            deleted += 1
+    return deleted

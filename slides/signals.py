@@ -4,10 +4,12 @@ commit); the viewer page indexes on first open too, so a lost task costs only a 
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from intake.models import Record
+
+from .models import Slide
 
 
 @receiver(post_save, sender=Record, dispatch_uid="slides.record_cleared")
@@ -23,3 +25,12 @@ def record_cleared(sender: type[Record], instance: Record, **kwargs: Any) -> Non
 
     record_id = instance.pk
     transaction.on_commit(lambda: slide_index.delay(record_id))
+
+
+@receiver(post_delete, sender=Slide, dispatch_uid="slides.slide_deleted")
+def slide_deleted(sender: type[Slide], instance: Slide, **kwargs: Any) -> None:
+    # Tiles are pictures of the patient's tissue: they go with the record (or the slide).
+    from .tasks import slide_tiles_delete
+
+    prefix = instance.storage_prefix
+    transaction.on_commit(lambda: slide_tiles_delete.delay(prefix))

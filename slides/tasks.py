@@ -14,3 +14,8 @@ def slide_index(record_id: int) -> str:
         return "gone"
     slide = services.slide_index(record)
     return slide.state if slide is not None else "not a slide"
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def slide_tiles_delete(storage_prefix: str) -> int:
+    return services.slide_tiles_delete(storage_prefix)

@@ -17,7 +17,7 @@ slide's barcode: no URL here serves them, and the properties shown are picked fi
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
@@ -33,6 +33,7 @@ from .models import Slide
 
 GRANT_KIND = "slide"
 ACTION = "view_slide"
+RENEW_ACTION = "renew_slide_grant"
 
 
 def _refuse(request: HttpRequest, record: Record | None, object_id: str) -> Http404:
@@ -53,10 +54,15 @@ def _magnification(value: float | None) -> str:
     return f"{value:g}\N{MULTIPLICATION SIGN}"
 
 
-@login_required
-@require_safe
-def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> HttpResponse:
-    record = record_for_user(request, reference, str(record_uid), action=ACTION)
+def _grant_query(request: AuthedRequest, record: Record) -> str:
+    token = grants.issue(
+        kind=GRANT_KIND, user_id=request.user.pk, case_id=record.case_id, object_id=str(record.uid)
+    )
+    return f"?grant={token}"
+
+
+def _viewable_slide(request: AuthedRequest, reference: str, record_uid: str, action: str) -> Slide:
+    record = record_for_user(request, reference, str(record_uid), action=action)
     slide = services.slide_index(record) if record.is_cleared else None
     if slide is None or not slide.is_ready:
         # Through the gate, but not a slide we can show (not cleared, not a slide, or
@@ -66,16 +72,23 @@ def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> Htt
             case=record.case,
             object_type="record",
             object_id=str(record.uid),
-            action=ACTION,
+            action=action,
             allowed=False,
         )
         raise Http404("No such slide.")
-    token = grants.issue(
-        kind=GRANT_KIND, user_id=request.user.pk, case_id=record.case_id, object_id=str(record.uid)
-    )
+    return slide
+
+
+@login_required
+@require_safe
+def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> HttpResponse:
+    slide = _viewable_slide(request, reference, record_uid, ACTION)
+    record = slide.record
     services.prepare_tiles(slide, record)
     props = slide.properties
-    dzi_url = reverse("slides:dzi", kwargs={"record_uid": record.uid}) + f"?grant={token}"
+    dzi_url = reverse("slides:dzi", kwargs={"record_uid": record.uid}) + _grant_query(
+        request, record
+    )
     power = _magnification(props.get("objective_power"))
     return render(
         request,
@@ -89,8 +102,21 @@ def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> Htt
             "dzi_url": dzi_url,
             "is_specialist": request.user.role == "specialist",
             "grant_minutes": services.grant_seconds() // 60,
+            "grant_seconds": services.grant_seconds(),
+            "grant_url": reverse("slides:grant", args=[reference, record.uid]),
         },
     )
+
+
+@login_required
+@require_safe
+def slide_grant(request: AuthedRequest, reference: str, record_uid: str) -> HttpResponse:
+    """A fresh grant for a viewer left open longer than a grant lasts: through the gate again
+    (one audit row per renewal, every few minutes, not one per tile)."""
+    slide = _viewable_slide(request, reference, record_uid, RENEW_ACTION)
+    response = JsonResponse({"query": _grant_query(request, slide.record)})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _granted_slide(request: HttpRequest, record_uid: str) -> Slide:

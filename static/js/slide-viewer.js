@@ -30,6 +30,18 @@
     visibilityRatio: 0.5,
     minZoomImageRatio: 0.5
   });
+  // A tile's URL is worked out when the tile is first needed and kept; give OpenSeadragon a
+  // getter instead, so a tile loaded after the grant was renewed (below) carries the new one.
+  // (With a getter, OpenSeadragon's cache key is the tile's position, not its URL.)
+  viewer.world.addHandler("add-item", function (event) {
+    var source = event.item.source;
+    var tileUrl = source.getTileUrl;
+    source.getTileUrl = function (level, x, y) {
+      return function () {
+        return tileUrl.call(source, level, x, y);
+      };
+    };
+  });
   // Name OpenSeadragon's focusable surfaces for screen readers.
   viewer.canvas.setAttribute("aria-label", "Slide image: arrow keys move, plus and minus zoom, r rotates");
   viewer.canvas.setAttribute("role", "application");
@@ -105,6 +117,31 @@
       }
     });
   });
+
+  // A grant lasts minutes; a pathologist may read one slide for longer. Ask for a fresh one
+  // (through the access gate again) halfway through its life: OpenSeadragon puts
+  // the tile source's query on every tile URL it builds from then on.
+  var grantSeconds = parseFloat(element.dataset.grantSeconds) || 0;
+  if (grantSeconds > 0 && element.dataset.grantUrl) {
+    window.setInterval(function () {
+      fetch(element.dataset.grantUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("grant " + response.status);
+          }
+          return response.json();
+        })
+        .then(function (data) {
+          var item = viewer.world.getItemAt(0);
+          if (item && typeof data.query === "string") {
+            item.source.queryParams = data.query;
+          }
+        })
+        .catch(function () {
+          errorBox.hidden = false;
+        });
+    }, Math.max(1, grantSeconds * 0.5) * 1000);
+  }
 
   viewer.addHandler("open", update);
   viewer.addHandler("animation-finish", update);

@@ -28,8 +28,11 @@ def _slide_cache(settings: Any, tmp_path: Any) -> None:
 
 
 def test_specialist_opens_zooms_and_rotates_a_slide(
-    page: Page, live_server: Any, family: User, specialist: User
+    page: Page, live_server: Any, family: User, specialist: User, settings: Any
 ) -> None:
+    # Short grants, so that the page renews its grant during the test (every 4 s; a grant's
+    # time stamp has whole seconds, so it lasts 7 to 8 s).
+    settings.SLIDES_GRANT_SECONDS = 8
     case = CaseFactory(status=Status.IN_REVIEW, family=family, assigned_specialist=specialist)
     record = demo_slide_record(case, by=family, scan=Record.Scan.CLEAN)
     signed_in(page, live_server, specialist)
@@ -74,7 +77,21 @@ def test_specialist_opens_zooms_and_rotates_a_slide(
     page.locator(".openseadragon-canvas").first.focus()
     page.keyboard.press("r")
     expect(status).to_contain_text("rotated 180°")
+    # Past the first grant's life: the renewed grant keeps the tiles coming.
+    page.wait_for_timeout(9000)
+    tiles_before = len([r for r in responses if "/slide_files/" in r.url])
+    page.get_by_role("button", name="Zoom out").click()
+    page.get_by_role("button", name="Whole slide").click()
+    page.get_by_role("button", name=f"Native (40{TIMES})").click()
+    page.locator(".openseadragon-canvas").first.focus()
+    for key in ["ArrowRight"] * 8 + ["ArrowDown"] * 6:  # into parts not loaded yet
+        page.keyboard.press(key)
     page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    assert len([r for r in responses if "/slide_files/" in r.url]) > tiles_before
+    failed = [f"{r.status} {r.url}" for r in responses if r.status >= 400]
+    assert not failed, failed
+    expect(page.locator("#slide-error")).to_be_hidden()
     axe_check(page)
 
     tiles = [r for r in responses if "/slide_files/" in r.url]
@@ -82,6 +99,9 @@ def test_specialist_opens_zooms_and_rotates_a_slide(
     assert all(r.status == 200 and r.headers["content-type"] == "image/jpeg" for r in tiles)
     assert not [r for r in responses if r.status >= 400 and "favicon" not in r.url]
     assert not any("label" in r.url or "macro" in r.url for r in responses)
+    renewals = AccessEvent.objects.filter(user=specialist, action="renew_slide_grant")
+    assert renewals.count() >= 1
+    assert {e.outcome for e in renewals} == {AccessEvent.Outcome.ALLOWED}
     opens = AccessEvent.objects.filter(user=specialist, action="view_slide")
     assert [(e.outcome, e.object_id) for e in opens] == [
         (AccessEvent.Outcome.ALLOWED, str(record.uid))

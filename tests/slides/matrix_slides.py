@@ -22,4 +22,7 @@ ENTRIES: dict[str, Entry] = {
     "slides:viewer": Entry(
         ALL_200, object_type="record", status=Status.IN_REVIEW, kwargs=slide_kwargs
     ),
+    "slides:grant": Entry(
+        ALL_200, object_type="record", status=Status.IN_REVIEW, kwargs=slide_kwargs
+    ),
 }

@@ -424,3 +424,46 @@ def test_a_grant_stops_working_when_the_record_is_quarantined(
     dzi = _open(client, slide_record)
     Record.objects.filter(pk=slide_record.pk).update(scan_status=Record.Scan.INFECTED)
     assert client.get(_tile_url(dzi, 11, 0, 0)).status_code == 404
+
+
+def test_deleting_the_record_deletes_its_tiles_and_local_copy(
+    slide_record: Record, specialist: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = login(Client(), specialist)
+    dzi = _open(client, slide_record)
+    for tile in [(11, 0, 0), (11, 1, 0), (10, 0, 0)]:
+        assert client.get(_tile_url(dzi, *tile)).status_code == 200
+    slide = Slide.objects.get(record=slide_record)
+    keys = [services.tile_key(slide, *t) for t in [(11, 0, 0), (11, 1, 0), (10, 0, 0)]]
+    assert all(default_storage.exists(k) for k in keys)
+    assert list(services._cache_dir().glob(f"{slide.storage_prefix}.*"))
+    with django_capture_on_commit_callbacks(execute=True):
+        Record.objects.filter(pk=slide_record.pk).delete()
+    assert not any(default_storage.exists(k) for k in keys)
+    assert not list(services._cache_dir().glob(f"{slide.storage_prefix}.*"))
+    with pytest.raises(ValueError, match="prefix"):
+        services.slide_tiles_delete("../records")
+
+
+def test_a_viewer_left_open_renews_its_grant_through_the_gate(
+    slide_record: Record, specialist: User, other_specialist: User, settings: Any
+) -> None:
+    settings.SLIDES_GRANT_SECONDS = 1
+    client = login(Client(), specialist)
+    dzi = _open(client, slide_record)
+    time.sleep(2.1)
+    assert client.get(dzi).status_code == 404  # expired
+    url = reverse("slides:grant", args=[slide_record.case.reference, slide_record.uid])
+    before = AccessEvent.objects.count()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    events = list(AccessEvent.objects.order_by("pk")[before:])
+    assert [(e.user, e.action, e.outcome) for e in events] == [
+        (specialist, "renew_slide_grant", AccessEvent.Outcome.ALLOWED)
+    ]
+    renewed = dzi.partition("?")[0] + response.json()["query"]
+    assert client.get(renewed).status_code == 200
+    assert client.get(_tile_url(renewed, 11, 0, 0)).status_code == 200
+    # Not for someone outside the case.
+    assert login(Client(), other_specialist).get(url).status_code == 404
