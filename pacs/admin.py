@@ -178,6 +178,14 @@ class StudyForPacsAdmin(CoordinatorOnly, admin.ModelAdmin):
             return HttpResponseRedirect(back)
         if request.method != "GET":
             return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+        access_record(
+            request=request,
+            case=study.case,
+            object_type="imaging_study",
+            object_id=study.pk,
+            action="view",
+            allowed=True,
+        )
         refusal = "No PACS is configured." if not pacs_configured() else study_refusal(study)
         context = {
             **self.admin_site.each_context(request),

@@ -44,6 +44,12 @@ def test_the_coordinator_confirms_and_queues_one_transfer(
     assert study.case.reference in page.text
     assert "2 series, 20 images" in page.text
     assert "PACS: not sent" in page.text
+    assert (
+        AccessEvent.objects.filter(
+            user=coordinator, case=study.case, object_type="imaging_study", action="view"
+        ).count()
+        == 1
+    )
 
     response = client.post(send_url(study))
     assert response.status_code == 302
