@@ -167,11 +167,12 @@ def _index(
     assert index is not None, "the record was not indexed"
     assert index.state == "indexed", index.error
     study = Study.objects.with_counts().get(case=case)
-    ordered = list(
-        Instance.objects.filter(series__study=study)
+    ordered = [
+        number or 0
+        for number in Instance.objects.filter(series__study=study)
         .order_by("sort_index")
         .values_list("instance_number", flat=True)
-    )
+    ]
     assert ordered == sorted(ordered)
     assert study.instance_count == instances
     child_mb = _child_peak_mb(zip_path)
