@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from accounts.models import Role, User
 from cases.audit import access_record
 from cases.models import TurnaroundPolicy
+from imaging.models import Study
 
 from .models import PacsPolicy, PacsTransfer, StudyForPacs
 from .services import study_refusal, transfer_queue
@@ -65,8 +66,60 @@ class PacsStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SendToPacs:
+    """The "Send to PACS" bulk action and the PACS status column, for any admin of studies:
+    this app's own list and the imaging app's study admin."""
+
+    message_user: Any
+
+    @admin.display(description="PACS")
+    def pacs_status(self, study: StudyForPacs) -> str:
+        transfer = getattr(study, "pacs_transfer", None)
+        return transfer.status_label if transfer is not None else "not sent"
+
+    def has_send_to_pacs_permission(self, request: HttpRequest) -> bool:
+        return pacs_configured() and is_coordinator(request)
+
+    @admin.action(description="Send the selected studies to the PACS", permissions=["send_to_pacs"])
+    def send_to_pacs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        queued, refused = 0, []
+        for study in queryset.select_related("case"):
+            queued_now, problem = self._queue(request, study)
+            queued += int(queued_now)
+            if problem:
+                refused.append(f"{study.case.reference}: {problem}")
+        self.message_user(request, f"{queued} study(ies) queued for the PACS.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+    def _queue(self, request: HttpRequest, study: Any) -> tuple[bool, str]:
+        """Queue one study for the coordinator; audited whether or not it was refused."""
+        by: User = request.user  # type: ignore[assignment]
+        try:
+            _, queued = transfer_queue(study=study, by=by)
+        except ValidationError as refused:
+            access_record(
+                request=request,
+                case=study.case,
+                object_type="imaging_study",
+                object_id=study.pk,
+                action="pacs_send",
+                allowed=False,
+            )
+            return False, " ".join(refused.messages)
+        access_record(
+            request=request,
+            case=study.case,
+            object_type="imaging_study",
+            object_id=study.pk,
+            action="pacs_send",
+            allowed=True,
+        )
+        return queued, "" if queued else "already queued or sent."
+
+
 @admin.register(StudyForPacs)
-class StudyForPacsAdmin(CoordinatorOnly, admin.ModelAdmin):
+class StudyForPacsAdmin(SendToPacs, CoordinatorOnly, admin.ModelAdmin):
     list_display = ["case_reference", "study", "modalities", "images", "pacs_status", "send"]
     list_display_links = None
     list_select_related = ["case", "pacs_transfer"]
@@ -90,11 +143,6 @@ class StudyForPacsAdmin(CoordinatorOnly, admin.ModelAdmin):
     def images(self, study: StudyForPacs) -> int:
         return study.instance_count
 
-    @admin.display(description="PACS")
-    def pacs_status(self, study: StudyForPacs) -> str:
-        transfer = getattr(study, "pacs_transfer", None)
-        return transfer.status_label if transfer is not None else "not sent"
-
     @admin.display(description="")
     def send(self, study: StudyForPacs) -> str:
         if not pacs_configured():
@@ -107,45 +155,6 @@ class StudyForPacsAdmin(CoordinatorOnly, admin.ModelAdmin):
     ) -> HttpResponse:
         extra = {**(extra_context or {}), "pacs_configured": pacs_configured()}
         return super().changelist_view(request, extra)
-
-    def has_send_to_pacs_permission(self, request: HttpRequest) -> bool:
-        return pacs_configured() and is_coordinator(request)
-
-    @admin.action(description="Send the selected studies to the PACS", permissions=["send_to_pacs"])
-    def send_to_pacs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        queued, refused = 0, []
-        for study in queryset.select_related("case"):
-            queued_now, problem = self._queue(request, study)
-            queued += int(queued_now)
-            if problem:
-                refused.append(f"{study.case.reference}: {problem}")
-        self.message_user(request, f"{queued} study(ies) queued for the PACS.", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
-
-    def _queue(self, request: HttpRequest, study: Any) -> tuple[bool, str]:
-        by: User = request.user  # type: ignore[assignment]
-        try:
-            _, queued = transfer_queue(study=study, by=by)
-        except ValidationError as refused:
-            access_record(
-                request=request,
-                case=study.case,
-                object_type="imaging_study",
-                object_id=study.pk,
-                action="pacs_send",
-                allowed=False,
-            )
-            return False, " ".join(refused.messages)
-        access_record(
-            request=request,
-            case=study.case,
-            object_type="imaging_study",
-            object_id=study.pk,
-            action="pacs_send",
-            allowed=True,
-        )
-        return queued, "" if queued else "already queued or sent."
 
     def get_urls(self) -> list[URLPattern]:
         own = [
@@ -178,6 +187,14 @@ class StudyForPacsAdmin(CoordinatorOnly, admin.ModelAdmin):
             return HttpResponseRedirect(back)
         if request.method != "GET":
             return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+        access_record(
+            request=request,
+            case=study.case,
+            object_type="imaging_study",
+            object_id=study.pk,
+            action="view",
+            allowed=True,
+        )
         refusal = "No PACS is configured." if not pacs_configured() else study_refusal(study)
         context = {
             **self.admin_site.each_context(request),
@@ -236,3 +253,22 @@ admin.site.unregister(TurnaroundPolicy)
 @admin.register(TurnaroundPolicy)
 class TurnaroundPolicyWithPacsAdmin(_policy_admin):  # type: ignore[valid-type,misc]
     inlines = [*_policy_admin.inlines, PacsPolicyInline]
+
+
+# The imaging app's study admin (the studies of a case) gets the same action and column:
+# subclassing whatever it registered keeps its own behaviour as it grows.
+_study_admin = type(admin.site._registry[Study])
+admin.site.unregister(Study)
+
+
+@admin.register(Study)
+class StudyWithPacsAdmin(SendToPacs, _study_admin):  # type: ignore[valid-type,misc]
+    actions = [*(_study_admin.actions or []), "send_to_pacs"]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = list(super().get_list_display(request))
+        return [*shown, "pacs_status"] if pacs_configured() else shown
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # The status column reads the transfer: one join, not a query per row.
+        return super().get_queryset(request).select_related("pacs_transfer")

@@ -87,9 +87,9 @@ class PacsPolicy(models.Model):
 
     @classmethod
     def send_on_assignment_enabled(cls) -> bool:
-        return cls.objects.filter(
-            policy=TurnaroundPolicy.current(), send_on_assignment=True
-        ).exists()
+        # The turnaround policy is a single row, so any row here is its PACS part; reading
+        # it this way costs one query and never creates the policy as a side effect.
+        return cls.objects.filter(send_on_assignment=True).exists()
 
 
 class StudyForPacs(Study):

@@ -17,7 +17,8 @@ USER, PASSWORD = "pacs-test", "pacs-test-password"
 
 
 def need_orthanc_binary() -> str:
-    binary = shutil.which("Orthanc") or ""
+    # Debian installs it in /usr/sbin, which a non-root PATH may not list.
+    binary = shutil.which("Orthanc") or shutil.which("Orthanc", path="/usr/sbin") or ""
     need(
         bool(binary) and Path(PLUGIN).exists(),
         "needs Orthanc and its DICOMweb plugin (apt-get install orthanc orthanc-dicomweb)",

@@ -44,6 +44,12 @@ def test_the_coordinator_confirms_and_queues_one_transfer(
     assert study.case.reference in page.text
     assert "2 series, 20 images" in page.text
     assert "PACS: not sent" in page.text
+    assert (
+        AccessEvent.objects.filter(
+            user=coordinator, case=study.case, object_type="imaging_study", action="view"
+        ).count()
+        == 1
+    )
 
     response = client.post(send_url(study))
     assert response.status_code == 302
@@ -216,3 +222,29 @@ def test_the_coordinator_turns_on_sending_at_assignment(coordinator: Any, as_use
     )
     assert response.status_code == 302
     assert PacsPolicy.send_on_assignment_enabled()
+
+
+def test_the_imaging_study_list_has_the_action_and_the_status(
+    pacs_unused: str, study: Any, coordinator: Any, as_user: Any
+) -> None:
+    client = as_user(coordinator)
+    url = reverse("admin:imaging_study_changelist")
+    listing = client.get(url)
+    assert listing.status_code == 200
+    assert '<td class="field-pacs_status">not sent</td>' in listing.text
+    data = {"action": "send_to_pacs", "_selected_action": [study.pk]}
+    response = client.post(url, data, follow=True)
+    assert "1 study(ies) queued for the PACS." in response.text
+    assert '<td class="field-pacs_status">queued</td>' in response.text
+    assert PacsTransfer.objects.filter(study=study, state=T.QUEUED).count() == 1
+    assert queued_notes(study) == 1
+    assert pacs_audit(study, AccessEvent.Outcome.ALLOWED) == 1
+
+
+def test_without_a_pacs_the_imaging_study_list_offers_nothing(
+    pacs_off: None, study: Any, coordinator: Any, as_user: Any
+) -> None:
+    listing = as_user(coordinator).get(reverse("admin:imaging_study_changelist"))
+    assert listing.status_code == 200
+    assert "field-pacs_status" not in listing.text
+    assert "send_to_pacs" not in listing.text

@@ -113,6 +113,41 @@ def test_a_refusal_by_the_pacs_fails_with_its_reason(
     )
 
 
+def test_instances_the_pacs_refuses_fail_the_transfer_with_its_reason(
+    pacs: str, settings: Any, study: Any, coordinator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A file that claims another study is refused by Orthanc in its STOW-RS answer (Failed
+    SOP Sequence); what it stored in that batch is kept as confirmed."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from pydicom.uid import generate_uid
+
+    from .builders import dicom_slice
+
+    settings.PACS_STOW_BATCH = 5
+    stray = Instance.objects.filter(study=study).order_by("series_id", "sort_index", "pk")[1]
+    default_storage.delete(stray.storage_key)
+    default_storage.save(
+        stray.storage_key,
+        ContentFile(
+            dicom_slice(
+                study_uid=generate_uid(), series_uid=generate_uid(), series_number=9, index=0
+            )
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer, _ = transfer_queue(study=study, by=coordinator)
+    transfer.refresh_from_db()
+    assert transfer.state == T.FAILED
+    assert transfer.reason == "the PACS refused 1 image(s): Failure Reason 0x0110"
+    assert transfer.status_label == "failed: the PACS refused 1 image(s): Failure Reason 0x0110"
+    assert transfer.sent == 4  # the rest of that first batch of five
+    assert len(qido_instance_uids(pacs_client(), study_uid=study.study_uid)) == 4
+    assert notes(study.case)[-1] == (
+        f"Sending CT study “CT chest” to the PACS failed: {transfer.reason}"
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_unreachable_pacs_is_retried_then_the_transfer_fails(
     settings: Any, celery_worker: Any, family: Any, coordinator: Any
