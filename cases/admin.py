@@ -466,6 +466,25 @@ def _unread(case: Case, user: Any) -> int:
     return unread_count(case, user)
 
 
+# The audit log's actions as the timeline says them to the coordinator.
+ACCESS_WORDS = {
+    "view": "Viewed",
+    "download": "Downloaded",
+    "history": "Opened the history of",
+    "search": "Found in a search:",
+    "edit": "Edited",
+    "messages_view": "Read the messages of",
+    "message_post": "Posted a message on",
+}
+
+
+def _access_text(access: AccessEvent) -> str:
+    verb = ACCESS_WORDS.get(access.action, access.action.replace("_", " ").capitalize())
+    what = access.object_type.replace("_", " ")
+    text = f"{verb} {what}"
+    return text if access.outcome == AccessEvent.Outcome.ALLOWED else f"Refused: {text}"
+
+
 def _name(user: Any) -> str:
     if user is None:
         return "—"
@@ -533,7 +552,7 @@ def case_timeline(
                 "at": access.at,
                 "kind": "access",
                 "who": _name(access.user),
-                "what": f"{access.action} {access.object_type} ({access.outcome})",
+                "what": _access_text(access),
                 "note": access.object_id,
             }
         )
