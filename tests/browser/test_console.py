@@ -104,3 +104,29 @@ def test_the_eligibility_list_passes_axe(page: Page, live_server: Any, coordinat
     page.goto("/admin/intake/stateeligibility/?all=")
     expect(page.get_by_role("checkbox", name="Service offered in California")).to_be_visible()
     axe_check(page)
+
+
+def test_the_case_page_and_its_messages_pass_axe(
+    page: Page, live_server: Any, coordinator: User, family: User
+) -> None:
+    from cases.messaging import message_post
+    from cases.models import CaseMessage
+
+    case = CaseFactory(family=family, status=Status.IN_TRIAGE)
+    _intake(case, "Ana", "Reyes")
+    message_post(
+        case=case, by=family, body="Is the MRI enough?", thread=CaseMessage.Thread.COORDINATOR
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _signed_in(page, live_server, coordinator)
+    page.goto(f"/admin/cases/case/{case.pk}/change/")
+    page.get_by_role("link", name="status changes only").click()
+    expect(page.locator("#timeline-toggle strong")).to_have_text("status changes only")
+    axe_check(page)
+    page.get_by_role("link", name="Messages (1 unread)").click()
+    expect(page.locator(".console-message .body")).to_have_text("Is the MRI enough?")
+    page.get_by_label("Your reply").fill("Yes, thank you.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("ul.messagelist li.success")).to_have_text("Reply sent.")
+    expect(page.locator(".console-message .body").last).to_have_text("Yes, thank you.")
+    axe_check(page)
