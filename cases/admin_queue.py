@@ -175,6 +175,7 @@ QUEUE_ONLY = (
     "updated_at",
     "specialty__name",
     "assigned_specialist__email",
+    "assigned_specialist__full_name",
     "intake__child_legal_first_name",
     "intake__child_legal_last_name",
     "intake__child_date_of_birth",
@@ -232,6 +233,12 @@ def requested_specialist_text(case: Case) -> str:
     if person is not None:
         return str(person.full_name or person.email)
     return intake.preferred_specialist_text or "—"
+
+
+def _person(user: Any) -> str:
+    if user is None:
+        return "—"
+    return str(user.full_name or user.email)
 
 
 def _day(moment: datetime, tz: tzinfo) -> str:
@@ -365,7 +372,7 @@ def queue_rows(cases: list[Case], change_url: str, link_suffix: str) -> list[dic
                 "specialty": specialty.name if specialty is not None else "—",
                 "status": console_status(case.status),
                 "requested_specialist": requested_specialist_text(case),
-                "assigned_specialist": assigned.email if assigned is not None else "—",
+                "assigned_specialist": _person(assigned),
                 "records_complete": records_complete_text(case, tz),
                 "payment": payment_text(case),
                 "due": due_cell(case, tz),

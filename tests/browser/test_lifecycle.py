@@ -18,6 +18,7 @@ from django.test import Client
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from accounts.models import SpecialistProfile, Specialty, User
+from cases.admin_queue import console_status
 from cases.models import Case, RecordRequest, Status, TimelineEvent
 from tests.conftest import totp_now
 from tests.intake.helpers import complete_and_submit, start
@@ -188,7 +189,7 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     field(page, "Code").fill(totp_now())
     main(page).get_by_role("button", name="Sign In").click()
     expect(page).to_have_url(f"{live_server.url}{change_url}")
-    expect_admin_status(page, Status.SUBMITTED.label)
+    expect_admin_status(page, console_status(Status.SUBMITTED))
     expect(page.locator("#case-intake")).to_contain_text("Ventricular septal defect")
     axe_check(page)
     assert new_rows() == []  # opening the case changes nothing
@@ -197,13 +198,13 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     admin_moves(page).get_by_role("button", name="Take into review").click()
     expect(page).to_have_url(f"{live_server.url}{change_url}")
     expect_success(page, f"{case.reference}: Taken into review.")
-    expect_admin_status(page, Status.IN_TRIAGE.label)
+    expect_admin_status(page, console_status(Status.IN_TRIAGE))
     case.refresh_from_db()
     assert case.status == Status.IN_TRIAGE
     assert status_moves(case) == [*moves_before, (Status.SUBMITTED, Status.IN_TRIAGE)]
     assert new_rows() == [status_row(Status.SUBMITTED, Status.IN_TRIAGE, "Taken into review.")]
     expect(page.locator("#case-timeline tr.timeline-status").first).to_contain_text(
-        f"{Status.SUBMITTED.label} → {Status.IN_TRIAGE.label}"
+        f"{console_status(Status.SUBMITTED)} → {console_status(Status.IN_TRIAGE)}"
     )
 
     # 2. Request a record: the small form, then back to the case.
@@ -219,7 +220,7 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     main_form.get_by_role("button", name="Request a record").click()
     expect(page).to_have_url(f"{live_server.url}{change_url}")
     expect_success(page, f"{case.reference}: Record requested")
-    expect_admin_status(page, Status.AWAITING_RECORDS.label)
+    expect_admin_status(page, console_status(Status.AWAITING_RECORDS))
     requests_table = page.locator("#case-record-requests")
     expect(requests_table).to_contain_text(RECORD_WHAT)
     expect(requests_table.get_by_role("button", name="Mark received")).to_be_visible()
@@ -241,7 +242,7 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     admin_moves(page).get_by_role("button", name="All records received").click()
     expect(page).to_have_url(f"{live_server.url}{change_url}")
     expect_success(page, f"{case.reference}: All records marked as received.")
-    expect_admin_status(page, Status.IN_TRIAGE.label)
+    expect_admin_status(page, console_status(Status.IN_TRIAGE))
     expect(requests_table.get_by_role("button", name="Mark received")).to_have_count(0)
     case.refresh_from_db()
     assert case.status == Status.IN_TRIAGE
@@ -265,7 +266,7 @@ def test_coordinator_moves_the_case_and_the_family_confirms(
     page.locator("#content-main form").get_by_role("button", name="Propose a specialist").click()
     expect(page).to_have_url(f"{live_server.url}{change_url}")
     expect_success(page, f"{case.reference}: Proposal sent to the family.")
-    expect_admin_status(page, Status.AWAITING_FAMILY_CONFIRMATION.label)
+    expect_admin_status(page, console_status(Status.AWAITING_FAMILY_CONFIRMATION))
     case.refresh_from_db()
     assert case.status == Status.AWAITING_FAMILY_CONFIRMATION
     assert case.proposed_specialist == specialist

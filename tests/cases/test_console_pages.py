@@ -23,6 +23,7 @@ def test_the_timeline_can_show_status_changes_only(family: Any, coordinator: Any
     everything = staff.get(url)
     rows = everything.context["console"]["timeline"]
     assert {row["kind"] for row in rows} >= {"status", "access"}
+    assert "Viewed case" in [row["what"] for row in rows if row["kind"] == "access"]
     assert 'href="?timeline=status#case-timeline"' in everything.content.decode()
 
     before = AccessEvent.objects.count()
@@ -33,7 +34,7 @@ def test_the_timeline_can_show_status_changes_only(family: Any, coordinator: Any
     assert rows[0]["what"] == "New: to triage → In triage"
     html = only.content.decode()
     assert '<strong aria-current="true">status changes only</strong>' in html
-    assert "view case (allowed)" not in html
+    assert "Viewed case" not in html
     # Still a view of the case: audited like any other.
     assert AccessEvent.objects.count() == before + 1
 
