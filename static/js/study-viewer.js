@@ -386,6 +386,10 @@
           var w = presetWindow(pane.preset, image) || [image.windowCenter, image.windowWidth];
           vp.voi.windowCenter = w[0];
           vp.voi.windowWidth = w[1];
+          if (pane === active && image.frameTime > 0) {
+            // A clip plays at its recorded rate (Frame Time, ms per frame) unless changed.
+            cineRate.value = String(Math.min(60, Math.max(1, Math.round(1000 / image.frameTime))));
+          }
         }
         cs.displayImage(pane.element, image, vp);
         pane.shownImage = image;

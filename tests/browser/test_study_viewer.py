@@ -196,6 +196,8 @@ def test_the_specialist_reads_a_generated_study(
         "Full range of the data",
         "Custom (dragged or typed)",
     ]
+    # The clip's own rate (Frame Time 40 ms), then another one typed.
+    expect(page.get_by_label("Frames per second")).to_have_value("25")
     page.get_by_label("Frames per second").fill("20")
     page.get_by_role("button", name="Play").click()
     expect(second).not_to_have_text("Image 2 of 8")
