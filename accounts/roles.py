@@ -55,6 +55,10 @@ COORDINATOR_PERMISSIONS: list[tuple[str, str]] = [
     ("reports", "view_report"),
     ("reports", "view_followupquestion"),
     ("reports", "view_reportopening"),
+    ("imaging", "view_study"),
+    ("imaging", "view_series"),
+    ("imaging", "view_recordindex"),
+    ("imaging", "change_recordindex"),
 ]
 
 

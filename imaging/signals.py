@@ -17,8 +17,11 @@ from .indexing import is_imaging
 
 
 def _queue(record_id: int) -> None:
+    from .models import RecordIndex
     from .tasks import record_index
 
+    # A pending row first, so the console lists the record while the task waits.
+    RecordIndex.objects.get_or_create(record_id=record_id)
     record_index.delay(record_id)
 
 

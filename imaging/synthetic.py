@@ -25,6 +25,7 @@ UID_ROOT = "1.2.826.0.1.3680043.10.1447."  # a demo root: never seen on a real s
 MARKER_DISTANCE_MM = 60.0
 MARKER_HU = 3000
 INTERCEPT = -1024
+ZIP_DATE = (2026, 9, 15, 10, 15, 0)
 
 
 def uid(*parts: object) -> str:
@@ -227,6 +228,7 @@ def study_zip_with_dicomdir(study: StudySpec, target: Path | io.BytesIO) -> None
     with tempfile.TemporaryDirectory(prefix="cd-") as folder:
         fileset = FileSet()
         fileset.ID = "DEMO_CD"
+        fileset.UID = UID(uid(study.key, "fileset"))
         for spec in study.series:
             for ds in series_datasets(study, spec):
                 fileset.add(ds)
@@ -237,17 +239,20 @@ def study_zip_with_dicomdir(study: StudySpec, target: Path | io.BytesIO) -> None
         if stage is not None:
             stage.cleanup()
         root = Path(folder)
-        with zipfile.ZipFile(
-            target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
-        ) as archive:
+        with zipfile.ZipFile(target, "w") as archive:
             for path in sorted(root.rglob("*")):
                 if path.is_file():
-                    archive.write(path, path.relative_to(root).as_posix())
+                    # A fixed date, so the same study zips to the same bytes.
+                    info = zipfile.ZipInfo(path.relative_to(root).as_posix(), ZIP_DATE)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, path.read_bytes(), compresslevel=1)
 
 
 def plain_zip(files: list[tuple[str, bytes]]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, data in files:
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data, compresslevel=1)
     return out.getvalue()

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 from accounts.demo import demo_people_ensure
 from billing.demo import demo_billing_ensure
 from cases.demo import demo_lifecycle_ensure
+from imaging.demo import demo_imaging_ensure
 from intake.demo import demo_intake_ensure
 from reports.demo import demo_reports_ensure
 
@@ -19,4 +20,5 @@ class Command(BaseCommand):
             + demo_lifecycle_ensure(people)
             + demo_reports_ensure(people)
         )
+        demo_imaging_ensure(people)
         self.stdout.write(f"Demo requests added: {len(cases)}")

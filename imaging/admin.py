@@ -1,0 +1,192 @@
+"""The console's view of imaging: what each record gave (the same line families see, the
+entries skipped and why) with a re-index action, and the studies of a case."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet, Sum
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from cases.audit import access_record
+
+from .models import RecordIndex, Series, Study
+from .services import record_reindex_request
+from .templatetags.imaging import record_lines
+
+
+@admin.register(RecordIndex)
+class RecordIndexAdmin(admin.ModelAdmin):
+    list_display = [
+        "case_reference",
+        "record_name",
+        "imaging_line",
+        "state",
+        "instances_added",
+        "duplicates",
+        "skipped_count",
+        "updated_at",
+    ]
+    list_filter = ["state"]
+    list_select_related = ["record__case"]
+    search_fields = ["=record__case__reference"]
+    fields = (
+        "case_reference",
+        "record_name",
+        "imaging_line",
+        "state",
+        "instances_added",
+        "duplicates",
+        "error",
+        "skipped_table",
+        "updated_at",
+    )
+    readonly_fields = fields
+    actions = ["reindex"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="case", ordering="record__case__reference")
+    def case_reference(self, obj: RecordIndex) -> str:
+        return obj.record.case.reference
+
+    @admin.display(description="file")
+    def record_name(self, obj: RecordIndex) -> str:
+        return obj.record.original_name
+
+    @admin.display(description="imaging")
+    def imaging_line(self, obj: RecordIndex) -> str:
+        # One query per page, not per row: the lines of every row on the changelist.
+        lines = getattr(self, "_lines", None)
+        if lines is None or obj.record_id not in lines:
+            lines = record_lines([obj.record_id])
+        return "; ".join(lines.get(obj.record_id, [])) or "-"
+
+    @admin.display(description="skipped")
+    def skipped_count(self, obj: RecordIndex) -> int:
+        return len(obj.skipped or [])
+
+    @admin.display(description="skipped entries and reasons")
+    def skipped_table(self, obj: RecordIndex) -> str:
+        rows = [(e.get("name", ""), e.get("reason", "")) for e in obj.skipped or []]
+        if not rows:
+            return "None"
+        return format_html(
+            '<table><thead><tr><th scope="col">Entry</th><th scope="col">Reason</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        index = RecordIndex.objects.filter(pk=object_id).select_related("record__case").first()
+        if index is not None and self.has_view_permission(request, index):
+            access_record(
+                request=request,
+                case=index.record.case,
+                object_type="imaging_index",
+                object_id=str(index.record.uid),
+                action="view",
+                allowed=True,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        ids = [index.record_id for index in changelist.result_list]
+        self._lines = record_lines(ids)
+        return changelist
+
+    @admin.action(description="Re-index the selected records", permissions=["change"])
+    def reindex(self, request: HttpRequest, queryset: QuerySet[RecordIndex]) -> None:
+        count = 0
+        for index in queryset.select_related("record"):
+            record_reindex_request(record=index.record, by=request.user)  # type: ignore[arg-type]
+            count += 1
+        messages.success(request, f"Re-indexing {count} record{'s' if count != 1 else ''}.")
+
+
+class SeriesInline(admin.TabularInline):
+    model = Series
+    fields = (
+        "number",
+        "modality",
+        "description",
+        "instance_count",
+        "frame_count",
+        "rows",
+        "columns",
+        "pixel_spacing_row",
+        "slice_thickness",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = [
+        "case",
+        "modalities",
+        "description",
+        "study_date",
+        "series_total",
+        "instance_total",
+    ]
+    list_select_related = ["case"]
+    search_fields = ["=case__reference"]
+    fields = ("case", "study_uid", "modalities", "description", "study_date", "body_part")
+    readonly_fields = fields
+    inlines = [SeriesInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Study]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                series_total_n=Count("series", distinct=True),
+                instance_total_n=Sum("series__instance_count"),
+            )
+        )
+
+    @admin.display(description="series", ordering="series_total_n")
+    def series_total(self, obj: Study) -> int:
+        return int(getattr(obj, "series_total_n", 0) or 0)
+
+    @admin.display(description="images", ordering="instance_total_n")
+    def instance_total(self, obj: Study) -> int:
+        return int(getattr(obj, "instance_total_n", 0) or 0)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        study = Study.objects.filter(pk=object_id).select_related("case").first()
+        if study is not None and self.has_view_permission(request, study):
+            access_record(
+                request=request,
+                case=study.case,
+                object_type="imaging_study",
+                object_id=study.pk,
+                action="view",
+                allowed=True,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
