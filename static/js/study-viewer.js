@@ -616,7 +616,8 @@
     var drag = null;
     element.addEventListener("pointerdown", function (event) {
       if (!pane.shownImage || event.button !== 0) return;
-      element.focus();
+      // No scroll on focus: the point below is read against where the image is now.
+      element.focus({ preventScroll: true });
       if (tool === "measure") {
         var rect = element.getBoundingClientRect();
         var point = cs.canvasToPixel(element, { x: event.clientX - rect.left, y: event.clientY - rect.top });

@@ -78,7 +78,9 @@ def test_the_specialist_reads_a_generated_study(
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, 120)
     expect(status).to_have_text(f"Image 11 of {SLICES}")
+    # One wheel event is one slice; wait between them, or Chromium may merge the two.
     page.mouse.wheel(0, -120)
+    expect(status).to_have_text(f"Image 10 of {SLICES}")
     page.mouse.wheel(0, -120)
     expect(status).to_have_text(f"Image 9 of {SLICES}")
     viewport.focus()
