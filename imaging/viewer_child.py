@@ -77,7 +77,6 @@ def _header(path: str) -> bytes:
 def _native(path: str) -> bytes:
     import numpy as np
     import pydicom
-    from pydicom.pixels import convert_color_space
     from pydicom.uid import ExplicitVRLittleEndian
 
     try:
@@ -85,8 +84,7 @@ def _native(path: str) -> bytes:
         array = dataset.pixel_array
         photometric = str(dataset.get("PhotometricInterpretation", ""))
         if photometric.startswith("YBR") and int(dataset.get("SamplesPerPixel", 1)) == 3:
-            # pydicom's decoders leave JPEG colour in YBR; the browser draws RGB.
-            array = convert_color_space(array, photometric, "RGB")
+            # pydicom 3 hands JPEG colour back already converted to RGB (as_rgb): say so.
             dataset.PhotometricInterpretation = "RGB"
         array = np.ascontiguousarray(array)
         dataset.PixelData = array.tobytes()

@@ -64,7 +64,7 @@ def _refuse(request: AuthedRequest, case: Any, study_id: int) -> Http404:
     return Http404("No such study.")
 
 
-def _series_data(study: Study, reference: str) -> list[dict[str, Any]]:
+def _series_data(study: Study) -> list[dict[str, Any]]:
     instances: dict[int, list[dict[str, Any]]] = {}
     for inst in (
         _cleared_instances()
@@ -116,7 +116,7 @@ def study_viewer(request: AuthedRequest, reference: str, study_id: int) -> HttpR
     if request.user.role not in VIEWER_ROLES:
         raise _refuse(request, case, study_id)
     study = Study.objects.filter(case=case, pk=study_id).first()
-    series = _series_data(study, reference) if study else []
+    series = _series_data(study) if study else []
     if study is None or not series:
         # Unknown, another case's, or nothing in it scanned clean yet: the same 404.
         raise _refuse(request, case, study_id)

@@ -386,6 +386,10 @@
           var w = presetWindow(pane.preset, image) || [image.windowCenter, image.windowWidth];
           vp.voi.windowCenter = w[0];
           vp.voi.windowWidth = w[1];
+          if (pane === active && image.frameTime > 0) {
+            // A clip plays at its recorded rate (Frame Time, ms per frame) unless changed.
+            cineRate.value = String(Math.min(60, Math.max(1, Math.round(1000 / image.frameTime))));
+          }
         }
         cs.displayImage(pane.element, image, vp);
         pane.shownImage = image;
@@ -612,7 +616,8 @@
     var drag = null;
     element.addEventListener("pointerdown", function (event) {
       if (!pane.shownImage || event.button !== 0) return;
-      element.focus();
+      // No scroll on focus: the point below is read against where the image is now.
+      element.focus({ preventScroll: true });
       if (tool === "measure") {
         var rect = element.getBoundingClientRect();
         var point = cs.canvasToPixel(element, { x: event.clientX - rect.left, y: event.clientY - rect.top });

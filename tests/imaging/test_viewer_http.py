@@ -7,6 +7,7 @@ import io
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pydicom
@@ -316,3 +317,43 @@ def test_case_pages_link_to_the_study_for_those_who_may_open_it(
     html = login(Client(), family).get(portal).content.decode()
     assert link not in html
     assert "Imaging studies" not in html
+
+
+@pytest.mark.parametrize(
+    "name", ["SC_rgb_jpeg_dcmtk.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_jpeg_gdcm.dcm"]
+)
+def test_jpeg_family_instances_are_decoded_for_the_browser(
+    name: str, specialist: Any, review_case: Any
+) -> None:
+    """pydicom's own compressed examples (JPEG baseline in YBR, JPEG 2000, JPEG lossless),
+    read from its installed data folder: served uncompressed, colour as RGB."""
+    from imaging.models import Instance
+    from imaging.storage import instance_save
+
+    source = Path(pydicom.__file__).parent / "data" / "test_files" / name
+    original = pydicom.dcmread(source)
+    built = build_study(review_case, slices=1, size=32)
+    instance = Instance.objects.create(
+        study=built.study,
+        series=built.series,
+        record=built.record,
+        sop_uid=str(original.SOPInstanceUID),
+        storage_key=instance_save(data=source.read_bytes()),
+        size=source.stat().st_size,
+        sort_index=1,
+        frames=1,
+        transfer_syntax=str(original.file_meta.TransferSyntaxUID),
+    )
+    client = login(Client(), specialist)
+    grant = open_page(client, review_case, built.study)["grant"]
+    response = get_instance(client, built.study.pk, instance.pk, grant)
+    assert response.status_code == 200
+    served = pydicom.dcmread(io.BytesIO(body(response)))
+    assert served.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    # pydicom's pixel_array is RGB for colour (it converts YBR itself).
+    assert (served.pixel_array == original.pixel_array).all()
+    if original.SamplesPerPixel == 3:
+        assert served.PhotometricInterpretation == "RGB"
+        # The top band of these pictures is red, whatever their encoding.
+        assert served.pixel_array[0, 0].tolist()[0] > 240
+        assert served.pixel_array[0, 0].tolist()[1:] == [0, 0]
