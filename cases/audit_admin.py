@@ -42,12 +42,16 @@ class AuditedAdmin(admin.ModelAdmin):
     # From an object of this admin's model to its case; "" when the model is Case.
     audit_case_path = "case"
 
+    def audit_label(self, obj: Model) -> str:
+        """The id the audit row names; an admin may name a more meaningful one (a record's)."""
+        return object_label(obj)
+
     def audit(self, request: HttpRequest, obj: Model, action: str, *, allowed: bool = True) -> None:
         access_record(
             request=request,
             case=case_of(obj, self.audit_case_path),
             object_type=self.audit_object_type or obj._meta.model_name or "",
-            object_id=object_label(obj),
+            object_id=self.audit_label(obj),
             action=action,
             allowed=allowed,
         )
@@ -98,7 +102,7 @@ class AuditedAdmin(admin.ModelAdmin):
         if changelist is not None and changelist.query:
             kind = self.audit_object_type or self.model._meta.model_name or ""
             seen = [
-                (case_of(obj, self.audit_case_path), kind, object_label(obj))
+                (case_of(obj, self.audit_case_path), kind, self.audit_label(obj))
                 for obj in changelist.result_list
             ]
             access_record_many(request=request, seen=seen, action="search")

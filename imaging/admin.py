@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from cases.audit import access_record
+from cases.audit_admin import AuditedAdmin
 
 from .models import RecordIndex, Series, Study
 from .services import record_reindex_request
@@ -16,7 +16,14 @@ from .templatetags.imaging import record_lines
 
 
 @admin.register(RecordIndex)
-class RecordIndexAdmin(admin.ModelAdmin):
+class RecordIndexAdmin(AuditedAdmin):
+    audit_object_type = "imaging_index"
+    audit_case_path = "record.case"
+
+    def audit_label(self, obj: Any) -> str:
+        # The portal's rows name the record; so does the console's view of its index.
+        return str(obj.record.uid)
+
     list_display = [
         "case_reference",
         "record_name",
@@ -81,21 +88,6 @@ class RecordIndexAdmin(admin.ModelAdmin):
             format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows),
         )
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> Any:
-        index = RecordIndex.objects.filter(pk=object_id).select_related("record__case").first()
-        if index is not None and self.has_view_permission(request, index):
-            access_record(
-                request=request,
-                case=index.record.case,
-                object_type="imaging_index",
-                object_id=str(index.record.uid),
-                action="view",
-                allowed=True,
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
         ids = [index.record_id for index in changelist.result_list]
@@ -134,7 +126,9 @@ class SeriesInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(AuditedAdmin):
+    audit_object_type = "imaging_study"
+    audit_case_path = "case"
     list_display = [
         "case",
         "modalities",
@@ -166,21 +160,6 @@ class StudyAdmin(admin.ModelAdmin):
     @admin.display(description="images", ordering="instance_total_n")
     def instance_total(self, obj: Study) -> int:
         return int(getattr(obj, "instance_total_n", 0) or 0)
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> Any:
-        study = Study.objects.filter(pk=object_id).select_related("case").first()
-        if study is not None and self.has_view_permission(request, study):
-            access_record(
-                request=request,
-                case=study.case,
-                object_type="imaging_study",
-                object_id=study.pk,
-                action="view",
-                allowed=True,
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 
 from accounts.models import Role, User
 from cases.audit import access_record
+from cases.audit_admin import AuditedAdmin
 from cases.models import TurnaroundPolicy
 from imaging.models import Study
 
@@ -119,7 +120,9 @@ class SendToPacs:
 
 
 @admin.register(StudyForPacs)
-class StudyForPacsAdmin(SendToPacs, CoordinatorOnly, admin.ModelAdmin):
+class StudyForPacsAdmin(SendToPacs, CoordinatorOnly, AuditedAdmin):
+    audit_object_type = "imaging_study"
+    audit_case_path = "case"
     list_display = ["case_reference", "study", "modalities", "images", "pacs_status", "send"]
     list_display_links = None
     list_select_related = ["case", "pacs_transfer"]
@@ -209,7 +212,9 @@ class StudyForPacsAdmin(SendToPacs, CoordinatorOnly, admin.ModelAdmin):
 
 
 @admin.register(PacsTransfer)
-class PacsTransferAdmin(CoordinatorOnly, admin.ModelAdmin):
+class PacsTransferAdmin(CoordinatorOnly, AuditedAdmin):
+    audit_object_type = "pacs_transfer"
+    audit_case_path = "study.case"
     list_display = ["case_reference", "study", "state", "status", "attempts", "updated_at"]
     list_select_related = ["study__case"]
     list_filter = ["state"]

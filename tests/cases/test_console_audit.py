@@ -16,7 +16,9 @@ from django.urls import reverse
 from billing.models import PaymentAttempt, Refund
 from cases.audit_admin import AuditedAdmin
 from cases.models import AccessEvent, Case, OutboundEmail, Status
+from imaging.models import RecordIndex, Study
 from intake.models import Intake, PhysicianLinkRequest, Question
+from pacs.models import PacsTransfer
 from reports.models import FollowUpQuestion, Report, ReportOpening
 from tests.billing.test_documents import make_paid
 from tests.conftest import login
@@ -73,6 +75,9 @@ def everything(family: Any, physician: Any, specialist: Any, coordinator: Any) -
     OutboundEmail.objects.create(
         to=family.email, subject="Update", text="Sign in", kind="x", case=case
     )
+    study = Study.objects.create(case=case, study_uid="1.2.3", modalities="CT")
+    RecordIndex.objects.create(record=case.records.get(), state="indexed")
+    PacsTransfer.objects.create(study=study, total=1)
     return case
 
 
