@@ -1,9 +1,12 @@
 """``{% pacs_status study %}``: a study's PACS status for the console's case page and the
 specialist workspace ("queued", "sent 12/20", "failed: <the PACS's reason>")."""
 
+from typing import Any
+
 from django import template
 
-from pacs.models import PacsTransfer
+from cases.models import Case
+from pacs.models import PacsTransfer, StudyForPacs
 from pacs.stow import pacs_configured
 
 register = template.Library()
@@ -19,3 +22,18 @@ def pacs_status(study: object) -> str:
     except PacsTransfer.DoesNotExist:
         return "not sent"
     return str(transfer.status_label)
+
+
+@register.inclusion_tag("pacs/case_panel.html")
+def pacs_case_panel(case: Case, *, console: bool = False) -> dict[str, Any]:
+    """The case's studies and where each stands with the PACS: the console's case page (with
+    the Send button) and the specialist's workspace (status only). One query: the studies
+    with their transfers."""
+    studies = list(
+        StudyForPacs.objects.filter(case=case).select_related("pacs_transfer").order_by("pk")
+    )
+    return {
+        "studies": studies,
+        "configured": pacs_configured(),
+        "console": console,
+    }

@@ -58,3 +58,57 @@ def test_the_sweep_sends_a_transfer_whose_task_was_lost(
     assert recent.state == T.QUEUED  # its task may still be on its way: left alone
     assert len(qido_instance_uids(pacs_client(), study_uid=lost.study_uid)) == 3
     assert qido_instance_uids(pacs_client(), study_uid=fresh.study_uid) == []
+
+
+def test_the_console_case_page_shows_each_study_with_its_status_and_a_send_link(
+    pacs_unused: str, study: Any, coordinator: Any
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.conftest import login
+
+    PacsTransfer.objects.create(study=study, total=20, sent=5, state=T.SENDING)
+    response = login(Client(), coordinator).get(
+        reverse("admin:cases_case_change", args=[study.case.pk])
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="case-pacs"' in body
+    assert "sending 5/20" in body
+    assert reverse("admin:pacs_studyforpacs_send", args=[study.pk]) in body
+
+
+def test_without_a_pacs_the_console_says_so_instead_of_a_dead_end(
+    pacs_off: None, study: Any, coordinator: Any
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.conftest import login
+
+    body = (
+        login(Client(), coordinator)
+        .get(reverse("admin:cases_case_change", args=[study.case.pk]))
+        .content.decode()
+    )
+    assert "No PACS is configured here" in body
+    assert "Send to PACS…" not in body
+
+
+def test_the_specialist_workspace_shows_the_status_without_a_send_link(
+    pacs_unused: str, study: Any, specialist: Any
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.conftest import login
+
+    PacsTransfer.objects.create(study=study, total=20, sent=20, state=T.SENT)
+    response = login(Client(), specialist).get(
+        reverse("workspace_case", args=[study.case.reference])
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "sent 20/20" in body
+    assert "Send to PACS" not in body
