@@ -421,11 +421,12 @@ SCENARIOS: list[Scenario] = [
         path="/cases/<reference>/",
         baseline="L2",
         setup=seed_family_case,
-        # session, user, verified emails, the case, its access-log INSERT; questions, intake,
-        # the case's billing row and its specialty's fee (the billing documents panel),
-        # specialty, residence, records, guardians, timeline, record requests, messages and
-        # their unread counts, the report panel (benchmarks/README.md, "The page scenarios").
-        queries=22,
+        # session, user, verified emails, the case with its intake, residence, specialty and
+        # billing row, its access-log INSERT; questions, record requests (twice: the upload
+        # form's list and the checklist, plus the form's exists), the specialty's fee (no
+        # billing row here), the messages' per-thread counts, the report panel, records,
+        # guardians, messages, timeline (benchmarks/README.md, "The page scenarios").
+        queries=15,
     ),
     Scenario(
         name="specialist-case",
@@ -434,9 +435,10 @@ SCENARIOS: list[Scenario] = [
         path="/workspace/<reference>/",
         baseline="L2",
         setup=seed_specialist_case,
-        # session, user, MFA check, the case, its access-log INSERT; closures and turnaround
-        # policy (the clock); reports, follow-ups, intake, questions, specialty, records.
-        queries=13,
+        # session, user, MFA check, the case with its intake and specialty, its access-log
+        # INSERT; reports, follow-ups, questions, records. The clock's closures and policy
+        # come from the cache.
+        queries=9,
     ),
     Scenario(
         name="portal-dashboard-big",
