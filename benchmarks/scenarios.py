@@ -422,10 +422,10 @@ SCENARIOS: list[Scenario] = [
         baseline="L2",
         setup=seed_family_case,
         # session, user, verified emails, the case with its intake, residence, specialty and
-        # billing row, its access-log INSERT; questions, record requests (twice: the upload
-        # form's list and the checklist, plus the form's exists), the specialty's fee (no
-        # billing row here), the messages' per-thread counts, the report panel, records,
-        # guardians, messages, timeline (benchmarks/README.md, "The page scenarios").
+        # billing row, its access-log INSERT; questions, record requests (the upload form's
+        # exists, then the checklist), the specialty's fee (no billing row here), the
+        # messages' per-thread counts, the report panel, records, guardians, messages,
+        # timeline (benchmarks/README.md, "The page scenarios").
         queries=15,
     ),
     Scenario(
