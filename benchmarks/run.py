@@ -19,8 +19,9 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,10 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_REQUESTS = 1_000_000
 # --queue: the console at a thousand and a hundred thousand cases; a million is opt-in.
 DEFAULT_SIZES = [1_000, 100_000]
+# Idle time between two loads: the workers finish the previous load's last requests and
+# the closed sockets leave TIME_WAIT handling before the next one is timed.
+DRAIN_SECONDS = 0.5
+
 # Above this, something else took a large share of the CPU during some rounds.
 NOISY_SPREAD = 0.25
 
@@ -82,6 +87,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run these scenarios (L0, L1 and their baselines are added, for the ratios)",
     )
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=DRAIN_SECONDS,
+        help="idle seconds between two loads, so the last one's requests and sockets drain",
+    )
     parser.add_argument(
         "--upload",
         action="store_true",
@@ -278,6 +289,8 @@ class Summary:
     """
 
     rounds: list[Measurement]
+    # Per round, the baseline's req/s over this scenario's, the two timed back to back.
+    paired: list[float] = field(default_factory=list)
 
     @property
     def best(self) -> Measurement:
@@ -352,18 +365,31 @@ def run_all(
                 # Opens each worker's database connection and fills Django's caches.
                 load(scenario, args.warmup)
         seconds = round_seconds(args)
+        named = {scenario.name: scenario for scenario in scenarios}
+        paired: dict[str, list[float]] = {scenario.name: [] for scenario in scenarios}
         for number in range(1, args.rounds + 1):
             cells = []
             for scenario in scenarios:
+                time.sleep(args.drain)
+                base = named.get(scenario.baseline or "")
+                before = None
+                if base is not None:
+                    # The baseline again, right before the page: a busy spell on the shared
+                    # machine then hits both halves of the pair, and the pair's ratio
+                    # holds where the absolute req/s do not.
+                    before = load(base, seconds)
+                    time.sleep(args.drain)
                 measured = load(scenario, seconds)
                 if measured.requests >= args.max_requests:
                     # wrk's main thread sleeps out the whole duration even when the cap stopped
                     # its workers, so such a round's req/s is understated.
                     print(f"  {scenario.name} reached --max-requests: raise it for true req/s")
                 rounds[scenario.name].append(measured)
+                if before is not None and measured.rps > 0:
+                    paired[scenario.name].append(before.rps / measured.rps)
                 cells.append(f"{scenario.name} {measured.rps:,.0f}")
             print(f"  round {number}/{args.rounds} (req/s): {', '.join(cells)}", flush=True)
-    return {name: Summary(measured) for name, measured in rounds.items()}
+    return {name: Summary(measured, paired[name]) for name, measured in rounds.items()}
 
 
 # Reporting --------------------------------------------------------------------------------
@@ -412,6 +438,19 @@ def build_report(
                 "median_requests_per_second": round(m.median_rps, 1),
                 "spread": round(m.spread, 3),
                 "ratios": ratios,
+                # The baseline's req/s over this one's, per round, each pair timed back to
+                # back: the steadier figure on a shared machine.
+                "paired_cost": (
+                    {
+                        "baseline": scenario.baseline,
+                        "median": round(statistics.median(m.paired), 3),
+                        "min": round(min(m.paired), 3),
+                        "max": round(max(m.paired), 3),
+                        "rounds": [round(r, 3) for r in m.paired],
+                    }
+                    if m.paired
+                    else None
+                ),
                 "rounds": [
                     {
                         "requests": r.requests,
@@ -445,13 +484,26 @@ def build_report(
             "warmup_s": args.warmup,
             "concurrency": args.concurrency,
             "max_requests": args.max_requests,
+            "drain_s": args.drain,
         },
+        "load_average": list(os.getloadavg()),
         "scenarios": rows,
     }
 
 
 def format_table(report: dict[str, Any]) -> str:
-    header = ["scenario", "req/s", "p50 ms", "p99 ms", "spread", "errors", "x L0", "x L1", "x base"]
+    header = [
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "spread",
+        "errors",
+        "x L0",
+        "x L1",
+        "x base",
+        "paired (range)",
+    ]
     lines = []
     for row in report["scenarios"]:
         ratios = row["ratios"]
@@ -470,6 +522,7 @@ def format_table(report: dict[str, Any]) -> str:
                 _fmt_ratio(ratios.get("L0", {}).get("cost")),
                 _fmt_ratio(ratios.get("L1", {}).get("cost")),
                 base_cell,
+                _fmt_paired(row.get("paired_cost")),
             ]
         )
     widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=False)]
@@ -487,11 +540,19 @@ def format_table(report: dict[str, Any]) -> str:
         "x N: a request costs N times the server time of one of that level "
         "(its req/s / this req/s).\n"
         "Figures of each scenario's best round; spread: (max - min) / max req/s of its rounds.\n"
+        "paired: the baseline's req/s over the page's, each round timing the two back to "
+        "back; the median of the rounds, and their range.\n"
         f"{load['generator']}, {load['concurrency']} connections, {load['rounds']} rounds of "
         f"{load['round_s']} s per scenario; gunicorn with {srv['workers']} "
         f"{srv['worker_class']} workers."
     )
     return "\n".join([*out, "", *descriptions, "", footer])
+
+
+def _fmt_paired(paired: dict[str, Any] | None) -> str:
+    if not paired:
+        return "-"
+    return f"{paired['median']:.2f} ({paired['min']:.2f}-{paired['max']:.2f})"
 
 
 def _fmt_ratio(value: float | None) -> str:

@@ -312,6 +312,30 @@ def seed_admin_search_email() -> Target:
     return Target(f"{QUEUE_PATH}?q={email}", staff_session_headers(coordinator_user()))
 
 
+def seed_portal_dashboard_at_scale() -> Target:
+    # bench_cases gives one case in 500 to this family: 200 requests at 100,000 cases, of
+    # which the dashboard shows the latest 100, among every case of the table.
+    from accounts.models import User
+    from cases.management.commands.bench_cases import BIG_FAMILY_EMAIL
+
+    family = User.objects.filter(email=BIG_FAMILY_EMAIL).first()
+    if family is None:
+        raise SystemExit("No bench cases: run with --queue (it calls manage.py bench_cases).")
+    return Target("/cases/", session_headers(family))
+
+
+def seed_portal_case_at_scale() -> Target:
+    from allauth.account.models import EmailAddress
+
+    case = _first_bench_case()
+    family = case.family
+    assert family is not None
+    EmailAddress.objects.get_or_create(
+        user=family, email=family.email, defaults={"verified": True, "primary": True}
+    )
+    return Target(f"/cases/{case.reference}/", session_headers(family))
+
+
 # The registry, in run order ---------------------------------------------------------------
 
 # The specialist workspace's case page (issue #6): a case in review with its intake, three
@@ -397,11 +421,12 @@ SCENARIOS: list[Scenario] = [
         path="/cases/<reference>/",
         baseline="L2",
         setup=seed_family_case,
-        # session, user, verified emails, the case, its access-log INSERT; questions, intake,
-        # the case's billing row and its specialty's fee (the billing documents panel),
-        # specialty, residence, records, guardians, timeline, record requests, messages and
-        # their unread counts, the report panel (benchmarks/README.md, "The page scenarios").
-        queries=22,
+        # session, user, verified emails, the case with its intake, residence, specialty and
+        # billing row, its access-log INSERT; questions, record requests (the upload form's
+        # exists, then the checklist), the specialty's fee (no billing row here), the
+        # messages' per-thread counts, the report panel, records, guardians, messages,
+        # timeline (benchmarks/README.md, "The page scenarios").
+        queries=15,
     ),
     Scenario(
         name="specialist-case",
@@ -410,9 +435,28 @@ SCENARIOS: list[Scenario] = [
         path="/workspace/<reference>/",
         baseline="L2",
         setup=seed_specialist_case,
-        # session, user, MFA check, the case, its access-log INSERT; closures and turnaround
-        # policy (the clock); reports, follow-ups, intake, questions, specialty, records.
-        queries=13,
+        # session, user, MFA check, the case with its intake and specialty, its access-log
+        # INSERT; reports, follow-ups, questions, records. The clock's closures and policy
+        # come from the cache.
+        queries=9,
+    ),
+    Scenario(
+        name="portal-dashboard-big",
+        description="a family's dashboard among all of bench_cases' cases: 1 case in 500 "
+        "is theirs, some they are invited onto",
+        path="/cases/",
+        baseline="L2",
+        setup=seed_portal_dashboard_at_scale,
+        group="queue",
+        queries=4,
+    ),
+    Scenario(
+        name="portal-case",
+        description="a family's case page among all of bench_cases' cases",
+        path="/cases/<reference>/",
+        baseline="L2",
+        setup=seed_portal_case_at_scale,
+        group="queue",
     ),
     Scenario(
         name="admin-queue",

@@ -44,7 +44,15 @@ Every PDF the portal produces (reports, receipts, superbills, statements) goes t
 - **No request needed**: a Celery task can call ``render_pdf`` as well as a view.
 
 Tunables (optional settings): ``PDF_RENDER_SECONDS`` (default 20),
+``PDF_RENDER_SECONDS_PER_PAGE`` (default 1.5), ``PDF_RENDER_MAX_SECONDS`` (default 120),
 ``PDF_RENDER_MEMORY_MB`` (default 1024), ``PDF_MAX_RESOURCE_BYTES`` (default 10 MB).
+
+The time limit scales with the document: ``PDF_RENDER_SECONDS`` covers a report of up to
+``BASE_PAGES`` pages, each page past that adds ``PDF_RENDER_SECONDS_PER_PAGE``, and
+``PDF_RENDER_MAX_SECONDS`` is the hard ceiling. The pages are estimated before the render
+from the document's text (``estimated_pages``): a long report (40 pages took 6 to 14 s on
+the loaded 2-core machine, benchmarks/README.md) gets the time it needs, while a document
+that would take longer than the ceiling is still stopped.
 """
 
 from __future__ import annotations
@@ -74,6 +82,12 @@ logger = logging.getLogger("reports.pdf")
 
 PDF_VARIANT = "pdf/ua-1"
 DEFAULT_SECONDS = 20
+DEFAULT_SECONDS_PER_PAGE = 1.5
+DEFAULT_MAX_SECONDS = 120
+# The pages PDF_RENDER_SECONDS alone covers, and the characters of text a page of the
+# report holds (its body type on Letter paper; measured on the benchmark's reports).
+BASE_PAGES = 10
+CHARS_PER_PAGE = 3_000
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_MAX_RESOURCE_BYTES = 10 * 1024 * 1024
 _MAX_LOG_CHARS = 300
@@ -117,12 +131,32 @@ def render_pdf(
     return html_to_pdf(html, base_url=base_url, timeout=timeout)
 
 
+_INVISIBLE = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def estimated_pages(html: str) -> int:
+    """How many pages ``html`` will make, from its visible text (at least one)."""
+    text = _SPACE.sub(" ", _TAG.sub(" ", _INVISIBLE.sub(" ", html))).strip()
+    return max(1, math.ceil(len(text) / CHARS_PER_PAGE))
+
+
+def render_seconds(html: str) -> float:
+    """The time limit for rendering ``html``: grows with its pages, up to the ceiling."""
+    base = float(_setting("PDF_RENDER_SECONDS"))
+    per_page = float(_setting("PDF_RENDER_SECONDS_PER_PAGE"))
+    ceiling = float(_setting("PDF_RENDER_MAX_SECONDS"))
+    extra_pages = max(0, estimated_pages(html) - BASE_PAGES)
+    return min(ceiling, base + per_page * extra_pages)
+
+
 def html_to_pdf(html: str, *, base_url: str | None = None, timeout: float | None = None) -> bytes:
     """Render an HTML string to PDF bytes under the rules in this module's docstring."""
     from django.conf import settings
 
     base = base_url or f"{settings.SITE_URL}/"
-    seconds = float(timeout if timeout is not None else _setting("PDF_RENDER_SECONDS"))
+    seconds = float(timeout if timeout is not None else render_seconds(html))
     job = {
         "html": html,
         "base_url": base,
@@ -186,6 +220,8 @@ def _setting(name: str) -> Any:
 
     defaults = {
         "PDF_RENDER_SECONDS": DEFAULT_SECONDS,
+        "PDF_RENDER_SECONDS_PER_PAGE": DEFAULT_SECONDS_PER_PAGE,
+        "PDF_RENDER_MAX_SECONDS": DEFAULT_MAX_SECONDS,
         "PDF_RENDER_MEMORY_MB": DEFAULT_MEMORY_MB,
         "PDF_MAX_RESOURCE_BYTES": DEFAULT_MAX_RESOURCE_BYTES,
     }

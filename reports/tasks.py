@@ -15,13 +15,18 @@ from .pdf import PdfRenderError, pdf_sha256
 logger = logging.getLogger(__name__)
 
 
+# Renders tried before the coordinators are told and the report is left to them: the first
+# try and its retries. The hourly sweep does not queue such a report again.
+RENDER_TRIES = 7
+
+
 @shared_task(
     bind=True,
     acks_late=True,
     autoretry_for=(PdfRenderError, OSError),
     retry_backoff=30,
     retry_backoff_max=10 * 60,
-    max_retries=6,
+    max_retries=RENDER_TRIES - 1,
 )
 def report_render(self, report_id: int) -> str:
     """Render a signed report to PDF once, store it privately with its SHA-256, deliver it.
@@ -99,11 +104,16 @@ def physician_reminders() -> int:
 
 @shared_task(acks_late=True)
 def render_sweep() -> int:
-    """Signed reports with no PDF an hour later (a lost task message): queue them again."""
+    """Signed reports with no PDF an hour later (a lost task message): queue them again.
+
+    Not one whose renders have all failed: the coordinators were told once, and queueing it
+    every hour would render (and fail) it again forever."""
     from datetime import timedelta
 
     stuck = Report.objects.filter(
-        signed_at__lt=timezone.now() - timedelta(hours=1), delivered_at__isnull=True
+        signed_at__lt=timezone.now() - timedelta(hours=1),
+        delivered_at__isnull=True,
+        render_attempts__lt=RENDER_TRIES,
     ).values_list("pk", flat=True)
     for report_id in stuck:
         report_render.delay(report_id)

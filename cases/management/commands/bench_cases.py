@@ -18,7 +18,13 @@ table. What each case gets, as the app would leave it:
   run for years; the timestamps that status implies (submitted, assigned, records
   complete), a specialist from a pool of 40 once assigned, and a due date: past for
   finished cases, around now for open ones, so that some are overdue and some at risk;
-- the "submitted" timeline event and a billing row for every case past draft.
+- the "submitted" timeline event and a billing row for every case past draft;
+- one case in 500 belongs to one large family (``BIG_FAMILY_EMAIL``, 200 requests at
+  100,000 cases): the family dashboard's worst case;
+- one case in ten has a second guardian invited, the family of the next three cases, so
+  most families also see a case they do not own (the access gate's second branch);
+- two messages in the coordinator thread (the family's, then the answer) and five rows of
+  the access log (the family's views) for every case past draft.
 
 It refuses any database whose name does not contain "bench", and runs only with --yes.
 """
@@ -40,6 +46,9 @@ SPECIALIST_EMAIL = "bench-queue-specialist-{}@example.org"
 SPECIALISTS = 40
 PHYSICIANS = 2_000
 CASES_PER_FAMILY = 3
+BIG_FAMILY_EMAIL = "bench-big-family@example.org"
+BIG_FAMILY_EVERY = 500
+AUDIT_ROWS_PER_CASE = 5
 BATCH = 50_000
 
 # Per 100 cases. A service that has run for years: most requests are long finished.
@@ -436,10 +445,62 @@ WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.status <> 'draft'
   AND NOT EXISTS (SELECT 1 FROM billing_casebilling AS b WHERE b.case_id = c.id)
 """
 
+# A family with many requests: one case in BIG_FAMILY_EVERY moves to it.
+BIG_FAMILY_SQL = """
+UPDATE cases_case SET family_id = %(big)s
+WHERE id BETWEEN %(lo)s AND %(hi)s AND id %% %(every)s = 0
+"""
+
+INVITES_SQL = """
+INSERT INTO cases_casemember (case_id, role, email, user_id, invited_by_id, invited_at, revoked_at)
+SELECT c.id, 'guardian', u.email, NULL, c.family_id, c.created_at, NULL
+FROM cases_case AS c
+JOIN accounts_user AS u
+  ON u.email = replace(%(family_email)s, '{}', (c.id / %(per_family)s + 1)::text)
+WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.id %% 10 = 3 AND u.id <> c.family_id
+ON CONFLICT DO NOTHING
+"""
+
+MESSAGES_SQL = """
+INSERT INTO cases_casemessage (case_id, thread, author_id, body, created_at)
+SELECT c.id, 'coordinator', CASE WHEN n = 1 THEN c.family_id ELSE %(coordinator)s END,
+       CASE WHEN n = 1 THEN 'Is there anything else you need from us?'
+            ELSE 'Thank you, we have everything for now.' END,
+       c.submitted_at + make_interval(hours => n)
+FROM cases_case AS c, generate_series(1, 2) AS n
+WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.submitted_at IS NOT NULL
+"""
+
+AUDIT_SQL = """
+INSERT INTO cases_accessevent
+    (at, user_id, role, case_id, object_type, object_id, action, outcome, ip, request_id)
+SELECT c.submitted_at + make_interval(hours => n), c.family_id, 'family', c.id, 'case',
+       c.reference, 'view', 'allowed', '127.0.0.1', ''
+FROM cases_case AS c, generate_series(1, %(audit_rows)s) AS n
+WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.submitted_at IS NOT NULL
+"""
+
+
+def _big_family_and_coordinator() -> tuple[int, int]:
+    from allauth.account.models import EmailAddress
+
+    big, _ = User.objects.get_or_create(
+        email=BIG_FAMILY_EMAIL, defaults={"role": Role.FAMILY, "full_name": "Pat Manycases"}
+    )
+    EmailAddress.objects.get_or_create(
+        user=big, email=BIG_FAMILY_EMAIL, defaults={"verified": True, "primary": True}
+    )
+    coordinator, _ = User.objects.get_or_create(
+        email="bench-queue-coordinator@example.org",
+        defaults={"role": Role.COORDINATOR, "full_name": "Bench Coordinator"},
+    )
+    return big.pk, coordinator.pk
+
 
 def _made_so_far() -> int:
     """How many cases earlier runs of this command made (their families say so)."""
-    return Case.objects.filter(family__email__startswith="bench-queue-family-").count()
+    # By who made them: the cases moved to the large family keep their maker.
+    return Case.objects.filter(created_by__email__startswith="bench-queue-family-").count()
 
 
 def _specialists() -> list[int]:
@@ -505,7 +566,10 @@ class Command(BaseCommand):
             "cities": list(CITIES),
             "diagnoses": list(DIAGNOSES),
             "states": states,
+            "every": BIG_FAMILY_EVERY,
+            "audit_rows": AUDIT_ROWS_PER_CASE,
         }
+        fixed["big"], fixed["coordinator"] = _big_family_and_coordinator()
         open_states, assigned = _in(OPEN_CLOCK_STATES), _in(ASSIGNED_STATES)
         cases_sql = CASES_SQL.format(
             status_case=_status_case_sql(), open_states=open_states, assigned_states=assigned
@@ -527,12 +591,24 @@ class Command(BaseCommand):
                 cursor.execute(INTAKES_SQL, ids)
                 cursor.execute(EVENTS_SQL, ids)
                 cursor.execute(billing_sql, ids)
+                cursor.execute(BIG_FAMILY_SQL, ids)
+                cursor.execute(INVITES_SQL, ids)
+                cursor.execute(MESSAGES_SQL, ids)
+                cursor.execute(AUDIT_SQL, ids)
             elapsed = time.monotonic() - began
             self.stdout.write(f"  {hi - start + 1:,} of {missing:,} ({elapsed:.0f} s)")
         with connection.cursor() as cursor:
             # Fresh statistics, so the planner (and the queue's row-count estimate) sees the
             # table as it now is rather than as autovacuum last left it.
-            for table in ("accounts_user", "cases_case", "intake_intake", "cases_timelineevent"):
+            for table in (
+                "accounts_user",
+                "cases_case",
+                "intake_intake",
+                "cases_timelineevent",
+                "cases_casemember",
+                "cases_casemessage",
+                "cases_accessevent",
+            ):
                 cursor.execute(f"ANALYZE {table}")
         self.stdout.write(
             self.style.SUCCESS(
