@@ -145,6 +145,6 @@ def test_dashboard_with_a_delivered_report(
     delivered_report(case)
     signed_in(page, live_server, family)
     page.goto("/cases/")
-    card = page.get_by_role("region", name="Sofia Lopez")
+    card = page.get_by_role("region", name=f"Sofia Lopez Request {case.reference}")
     expect(card.get_by_role("link").nth(1)).to_have_text(re.compile(r"^Read the report"))
     axe_check(page)
