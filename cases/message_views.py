@@ -46,6 +46,10 @@ class MessageForm(forms.Form):
     )
 
     def __init__(self, *args: Any, can_attach: bool = True, **kwargs: Any) -> None:
+        # The case page also holds the record upload form, which has a "kind" field too: ids
+        # of their own keep the page's ids unique (labels find their fields) while the
+        # posted field names stay as they are.
+        kwargs.setdefault("auto_id", "id_message_%s")
         super().__init__(*args, **kwargs)
         if not can_attach:
             del self.fields["attachment"]

@@ -40,7 +40,7 @@ from . import services
 from .forms import AUDIENCE, DraftForm, SignForm, answer_field_name
 from .models import SECTIONS, Report
 from .pdf import PdfRenderError
-from .workspace_views import specialist_case
+from .workspace_views import records_overview, specialist_case
 
 URL_NAMES: dict[str, dict[str, str]] = {
     Report.Kind.REPORT: {
@@ -208,6 +208,8 @@ def editor_page(
                 "restored": restored,
                 # Signing is refused on hold: say so instead of asking for a password.
                 "on_hold": case.status == Status.ON_HOLD,
+                # Not a refusal: records the specialist has not seen, said before signing.
+                "record_warnings": records_overview(case, request.user).signing_warnings,
             }
         )
     return render(request, "reports/workspace/editor.html", context, status=status)

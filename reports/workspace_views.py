@@ -37,7 +37,7 @@ from cases.access import case_for_user, cases_visible_to
 from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
 from cases.audit import access_record
 from cases.clock_alerts import acceptance_deadline
-from cases.models import Case, CaseHold, Status, TimelineEvent
+from cases.models import AccessEvent, Case, CaseHold, Status, TimelineEvent
 from intake.models import Record
 
 from .forms import ReasonForm
@@ -243,6 +243,66 @@ def workspace(request: AuthedRequest) -> HttpResponse:
 # --- the case page ----------------------------------------------------------------------------
 
 
+@dataclass
+class RecordsOverview:
+    """What a specialist should know about a case's records before reading or signing: how
+    many there are, how many the scanner has not cleared yet (hidden from the specialist),
+    how many were refused, and which cleared ones the specialist has never opened."""
+
+    total: int
+    cleared: int
+    waiting: int
+    refused: int
+    unopened: list[Record]
+
+    @property
+    def signing_warnings(self) -> list[str]:
+        warnings = []
+        if self.waiting:
+            warnings.append(
+                f"{_plural(self.waiting, 'record')} "
+                f"{'is' if self.waiting == 1 else 'are'} not cleared by the virus scan yet, "
+                "so you have not seen "
+                f"{'it' if self.waiting == 1 else 'them'}."
+            )
+        if self.unopened:
+            names = ", ".join(r.original_name for r in self.unopened[:5])
+            more = f" and {len(self.unopened) - 5} more" if len(self.unopened) > 5 else ""
+            warnings.append(
+                f"You have not opened {_plural(len(self.unopened), 'record')}: {names}{more}."
+            )
+        return warnings
+
+
+def records_overview(case: Case, specialist: Any) -> RecordsOverview:
+    """Counted in two queries; "opened" = an allowed view or download in the audit log."""
+    records = list(
+        Record.objects.filter(case=case).exclude(state=Record.State.UPLOADING).order_by("pk")
+    )
+    cleared = [r for r in records if r.is_cleared]
+    opened = set(
+        AccessEvent.objects.filter(
+            case=case,
+            user=specialist,
+            object_type="record",
+            outcome=AccessEvent.Outcome.ALLOWED,
+            object_id__in=[str(r.uid) for r in cleared],
+        ).values_list("object_id", flat=True)
+    )
+    refused = sum(
+        1
+        for r in records
+        if r.state == Record.State.REJECTED or r.scan_status == Record.Scan.INFECTED
+    )
+    return RecordsOverview(
+        total=len(records),
+        cleared=len(cleared),
+        waiting=len(records) - len(cleared) - refused,
+        refused=refused,
+        unopened=[r for r in cleared if str(r.uid) not in opened],
+    )
+
+
 def case_workspace_page(
     request: AuthedRequest, case: Case, *, status: int = 200, **forms: Any
 ) -> HttpResponse:
@@ -265,6 +325,8 @@ def case_workspace_page(
         "intake": getattr(case, "intake", None),
         "questions": list(case.questions.all()),
         "records": records,
+        "records_overview": records_overview(case, request.user),
+        "done": case.status in DONE_STATES,
         "reports": reports,
         "follow_ups": follow_ups,
         "unanswered_follow_ups": [f for f in follow_ups if f.answered_in_id is None],

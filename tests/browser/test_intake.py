@@ -678,7 +678,8 @@ def test_physician_accepts_the_invitation_and_sees_the_case(
     assert_styled(page)
     axe_check(page)
 
-    card.get_by_role("link", name=case.reference, exact=True).click()
+    # The card's heading is the child's name; the reference is written beneath it.
+    card.get_by_role("heading", level=2).get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Request {case.reference} · Sofi")
     questions = main(page).get_by_role("region", name=re.compile(r"^Questions"))
     expect(questions.get_by_role("heading", level=2)).to_have_text("Questions (2 of 10)")

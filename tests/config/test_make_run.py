@@ -209,3 +209,16 @@ def test_pages_mention_the_large_file_uploader_only_where_it_is_offered(
         assert "data-large-uploader" not in page, url
         assert "large-file uploader" not in page, url
         assert "coordinator will arrange another way" in page, url
+
+
+def test_every_table_header_cell_in_the_report_templates_has_a_scope() -> None:
+    # The report's PDF is a tagged PDF: a header cell without a scope leaves assistive
+    # technology guessing which cells it heads (reports/ and the release form, also a PDF).
+    templates = [*sorted((ROOT / "templates" / "reports").rglob("*.html"))]
+    templates.append(ROOT / "templates" / "cases" / "release_authorisation.html")
+    headers = 0
+    for path in templates:
+        for cell in re.findall(r"<th\b[^>]*>", path.read_text()):
+            headers += 1
+            assert re.search(r'\sscope="(row|col|rowgroup|colgroup)"', cell), (path, cell)
+    assert headers > 20

@@ -230,7 +230,12 @@ def test_both_versions_are_visible_after_an_amendment(family: User, specialist: 
     current = _body(client.get(_read_url(case)))
     assert "Second opinion report, version 2" in current
     assert "The echo date was wrong in the history." in current
-    assert "replaced by version 2" in current
+    # Each version's links say which version it is, whether it is current, and which file.
+    replaced = f"Version 1, replaced {timezone.localtime(second.delivered_at):%-d %b %Y}"
+    first_pdf = reverse("report_pdf", args=[case.reference, first.uid])
+    second_pdf = reverse("report_pdf", args=[case.reference, second.uid])
+    assert f'<a href="{first_pdf}">{replaced} — PDF</a>' in current
+    assert f'<a href="{second_pdf}">Version 2, current — PDF</a>' in current
     assert reverse("report_version", args=[case.reference, first.uid]) in current
     old = client.get(reverse("report_version", args=[case.reference, first.uid]))
     assert old.status_code == 200
