@@ -572,7 +572,7 @@ class CaseAdmin(admin.ModelAdmin):
             {
                 "record": record,
                 "url": reverse("record_download", args=[case.reference, record.uid])
-                if record.is_downloadable
+                if record.downloadable_by(request.user)
                 else "",
             }
             for record in case.records.all()
