@@ -329,6 +329,9 @@ DEMO_TOTP_SECRET = env_str("DEMO_TOTP_SECRET", "JBSWY3DPEHPK3PXP")
 # Malware scanning of records (clamd's INSTREAM over TCP); empty host = no scanner here.
 CLAMD_HOST = env_str("CLAMD_HOST")
 CLAMD_PORT = env_int("CLAMD_PORT", 3310)
+# "clamd" everywhere but config/settings/local.py, whose "development" mode passes records
+# unscanned and marks them so (Record.Scan.DEVELOPMENT): make run has no clamd.
+SCANNER = "clamd"
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 
