@@ -95,6 +95,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default (make run) must hold concurrent requests: WAL lets readers and
+    # the writer overlap, the busy timeout makes a writer wait for the lock instead of
+    # failing, and IMMEDIATE takes the write lock when a transaction starts, since a
+    # deferred one upgrading its read lock mid-way fails at once ("database is locked").
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
