@@ -143,8 +143,8 @@ def record_for_user(
 ) -> "Record":
     """Return a record of a case the user may see, if it may be handed out, else 404.
 
-    Never a quarantined file, nor one still being checked; specialists get only files that
-    scanned clean.
+    Never a quarantined file, nor one still being checked; until the scan has cleared it,
+    only to the person who uploaded it (``Record.downloadable_by``).
     """
     from intake.models import Record
 
@@ -153,14 +153,7 @@ def record_for_user(
     record = None
     if case is not None:
         record = Record.objects.filter(case=case, uid=record_uid).first()
-    if (
-        record is None
-        or not record.is_downloadable
-        or (
-            user.role == Role.SPECIALIST  # type: ignore[union-attr]
-            and not record.is_cleared
-        )
-    ):
+    if record is None or not record.downloadable_by(user):
         _refuse(request, reference, action=action, object_type="record", object_id=str(record_uid))
     access_record(
         request=request,

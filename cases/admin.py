@@ -737,7 +737,7 @@ class CaseAdmin(AuditedAdmin):
             {
                 "record": record,
                 "url": reverse("record_download", args=[case.reference, record.uid])
-                if record.is_downloadable
+                if record.downloadable_by(request.user)
                 else "",
             }
             for record in case.records.all()

@@ -46,6 +46,8 @@ Policy decisions worth knowing when changing this file:
 """
 
 import codecs
+import io
+import os
 import re
 import stat
 import struct
@@ -55,8 +57,9 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import magic
 from pydicom import dcmread
@@ -446,6 +449,10 @@ def detect_head(head: bytes, *, size: int) -> Detected:
     _check_binary_head(kind, head)
     if kind == "tiff":
         return _detected(_tiff_kind(_head_reader(head, complete=complete)) or "tiff")
+    if kind in ("png", "jpeg"):
+        # The dimensions sit in the first bytes: refuse a picture too large to view as soon
+        # as the head is read (the direct upload's completion), not only at the full check.
+        _check_pixels(io.BytesIO(head), kind)
     return _detected(kind)
 
 
@@ -470,6 +477,8 @@ def validate_file(fileobj: IO[bytes], *, size: int) -> Detected:
             return _detected("text", f"text/plain; charset={charset}")
         if kind in ("tiff", "wsi_svs", "wsi_ndpi"):
             kind = _tiff_kind(lambda offset, length: _read_at(fileobj, offset, length)) or kind
+        if kind in ("png", "jpeg", "tiff"):
+            _check_pixels(fileobj, kind)
         if kind == "dicom":
             _check_dicom(fileobj)
         if _zip_directory(fileobj, size) is not None:
@@ -1086,3 +1095,151 @@ def _check_text_file(fileobj: IO[bytes]) -> str:
             continue
         return charset
     raise _not_text()
+
+
+# --- picture size and whole-slide images --------------------------------------------------
+
+
+def _max_image_pixels() -> int:
+    # The record viewer's own limit: a picture beyond it can never be shown to the specialist.
+    from reports.viewer import limits_from_settings
+
+    return limits_from_settings().max_image_pixels
+
+
+def _too_many_pixels(width: int, height: int, limit: int) -> Rejected:
+    return Rejected(
+        f"This picture is {width:,} by {height:,} pixels, larger than we can show the "
+        f"specialist (at most {limit // 1_000_000:,} million pixels). Please send a smaller "
+        "copy (exported or scanned at a lower resolution), or a PDF of it. A whole-slide "
+        "pathology scan is welcome as the scanner's own tiled file (SVS, NDPI or pyramidal "
+        "TIFF).",
+        code="pixels",
+    )
+
+
+def _picture_size(fileobj: IO[bytes], kind: str) -> tuple[int, int] | None:
+    """(width, height) from the header only; None when the header is not there to read."""
+    fileobj.seek(0)
+    if kind == "png":
+        header = fileobj.read(24)
+        if len(header) < 24:
+            return None
+        width, height = struct.unpack(">II", header[16:24])
+        return width, height
+    if kind == "jpeg":
+        from PIL import JpegImagePlugin
+
+        # The plugin reads the frame header and decodes nothing; used directly it also skips
+        # Pillow's own bomb check, which would refuse before telling us the size we judge.
+        try:
+            with JpegImagePlugin.JpegImageFile(fileobj) as image:
+                return image.size
+        except (OSError, SyntaxError, ValueError, struct.error):
+            return None
+    return None
+
+
+def _check_pixels(fileobj: IO[bytes], kind: str) -> None:
+    """Refuse a PNG, JPEG or TIFF whose pixel count is beyond what the record viewer
+    decodes, reading only headers. Whole-slide images are exempt (a slide viewer shows them
+    by tiles)."""
+    limit = _max_image_pixels()
+    try:
+        if kind == "tiff":
+            fileobj.seek(0)
+            if is_whole_slide(fileobj):
+                return
+            size = _largest_tiff_page(fileobj)
+        else:
+            size = _picture_size(fileobj, kind)
+    finally:
+        fileobj.seek(0)
+    if size is None:
+        return  # no header to read (yet): the signature checks have judged the file
+    width, height = size
+    if width * height > limit:
+        raise _too_many_pixels(width, height, limit)
+
+
+def _largest_tiff_page(fileobj: IO[bytes]) -> tuple[int, int] | None:
+    import tifffile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with tifffile.TiffFile(_TiffSource(fileobj)) as tif:  # type: ignore[arg-type]
+                largest: tuple[int, int] | None = None
+                for page in tif.pages[:_MAX_TIFF_PAGES]:
+                    width = int(getattr(page, "imagewidth", 0))
+                    height = int(getattr(page, "imagelength", 0))
+                    if largest is None or width * height > largest[0] * largest[1]:
+                        largest = (width, height)
+                return largest
+    except Exception:  # tifffile raises many kinds on a malformed file
+        return None
+
+
+_MAX_TIFF_PAGES = 64
+
+
+class _TiffSource:
+    """A binary file as tifffile wants it: tifffile takes ``name`` for a path, and an
+    unnamed temporary file (the spooled direct upload) has its descriptor number there."""
+
+    name = "record.tif"
+
+    def __init__(self, fileobj: IO[bytes]) -> None:
+        self._fileobj = fileobj
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fileobj.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        return self._fileobj.readinto(buffer)  # type: ignore[attr-defined]
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fileobj.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fileobj.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+
+def is_whole_slide(path: "str | os.PathLike[str] | IO[bytes]") -> bool:
+    """Whether a TIFF is a whole-slide image: Aperio SVS or Hamamatsu NDPI, or a generic
+    pyramidal TIFF (tiled, with several resolution levels). Reads directory entries only,
+    never pixel data. False for anything tifffile cannot open.
+
+    Used by the upload checks (whole-slide images are exempt from the picture size limit)
+    and meant for the slide viewer, which shows exactly these files by tiles.
+    """
+    import tifffile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source = path if isinstance(path, (str, os.PathLike)) else _TiffSource(path)
+            with tifffile.TiffFile(source) as tif:  # type: ignore[arg-type]
+                if tif.is_svs or tif.is_ndpi:
+                    return True
+                first = tif.pages.first
+                if not first.is_tiled:
+                    return False
+                levels = len(tif.series[0].levels) if tif.series else 1
+                if levels > 1:
+                    return True
+                # Reduced-resolution levels as top-level directories (what OpenSlide reads).
+                reduced = 0
+                for page in tif.pages[1:_MAX_TIFF_PAGES]:
+                    if getattr(page, "is_reduced", False) and getattr(page, "is_tiled", False):
+                        reduced += 1
+                return reduced >= 1
+    except Exception:  # tifffile raises many kinds on a malformed file
+        return False
+    finally:
+        if not isinstance(path, (str, os.PathLike)):
+            with suppress(Exception):
+                path.seek(0)

@@ -4,6 +4,7 @@ physician, the clinical question, the questions, and the records."""
 import secrets
 import uuid
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -250,6 +251,14 @@ class Record(models.Model):
     @property
     def is_cleared(self) -> bool:
         return self.state == self.State.AVAILABLE and self.scan_status in self.CLEARED_SCANS
+
+    def downloadable_by(self, user: Any) -> bool:
+        """Whether ``user`` (already let through to the case) may have the file. Before the
+        scan has cleared it, only the person who uploaded it, who has it anyway: nobody
+        else receives a file that may carry a virus. An infected file goes to nobody."""
+        if not self.is_downloadable:
+            return False
+        return self.is_cleared or (user.is_authenticated and self.uploaded_by_id == user.pk)
 
 
 class PhysicianLinkRequest(models.Model):

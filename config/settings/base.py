@@ -105,6 +105,16 @@ DATABASES = {
 POSTGRES_OPTIONS = {"options": "-c jit=off"}
 if DATABASES["default"].get("ENGINE") == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default (make run) must hold concurrent requests: WAL lets readers and
+    # the writer overlap, the busy timeout makes a writer wait for the lock instead of
+    # failing, and IMMEDIATE takes the write lock when a transaction starts, since a
+    # deferred one upgrading its read lock mid-way fails at once ("database is locked").
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -340,6 +350,9 @@ DEMO_TOTP_SECRET = env_str("DEMO_TOTP_SECRET", "JBSWY3DPEHPK3PXP")
 # Malware scanning of records (clamd's INSTREAM over TCP); empty host = no scanner here.
 CLAMD_HOST = env_str("CLAMD_HOST")
 CLAMD_PORT = env_int("CLAMD_PORT", 3310)
+# "clamd" everywhere but config/settings/local.py, whose "development" mode passes records
+# unscanned and marks them so (Record.Scan.DEVELOPMENT): make run has no clamd.
+SCANNER = "clamd"
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 

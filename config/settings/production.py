@@ -39,6 +39,11 @@ for _name in (
 ):
     env_required(_name)
 
+# Every record is scanned: without a scanner records would wait forever, unseen by
+# specialists, so refuse to start instead (and never pass files unscanned here).
+SCANNER = "clamd"
+env_required("CLAMD_HOST")
+
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 63072000)

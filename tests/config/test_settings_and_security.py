@@ -24,6 +24,7 @@ PRODUCTION_ENV = {
     "HOSPITAL_ADDRESS": "4650 Sunset Blvd, Los Angeles, CA 90027",
     "HOSPITAL_TAX_ID": "95-1234567",
     "HOSPITAL_NPI": "1234567893",
+    "CLAMD_HOST": "clamd.internal",
     "PATH": os.environ.get("PATH", ""),
 }
 
