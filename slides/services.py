@@ -102,10 +102,12 @@ def local_copy(record: Record, prefix: str) -> Path:
     return target
 
 
-def is_whole_slide(path: str | Path) -> bool:
+def opens_as_slide(path: str | Path) -> bool:
     """Whether OpenSlide reads ``path`` as a whole-slide image (in the bounded child).
 
-    Kept here until intake's own check exists; the viewer itself relies on ``slide_index``.
+    Not the upload check: intake.filetypes.is_whole_slide decides from TIFF headers alone
+    whether a big picture is a slide (accepted) or a picture too large to view (refused);
+    this one asks OpenSlide itself, for files intake already accepted.
     """
     try:
         _read_properties(Path(path))

@@ -131,7 +131,7 @@ def test_a_plain_tiff_picture_is_not_a_slide(review_case: Case, specialist: User
         AccessEvent.objects.filter(object_id=str(record.uid)).values_list("outcome", flat=True)
     )
     assert outcomes == [AccessEvent.Outcome.DENIED, AccessEvent.Outcome.ALLOWED]  # newest first
-    assert services.is_whole_slide(services.local_copy(record, "plain")) is False
+    assert services.opens_as_slide(services.local_copy(record, "plain")) is False
 
 
 def test_a_generic_tiled_pyramidal_tiff_opens(review_case: Case, specialist: User) -> None:
