@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 
 from accounts.models import User
-from billing import document_views
 from billing.documents import (
     RECEIPT,
     STATEMENT,
@@ -22,39 +21,10 @@ from billing.documents import (
 )
 from billing.models import CaseBilling, Fee, PaymentAttempt, Refund
 from cases.models import AccessEvent, Case, Status
-from config import urls as root_urls
 from intake.models import Intake
 from tests.conftest import login
 from tests.factories import CaseFactory, specialty
 from tests.reports.test_pdf import pdf_text
-
-
-def _wired(name: str, **kwargs: str) -> bool:
-    try:
-        reverse(name, kwargs=kwargs or None, urlconf=root_urls)
-    except NoReverseMatch:
-        return False
-    return True
-
-
-# The site's URLs plus the document ones, for as long as cases/urls.py and config/urls.py
-# do not include them yet (then this adds nothing).
-urlpatterns = list(root_urls.urlpatterns)
-if not _wired("receipt_pdf", reference="OSO-AAAA-AAAA"):
-    urlpatterns.append(
-        path("cases/<str:reference>/billing/documents/", include("billing.document_urls"))
-    )
-if not _wired("refund_policy"):
-    urlpatterns.append(
-        path("billing/refund-policy/", document_views.refund_policy, name="refund_policy")
-    )
-
-
-@pytest.fixture(autouse=True)
-def _document_urls(settings: Any) -> None:
-    # After tests/billing/conftest.py's own URL override (module fixtures run later).
-    settings.ROOT_URLCONF = __name__
-
 
 LA = ZoneInfo("America/Los_Angeles")
 PAID_AT = datetime.datetime(2026, 3, 2, 10, 30, tzinfo=LA)

@@ -46,31 +46,6 @@ PDF = (
 )
 
 
-def _routes() -> list[Any]:
-    from django.urls import include, path
-
-    from config.urls import urlpatterns as site
-
-    return [path("cases/<str:reference>/messages/", include("cases.message_urls")), *site]
-
-
-def __getattr__(name: str) -> Any:
-    # Used as ROOT_URLCONF below until cases.urls includes cases.message_urls.
-    if name == "urlpatterns":
-        return _routes()
-    raise AttributeError(name)
-
-
-@pytest.fixture(autouse=True)
-def _messages_routed(settings: Any) -> None:
-    from django.urls import NoReverseMatch
-
-    try:
-        reverse("case_messages", args=["OSO-AAAA-AAAA"])
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
-
-
 @pytest.fixture
 def case(family: User, physician: User, specialist: User) -> Case:
     case = CaseFactory(
