@@ -28,6 +28,9 @@ from reports.pdf import (
 )
 from tests.pdfs import PASSWD_MARKER, inflated, pdf_text
 
+# Pure functions: no database (tests/conftest.py would otherwise give every test one).
+pytestmark = pytest.mark.no_db
+
 
 def page(body: str, head: str = "", title: str = "Test document") -> str:
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">

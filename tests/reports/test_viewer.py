@@ -484,8 +484,10 @@ def test_the_page_costs_the_same_queries_however_many_pages_and_records(
 
 
 # --- the renderer on its own ------------------------------------------------------------------
+# (decoding files is pure: those tests get no database)
 
 
+@pytest.mark.no_db
 def test_viewer_kind_trusts_the_detected_kind_first() -> None:
     assert viewer.viewer_kind(detected_kind="dicom", name="x.pdf") == viewer.DICOM
     assert viewer.viewer_kind(detected_kind="wsi_svs") == viewer.WHOLE_SLIDE
@@ -509,6 +511,7 @@ def test_whole_slide_images_are_never_opened(review_case: Case, specialist: User
     assert client.get(preview_url(record)).status_code == 404
 
 
+@pytest.mark.no_db
 def test_render_in_process_matches_the_bounded_child(tmp_path: Path) -> None:
     source = tmp_path / "scan.dcm"
     source.write_bytes(dicom_bytes())
@@ -516,6 +519,7 @@ def test_render_in_process_matches_the_bounded_child(tmp_path: Path) -> None:
     assert viewer.summarize(source, viewer.DICOM) == viewer.summarize_bounded(source, viewer.DICOM)
 
 
+@pytest.mark.no_db
 def test_in_process_renders_leave_pillows_limit_as_it_was(tmp_path: Path) -> None:
     source = tmp_path / "big.png"
     Image.new("L", (200, 200)).save(source)
