@@ -23,20 +23,23 @@ def totp_now(secret: str = TOTP_SECRET, offset: int = 0) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "no_db: a pure test; it gets no database (pytest-django fails it if it asks)"
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Nearly every test touches the database: give those without a django_db mark the plain
     # (rolled-back) database, decided at collection so pytest-django sets it up properly.
+    # Tests of pure functions say no_db, so they neither pay for it nor can lean on it.
     for item in items:
-        if item.get_closest_marker("django_db") is None:
+        if item.get_closest_marker("django_db") is None and not item.get_closest_marker("no_db"):
             item.add_marker(pytest.mark.django_db)
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
-    from django.db import connection
-
-    name = str(connection.settings_dict["NAME"])
-    assert "memory" in name or name.startswith("test_"), f"not a test database: {name}"
+def _isolated(settings: Any, tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[None]:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -45,6 +48,20 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
             "OPTIONS": {"location": str(tmp_path / "media")},
         },
     }
+    # A no_db test has no database to protect or seed (and the test one may not exist yet).
+    if request.node.get_closest_marker("django_db") is not None:
+        _seeded_rows_restore()
+    # Rate-limit counters and used TOTP codes live in the cache: start every test clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _seeded_rows_restore() -> None:
+    from django.db import connection
+
+    name = str(connection.settings_dict["NAME"])
+    assert "memory" in name or name.startswith("test_"), f"not a test database: {name}"
     # Transactional tests flush the rows data migrations seeded: put them back if gone.
     from accounts.models import Specialty
     from accounts.specialties import specialties_seed
@@ -61,10 +78,6 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
 
         checklists_seed(Specialty)
         fee_seed(Fee, Specialty)
-    # Rate-limit counters and used TOTP codes live in the cache: start every test clean.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _person(email: str, role: Role, **kwargs: Any) -> User:

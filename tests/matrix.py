@@ -66,3 +66,10 @@ def matrix_record(case: Case) -> dict[str, Any]:
     record.file.save("x", ContentFile(b"%PDF-1.4\n"), save=False)
     record.save()
     return {"record_uid": record.uid}
+
+
+def close_file(response: Any) -> None:
+    """Close a file response's file. response.close() would also fire request_finished,
+    which closes the test's database connection, so close only the file."""
+    for closer in getattr(response, "_resource_closers", []):
+        closer()

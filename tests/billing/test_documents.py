@@ -3,15 +3,13 @@ and that every field an insurer needs is in the PDF's text."""
 
 import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 
 from accounts.models import User
-from billing import document_views
 from billing.documents import (
     RECEIPT,
     STATEMENT,
@@ -22,42 +20,11 @@ from billing.documents import (
 )
 from billing.models import CaseBilling, Fee, PaymentAttempt, Refund
 from cases.models import AccessEvent, Case, Status
-from config import urls as root_urls
 from intake.models import Intake
+from tests.billing.helpers import make_free, make_paid
 from tests.conftest import login
 from tests.factories import CaseFactory, specialty
-from tests.reports.test_pdf import pdf_text
-
-
-def _wired(name: str, **kwargs: str) -> bool:
-    try:
-        reverse(name, kwargs=kwargs or None, urlconf=root_urls)
-    except NoReverseMatch:
-        return False
-    return True
-
-
-# The site's URLs plus the document ones, for as long as cases/urls.py and config/urls.py
-# do not include them yet (then this adds nothing).
-urlpatterns = list(root_urls.urlpatterns)
-if not _wired("receipt_pdf", reference="OSO-AAAA-AAAA"):
-    urlpatterns.append(
-        path("cases/<str:reference>/billing/documents/", include("billing.document_urls"))
-    )
-if not _wired("refund_policy"):
-    urlpatterns.append(
-        path("billing/refund-policy/", document_views.refund_policy, name="refund_policy")
-    )
-
-
-@pytest.fixture(autouse=True)
-def _document_urls(settings: Any) -> None:
-    # After tests/billing/conftest.py's own URL override (module fixtures run later).
-    settings.ROOT_URLCONF = __name__
-
-
-LA = ZoneInfo("America/Los_Angeles")
-PAID_AT = datetime.datetime(2026, 3, 2, 10, 30, tzinfo=LA)
+from tests.pdfs import pdf_text
 
 
 def _text(pdf: bytes) -> str:
@@ -65,54 +32,6 @@ def _text(pdf: bytes) -> str:
 
 
 URL_NAMES = {RECEIPT: "receipt_pdf", SUPERBILL: "superbill_pdf", STATEMENT: "no_charge_pdf"}
-
-
-# --- building cases (also used by the access matrix) -------------------------------------
-
-
-def make_paid(
-    case: Case,
-    *,
-    state: str = CaseBilling.State.PAID,
-    refunded_cents: int = 0,
-    cpt: str = "99358",
-    icd10: str = "Q21.1, I42.0",
-) -> dict[str, Any]:
-    """Make ``case`` paid by card ($875, Visa 4242). Returns no URL kwargs, so it can be an
-    access-matrix ``kwargs`` callable."""
-    CaseBilling.objects.update_or_create(
-        case=case,
-        defaults={
-            "fee_cents": 87500,
-            "fee_fixed_at": PAID_AT - datetime.timedelta(days=3),
-            "state": state,
-            "payment_method_id": "pm_card_visa",
-            "card_brand": "visa",
-            "card_last4": "4242",
-            "paid_cents": 87500,
-            "refunded_cents": refunded_cents,
-            "paid_at": PAID_AT,
-            "cpt_codes": cpt,
-            "icd10_codes": icd10,
-        },
-    )
-    PaymentAttempt.objects.create(
-        case=case,
-        number=1,
-        idempotency_key=f"charge-{case.reference}-1",
-        payment_intent_id=f"pi_{case.reference}",
-        amount_cents=87500,
-        status=PaymentAttempt.Status.SUCCEEDED,
-    )
-    return {}
-
-
-def make_free(case: Case) -> dict[str, Any]:
-    """Make ``case`` a no-charge case (fee fixed at $0 at submission)."""
-    CaseBilling.objects.update_or_create(
-        case=case, defaults={"fee_cents": 0, "state": CaseBilling.State.NOT_CHARGEABLE}
-    )
-    return {}
 
 
 def _intake(case: Case) -> Intake:

@@ -17,10 +17,18 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases.models import AccessEvent, Case, Status
 from intake.models import Intake, Record
-from tests.billing.test_documents import make_free, make_paid
+from tests.billing.helpers import make_free, make_paid
 from tests.conftest import login
 from tests.factories import CaseFactory
-from tests.matrix import ALL_200, INSIDE, OUTSIDE, Entry, extra_entries, matrix_record
+from tests.matrix import (
+    ALL_200,
+    INSIDE,
+    OUTSIDE,
+    Entry,
+    close_file,
+    extra_entries,
+    matrix_record,
+)
 
 
 def _case_scoped_url_names() -> set[str]:
@@ -181,11 +189,8 @@ def people(
     }
 
 
-def _close_file(response: Any) -> None:
-    # A file response keeps its file open until closed; response.close() would also fire
-    # request_finished, which closes the test's database connection, so close only the file.
-    for closer in getattr(response, "_resource_closers", []):
-        closer()
+# tests/intake/test_download_names.py still imports the old name from here.
+_close_file = close_file
 
 
 def _call(client: Client, name: str, entry: Entry, reference: str, extra: dict[str, Any]) -> Any:

@@ -30,6 +30,10 @@ from cases.models import HospitalClosure, TurnaroundPolicy
 
 from . import clock_reference as ref
 
+# Calendar arithmetic needs no database; the few tests that read closures and the policy
+# from it ask for one themselves.
+pytestmark = pytest.mark.no_db
+
 LA = ZoneInfo("America/Los_Angeles")
 POLICY = TurnaroundPolicy()  # the defaults: 10 business days, +5 for review, at risk at 2
 CALENDAR = BusinessCalendar()
@@ -185,6 +189,7 @@ def test_thanksgiving_records_complete_before_opening() -> None:
     assert format_pacific(result) == "Wednesday, December 9, 2026, 5:00 PM Pacific"
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("closed", "expected"),
     [
@@ -474,6 +479,7 @@ def _compute(cases: list[dict]) -> list[tuple[datetime | None, str, list[str]]]:
     return results
 
 
+@pytest.mark.django_db
 def test_fifty_cases_take_a_constant_number_of_queries() -> None:
     TurnaroundPolicy.current()  # the row exists, as in production
     for day in (date(2026, 11, 27), date(2026, 12, 24), date(2026, 12, 31)):
@@ -488,6 +494,7 @@ def test_fifty_cases_take_a_constant_number_of_queries() -> None:
     assert len(results) == 50
 
 
+@pytest.mark.django_db
 def test_the_cached_closures_and_policy_follow_edits_in_the_console() -> None:
     day = date(2026, 12, 28)  # a Monday
     assert BusinessCalendar.from_db().is_business_day(day)

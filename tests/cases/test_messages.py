@@ -17,6 +17,7 @@ from accounts.models import User
 from cases.access import cases_visible_to
 from cases.message_views import messages_context
 from cases.messaging import (
+    can_post,
     message_post,
     messages_mark_read,
     p2p_open,
@@ -44,31 +45,6 @@ PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
-
-
-def _routes() -> list[Any]:
-    from django.urls import include, path
-
-    from config.urls import urlpatterns as site
-
-    return [path("cases/<str:reference>/messages/", include("cases.message_urls")), *site]
-
-
-def __getattr__(name: str) -> Any:
-    # Used as ROOT_URLCONF below until cases.urls includes cases.message_urls.
-    if name == "urlpatterns":
-        return _routes()
-    raise AttributeError(name)
-
-
-@pytest.fixture(autouse=True)
-def _messages_routed(settings: Any) -> None:
-    from django.urls import NoReverseMatch
-
-    try:
-        reverse("case_messages", args=["OSO-AAAA-AAAA"])
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
 
 
 @pytest.fixture
@@ -129,10 +105,38 @@ def test_people_outside_the_case_cannot_post(
 
 
 def test_invited_guardian_may_post(case: Case, other_family: User, coordinator: User) -> None:
+    # The invitation is what lets them in: the same person is refused before it.
+    assert not can_post(other_family, case, COORD)
+    with pytest.raises(PermissionDenied):
+        message_post(case=case, by=other_family, body="Too early", thread=COORD)
+    assert not case.messages.exists()
+
     CaseMember.objects.create(
         case=case, role=CaseMember.Role.GUARDIAN, email=other_family.email, invited_by=case.family
     )
-    message_post(case=case, by=other_family, body="Second parent here", thread=COORD)
+    assert can_post(other_family, case, COORD)
+    message = message_post(case=case, by=other_family, body="  Second parent here ", thread=COORD)
+
+    saved = CaseMessage.objects.get(pk=message.pk)
+    assert (saved.case, saved.author, saved.thread, saved.body) == (
+        case,
+        other_family,
+        COORD,
+        "Second parent here",
+    )
+    assert list(case.messages.all()) == [saved]
+    # The coordinators are emailed (not the guardian who wrote it), without the body.
+    assert _emails(message) == {coordinator.email}
+    email = OutboundEmail.objects.get(dedupe_key=f"message:{message.pk}:{coordinator.email}")
+    assert email.kind == "message_received"
+    assert not OutboundEmail.objects.filter(to=other_family.email).exists()
+    assert "Second parent" not in email.subject + email.text + email.html
+    note = TimelineEvent.objects.filter(case=case, kind=TimelineEvent.Kind.NOTE).last()
+    assert note is not None
+    assert note.note == "Message from James Carter (Family (parent or guardian))"
+    # Their own message is read for them, so it does not count as unread.
+    assert unread_count(case, other_family) == 0
+    assert unread_count(case, coordinator) == 1
 
 
 def test_p2p_needs_a_coordinator_to_open_it(

@@ -9,9 +9,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
-from django.urls import include, path, reverse
+from django.urls import reverse
 
-import tests.billing.urls
 from accounts.models import User
 from billing import services as billing_services
 from billing.models import CaseBilling, PaymentAttempt
@@ -30,18 +29,6 @@ from tests.factories import CaseFactory, specialty
 
 S = Status
 ACTIONS = ("case_confirm", "case_withdraw", "case_in_person")
-
-# The site's URLs with the portal actions under each case, for as long as cases/urls.py
-# does not include them yet (once it does, the first match is the same view).
-urlpatterns: list[Any] = [
-    path("cases/<str:reference>/", include("cases.portal_urls")),
-    *tests.billing.urls.urlpatterns,
-]
-
-
-@pytest.fixture(autouse=True)
-def _portal_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = __name__
 
 
 def _free(family: User, status: Status = S.AWAITING_FAMILY_CONFIRMATION, **kw: Any) -> Case:

@@ -18,9 +18,10 @@ from django.urls import reverse
 from accounts.models import User
 from cases.models import AccessEvent, Case, CaseMember, Status
 from intake.models import Intake, Question
-from tests.cases.test_access_matrix import MATRIX, _close_file
+from tests.cases.test_access_matrix import MATRIX
 from tests.conftest import login
 from tests.factories import CaseFactory
+from tests.matrix import close_file
 
 MALFORMED = [
     "abc",
@@ -99,7 +100,7 @@ def test_malformed_ids_in_post_bodies_never_answer_500(
             else:
                 data["action"] = action
             response = client.post(url, data)
-            _close_file(response)
+            close_file(response)
             assert response.status_code < 500, (who, action, value, response.content[:300])
 
 

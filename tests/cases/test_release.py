@@ -17,7 +17,7 @@ from cases.release import authorisation_context, render_authorisation
 from intake.models import Intake
 from tests.conftest import login
 from tests.factories import CaseFactory
-from tests.reports.test_pdf import inflated, pdf_text
+from tests.pdfs import inflated, pdf_text
 
 PROVIDER = RecordRequest.From.PROVIDER
 

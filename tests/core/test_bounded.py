@@ -4,6 +4,9 @@ import pytest
 
 from core import bounded
 
+# Pure functions: no database (tests/conftest.py would otherwise give every test one).
+pytestmark = pytest.mark.no_db
+
 
 def test_runs_the_target_and_returns_its_bytes():
     out = bounded.run_script(

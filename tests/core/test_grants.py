@@ -5,6 +5,9 @@ import time_machine
 
 from core import grants
 
+# Pure functions: no database (tests/conftest.py would otherwise give every test one).
+pytestmark = pytest.mark.no_db
+
 
 def test_grant_round_trip_returns_the_case():
     token = grants.issue(kind="study", user_id=7, case_id=42, object_id="1.2.3")

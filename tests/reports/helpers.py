@@ -1,9 +1,15 @@
-"""Shared set-up for report tests: a case in review with questions and a clean record."""
+"""Shared set-up for report tests: a case in review with questions and a clean record; a
+DICOM file made by pydicom (the record viewer and the browser viewer tests open it)."""
 
+import io
 from datetime import date
 from typing import Any
 
+import numpy as np
 from django.core.files.base import ContentFile
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from accounts.models import SpecialistProfile, User
 from cases.models import Case, Status
@@ -71,3 +77,57 @@ def fill(report: Report, by: User, marker: str = "") -> Report:
 
 def code() -> str:
     return totp_now(TOTP_SECRET)
+
+
+def dicom_bytes(
+    *,
+    frames: int = 1,
+    rows: int = 64,
+    columns: int = 96,
+    photometric: str = "MONOCHROME2",
+    transfer_syntax: UID = ExplicitVRLittleEndian,
+    window: tuple[float, float] | None = None,
+    intercept: float = -1024,
+    pixels: np.ndarray | None = None,
+) -> bytes:
+    """A CT image in DICOM Part 10: 16-bit, 12 stored, by default a left-to-right gradient."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = transfer_syntax
+    ds = FileDataset("scan.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientName = "Lopez^Sofia"
+    ds.PatientID = "MRN-0042"
+    ds.PatientBirthDate = "20150704"
+    ds.Modality = "CT"
+    ds.StudyDate = "20260301"
+    ds.StudyDescription = "CT CHEST W/O CONTRAST"
+    ds.SeriesDescription = "Axial 1.25mm"
+    ds.BodyPartExamined = "CHEST"
+    ds.Manufacturer = "Acme Medical"
+    ds.SliceThickness = "1.25"
+    ds.Rows, ds.Columns = rows, columns
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.PixelRepresentation = 0
+    ds.RescaleSlope, ds.RescaleIntercept = 1, intercept
+    if window is not None:
+        ds.WindowCenter, ds.WindowWidth = window
+    if pixels is None:
+        gradient = np.linspace(0, 4095, columns).astype(np.uint16)
+        pixels = np.tile(gradient, (rows, 1))
+        if frames > 1:
+            pixels = np.stack([pixels] * frames)
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    if transfer_syntax.is_compressed:
+        # The syntax says JPEG-LS; no decoder for it is installed, and the bytes are junk.
+        ds.PixelData = encapsulate([b"\xff\xd8 not really JPEG-LS \xff\xd9"] * frames)
+    else:
+        ds.PixelData = pixels.astype(np.uint16).tobytes()
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()

@@ -14,8 +14,8 @@ from cases.models import AccessEvent, Case, OutboundEmail, Status, TimelineEvent
 from reports import services
 from reports.models import ANSWER_MAX_CHARS, SECTION_MAX_CHARS, SECTIONS, Report
 from tests.conftest import login
+from tests.pdfs import pdf_text
 from tests.reports.helpers import QUESTIONS, case_in_review, code, fill, filled_sections
-from tests.reports.test_pdf import pdf_text
 
 PASSWORD = "SecondOpinion-demo-2026"
 

@@ -10,9 +10,6 @@ import threading
 import time
 import urllib.request
 import warnings
-import zlib
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,30 +26,10 @@ from reports.pdf import (
     static_file_for,
     stop_renderers,
 )
-from tests.services import need
+from tests.pdfs import PASSWD_MARKER, inflated, pdf_text
 
-PASSWD_MARKER = "root:x:0:0"
-
-
-def pdf_text(pdf: bytes, *, layout: bool = False) -> str:
-    """The PDF's text as poppler's pdftotext reads it, whitespace collapsed. ``layout``
-    keeps each visual line together (a table row's label next to its value)."""
-    need(bool(shutil.which("pdftotext")), "needs pdftotext (apt-get install poppler-utils)")
-    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), "-", "-"]
-    out = subprocess.run(args, input=pdf, capture_output=True, check=True).stdout.decode()
-    return " ".join(out.split())
-
-
-def inflated(pdf: bytes) -> bytes:
-    """The PDF's bytes with every Flate stream decompressed (the catalog and the structure
-    tree live in compressed object streams)."""
-    parts = [pdf]
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            parts.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            continue
-    return b"\n".join(parts)
+# Pure functions: no database (tests/conftest.py would otherwise give every test one).
+pytestmark = pytest.mark.no_db
 
 
 def page(body: str, head: str = "", title: str = "Test document") -> str:
@@ -64,40 +41,6 @@ def page(body: str, head: str = "", title: str = "Test document") -> str:
   html {{ font-family: "DejaVu Sans", sans-serif; }}
   .next {{ break-before: page; }}
 </style>{head}</head><body>{body}</body></html>"""
-
-
-# --- a loopback server that counts every request it gets --------------------------------
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    hits: list[str]
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        body = b"body { color: red }"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/css")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def recorder() -> Iterator[tuple[str, list[str]]]:
-    hits: list[str] = []
-    handler = type("Handler", (_Recorder,), {"hits": hits})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_the_recorder_does_record(recorder: tuple[str, list[str]]) -> None:

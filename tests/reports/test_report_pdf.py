@@ -15,8 +15,8 @@ from cases.models import OutboundEmail, Status
 from reports import services
 from reports.models import SECTIONS, Report
 from reports.tasks import report_render
+from tests.pdfs import PASSWD_MARKER, inflated, pdf_text
 from tests.reports.helpers import QUESTIONS, case_in_review, code, fill
-from tests.reports.test_pdf import PASSWD_MARKER, inflated, pdf_text, recorder  # noqa: F401
 
 INJECTION = '<img src="file:///etc/passwd"> and <img src="{url}/tracker.png">'
 
@@ -61,7 +61,7 @@ def test_the_pdf_holds_every_answer_and_the_signature(
 def test_a_report_naming_local_files_or_urls_renders_without_fetching_them(
     family: User,
     specialist: User,
-    recorder: tuple[str, list[str]],  # noqa: F811
+    recorder: tuple[str, list[str]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     url, hits = recorder

@@ -18,14 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 from PIL import Image
-from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.encaps import encapsulate
 from pydicom.uid import (
-    UID,
-    CTImageStorage,
-    ExplicitVRLittleEndian,
     JPEGLSLossless,
-    generate_uid,
 )
 
 from accounts.models import User
@@ -34,6 +28,7 @@ from intake.models import Record
 from reports import viewer
 from tests.conftest import login
 from tests.factories import CaseFactory
+from tests.reports.helpers import dicom_bytes
 
 from .matrix_viewer import stored_record, tiny_pdf
 
@@ -41,60 +36,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 # --- inputs -----------------------------------------------------------------------------
-
-
-def dicom_bytes(
-    *,
-    frames: int = 1,
-    rows: int = 64,
-    columns: int = 96,
-    photometric: str = "MONOCHROME2",
-    transfer_syntax: UID = ExplicitVRLittleEndian,
-    window: tuple[float, float] | None = None,
-    intercept: float = -1024,
-    pixels: np.ndarray | None = None,
-) -> bytes:
-    """A CT image in DICOM Part 10: 16-bit, 12 stored, by default a left-to-right gradient."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = transfer_syntax
-    ds = FileDataset("scan.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientName = "Lopez^Sofia"
-    ds.PatientID = "MRN-0042"
-    ds.PatientBirthDate = "20150704"
-    ds.Modality = "CT"
-    ds.StudyDate = "20260301"
-    ds.StudyDescription = "CT CHEST W/O CONTRAST"
-    ds.SeriesDescription = "Axial 1.25mm"
-    ds.BodyPartExamined = "CHEST"
-    ds.Manufacturer = "Acme Medical"
-    ds.SliceThickness = "1.25"
-    ds.Rows, ds.Columns = rows, columns
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = photometric
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
-    ds.PixelRepresentation = 0
-    ds.RescaleSlope, ds.RescaleIntercept = 1, intercept
-    if window is not None:
-        ds.WindowCenter, ds.WindowWidth = window
-    if pixels is None:
-        gradient = np.linspace(0, 4095, columns).astype(np.uint16)
-        pixels = np.tile(gradient, (rows, 1))
-        if frames > 1:
-            pixels = np.stack([pixels] * frames)
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    if transfer_syntax.is_compressed:
-        # The syntax says JPEG-LS; no decoder for it is installed, and the bytes are junk.
-        ds.PixelData = encapsulate([b"\xff\xd8 not really JPEG-LS \xff\xd9"] * frames)
-    else:
-        ds.PixelData = pixels.astype(np.uint16).tobytes()
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
 
 
 def jpeg_bytes(width: int = 2400, height: int = 1200) -> bytes:
@@ -543,8 +484,10 @@ def test_the_page_costs_the_same_queries_however_many_pages_and_records(
 
 
 # --- the renderer on its own ------------------------------------------------------------------
+# (decoding files is pure: those tests get no database)
 
 
+@pytest.mark.no_db
 def test_viewer_kind_trusts_the_detected_kind_first() -> None:
     assert viewer.viewer_kind(detected_kind="dicom", name="x.pdf") == viewer.DICOM
     assert viewer.viewer_kind(detected_kind="wsi_svs") == viewer.WHOLE_SLIDE
@@ -568,6 +511,7 @@ def test_whole_slide_images_are_never_opened(review_case: Case, specialist: User
     assert client.get(preview_url(record)).status_code == 404
 
 
+@pytest.mark.no_db
 def test_render_in_process_matches_the_bounded_child(tmp_path: Path) -> None:
     source = tmp_path / "scan.dcm"
     source.write_bytes(dicom_bytes())
@@ -575,6 +519,7 @@ def test_render_in_process_matches_the_bounded_child(tmp_path: Path) -> None:
     assert viewer.summarize(source, viewer.DICOM) == viewer.summarize_bounded(source, viewer.DICOM)
 
 
+@pytest.mark.no_db
 def test_in_process_renders_leave_pillows_limit_as_it_was(tmp_path: Path) -> None:
     source = tmp_path / "big.png"
     Image.new("L", (200, 200)).save(source)
