@@ -82,6 +82,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy core accounts cases intake billing reports config imaging slides pacs
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .
