@@ -31,6 +31,8 @@ def _count_of(rows: QuerySet[Any]) -> Coalesce:
 def dashboard(request: AuthedRequest) -> HttpResponse:
     if request.user.role == Role.SPECIALIST:
         return redirect("workspace")  # specialists work from the workspace, not the portal
+    if request.user.role == Role.COORDINATOR:
+        return redirect("admin:index")  # coordinators work from the console
     from intake.models import Question, Record
 
     # The counts are correlated subqueries, not JOIN + COUNT(DISTINCT): PostgreSQL evaluates

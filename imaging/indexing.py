@@ -243,7 +243,11 @@ def _study_for(record: Record, header: Header, cache: dict[str, Study]) -> Study
 
 def _lock_case(case_id: int) -> None:
     # Records of one case are indexed one at a time (studies and series are shared rows);
-    # a transaction-scoped advisory lock, so nothing else on the case row waits.
+    # a transaction-scoped advisory lock on PostgreSQL, so nothing else on the case row
+    # waits. SQLite (make run) has no advisory locks and needs none: its IMMEDIATE
+    # transactions (config/settings/base.py) already admit one writer at a time.
+    if connection.vendor != "postgresql":
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x494D47, case_id])
 

@@ -286,3 +286,11 @@ def test_the_report_title_is_the_largest_heading(family: User, specialist: User)
     delivered_report(case)
     html = _html(login(Client(), family).get(reverse("report_read", args=[case.reference])))
     assert re.search(r'<h1 class="h2">Second opinion report</h1>', html)
+
+
+def test_a_coordinator_signing_in_lands_on_the_console_not_the_family_dashboard(
+    coordinator: User,
+) -> None:
+    response = login(Client(), coordinator).get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
