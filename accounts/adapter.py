@@ -1,9 +1,12 @@
 """django-allauth hooks: every allauth email goes through our outbox and a Celery task."""
 
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.conf import settings
 from django.http import HttpRequest
 
 from cases.notifications import email_enqueue
@@ -12,7 +15,12 @@ from cases.notifications import email_enqueue
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         request = self.request
-        ctx: dict[str, Any] = {"request": request, "email": email}
+        # allauth's templates greet with current_site.name ("Hello from …"); the sites
+        # framework is not installed, so the service's own name and address stand in.
+        site = SimpleNamespace(
+            name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc or "localhost"
+        )
+        ctx: dict[str, Any] = {"request": request, "email": email, "current_site": site}
         ctx.update(context)
         message = self.render_mail(template_prefix, email, ctx)
         html = next(

@@ -44,6 +44,9 @@ def test_signup_requires_verifying_the_email_before_sign_in(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["new.parent@example.com"]
     assert "Confirm" in mail.outbox[0].subject or "confirm" in mail.outbox[0].body.lower()
+    # allauth's wording names the service, never "Hello from !".
+    assert "Hello from Online Second Opinion!" in mail.outbox[0].body
+    assert "from !" not in mail.outbox[0].body and " on ." not in mail.outbox[0].body
 
     # Unverified: signing in sends the person back to verify, not into the portal.
     client.logout()
