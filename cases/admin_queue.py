@@ -199,7 +199,7 @@ def clock_annotate(cases: list[Case], clock: ConsoleClock) -> None:
     for case in cases:
         case.clock_days_left = None  # type: ignore[attr-defined]
         case.clock_state = "no_clock"  # type: ignore[attr-defined]
-        if case.due_at is not None and case.status not in CLOCK_STOPPED:
+        if case.due_at is not None and case.status not in (*CLOCK_STOPPED, S.ON_HOLD):
             case.clock_days_left = clock.days_left(case.due_at)  # type: ignore[attr-defined]
             case.clock_state = clock.state(case.due_at)  # type: ignore[attr-defined]
 
@@ -265,6 +265,9 @@ def due_cell(case: Case, tz: tzinfo | None = None) -> dict[str, Any]:
         return {"when": "—", "state": "", "label": "", "left": None}
     when = _day(case.due_at, tz or timezone.get_current_timezone())
     state = getattr(case, "clock_state", "no_clock")
+    if case.status == S.ON_HOLD:
+        # A hold stops the clock: no days left to count, and never "on track".
+        return {"when": f"{when} · clock paused (on hold)", "state": "", "label": "", "left": None}
     if state == "no_clock":
         return {"when": when, "state": "", "label": "", "left": None}
     left = getattr(case, "clock_days_left", None)

@@ -112,6 +112,10 @@ def _due(case: Case, clock: ConsoleClock) -> tuple[str, str]:
         return "No due date yet (records not complete)", "no_clock"
     if case.status == S.ON_HOLD:
         return "On hold: the clock is paused", "no_clock"
+    if case.status in (S.REPORT_FINAL, S.DELIVERED, S.CLOSED):
+        return "Report signed: no deadline", "no_clock"
+    if case.status in (S.DECLINED, S.WITHDRAWN):
+        return "Ended: no deadline", "no_clock"
     left = clock.days_left(case.due_at)
     risk = clock.state(case.due_at)
     if risk == "overdue":

@@ -252,3 +252,27 @@ def test_money_is_in_dollars_on_the_case_and_billing_pages(
     case_page = staff.get(pages["case"]).content.decode()
     assert "fee $875.00" in case_page
     assert "paid $875.00, refunded $25.50" in case_page
+
+
+def test_a_case_on_hold_shows_its_clock_paused_never_on_track(
+    staff: Client, family: Any, specialist: Any
+) -> None:
+    held = CaseFactory(
+        family=family,
+        status=S.ON_HOLD,
+        status_before_hold=S.IN_REVIEW,
+        assigned_specialist=specialist,
+        due_at=_due("on_track"),
+        submitted_at=timezone.now(),
+    )
+    _intake(held, "Held", "Case")
+    response = staff.get(reverse(CHANGELIST), {"q": held.reference})
+    assert response.status_code == 200
+    rows = [
+        row
+        for row in re.findall(r"<tr[^>]*>.*?</tr>", response.content.decode(), re.S)
+        if "field-due" in row and held.reference in row
+    ]
+    assert len(rows) == 1
+    assert "clock paused (on hold)" in rows[0]
+    assert "days left" not in rows[0] and "On track" not in rows[0]

@@ -460,3 +460,18 @@ def test_acceptance_deadline_restarts_with_the_resume_as_the_alert_does(
     row = html[start : html.index("</tr>", start)]
     assert "Tue Mar 3, 9:30 AM" in row
     assert "Past the deadline" not in row
+
+
+def test_a_delivered_case_shows_no_deadline_or_days_left(specialist: User, family: User) -> None:
+    delivered = CaseFactory(
+        family=family,
+        status=Status.DELIVERED,
+        assigned_specialist=specialist,
+        due_at=timezone.now() + timedelta(days=20),
+    )
+    client = login(Client(), specialist)
+    for url in (reverse("workspace"), reverse("workspace_case", args=[delivered.reference])):
+        response = client.get(url)
+        assert response.status_code == 200
+        text = re.sub(r"<[^>]+>", " ", response.content.decode())
+        assert "days left" not in text and "On track" not in text, url
