@@ -57,6 +57,23 @@ class RecordIndexAdmin(AuditedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        # Every field is read-only: the change permission is there for the re-index action,
+        # so the page offers no Save buttons that would save nothing.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="case", ordering="record__case__reference")
     def case_reference(self, obj: RecordIndex) -> str:
         return obj.record.case.reference

@@ -38,7 +38,7 @@ class Study(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.modalities or 'Study'} {self.description}".strip()
+        return " ".join(filter(None, [self.modalities, self.description])) or "Imaging study"
 
     @property
     def series_count(self) -> int:
@@ -135,6 +135,7 @@ class RecordIndex(models.Model):
 
     class Meta:
         verbose_name = "imaging index"
+        verbose_name_plural = "imaging indexes"
 
     def __str__(self) -> str:
         return f"{self.record_id}: {self.get_state_display()}"

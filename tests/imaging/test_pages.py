@@ -166,3 +166,23 @@ def test_line_for_a_record_of_another_case_is_not_mixed_in(family: Any, indexed:
     response = login(Client(), family).get(reverse("case_detail", args=[other.reference]))
     assert response.status_code == 200
     assert b"2 series" not in response.content
+
+
+def test_console_index_page_names_itself_and_offers_no_save_button(coordinator: Any) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from cases.models import Case
+    from imaging.models import RecordIndex
+    from tests.conftest import login
+    from tests.factories import CaseFactory
+    from tests.imaging.builders import clean_record
+
+    case: Case = CaseFactory(status="in_review")
+    index = RecordIndex.objects.create(record=clean_record(case), state="indexed")
+    client = login(Client(), coordinator)
+    listing = client.get(reverse("admin:imaging_recordindex_changelist")).content.decode()
+    assert "Imaging indexes" in listing and "indexs" not in listing
+    page = client.get(reverse("admin:imaging_recordindex_change", args=[index.pk]))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
