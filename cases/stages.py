@@ -52,10 +52,23 @@ _BY_STATUS: dict[str, tuple[int, str]] = {
 }
 
 
-def stage_for(case: Case) -> Stage:
+# What the child's physician must do, where it differs from the family's: the family alone
+# confirms and pays, and the physician is the one the family reviews the report with.
+_PHYSICIAN_NEEDS: dict[str, str] = {
+    Status.DRAFT: "Finish and submit the request.",
+    Status.AWAITING_FAMILY_CONFIRMATION: "",
+    Status.PAYMENT_NEEDED: "",
+    Status.DELIVERED: "Read the report, and go over it with the family.",
+    Status.ON_HOLD: "The coordinator is waiting for information from you or the family.",
+}
+
+
+def stage_for(case: Case, *, physician: bool = False) -> Stage:
+    """The stage and what is needed now, in the family's words, or the physician's."""
     status = case.status
+    index, needed = _BY_STATUS[status]
     if status == Status.ON_HOLD and case.status_before_hold:
         index, _ = _BY_STATUS[case.status_before_hold]
-        return Stage(index, TRACK[index], _BY_STATUS[Status.ON_HOLD][1])
-    index, needed = _BY_STATUS[status]
+    if physician:
+        needed = _PHYSICIAN_NEEDS.get(status, needed)
     return Stage(index, TRACK[index], needed)

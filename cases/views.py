@@ -47,7 +47,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         )
         .order_by("-updated_at")[:100]
     )
-    rows = [(case, stage_for(case)) for case in cases]
+    physician = request.user.role == Role.PHYSICIAN
+    rows = [(case, stage_for(case, physician=physician)) for case in cases]
     return render(request, "cases/dashboard.html", {"rows": rows})
 
 
@@ -75,7 +76,7 @@ def case_page(
     context = {
         "case": case,
         "intake": getattr(case, "intake", None),
-        "stage": stage_for(case),
+        "stage": stage_for(case, physician=request.user.role == Role.PHYSICIAN),
         "timeline": case.timeline.select_related("actor").filter(kind="status"),
         "questions": questions,
         "records": records,

@@ -294,3 +294,20 @@ def test_a_coordinator_signing_in_lands_on_the_console_not_the_family_dashboard(
     response = login(Client(), coordinator).get(reverse("dashboard"))
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:index")
+
+
+def test_the_physician_is_told_what_a_physician_must_do(physician: User, family: User) -> None:
+    from cases.stages import stage_for
+
+    case = CaseFactory(family=family, status=Status.DELIVERED, physician_email=physician.email)
+    assert "with your physician" in stage_for(case).needed
+    assert stage_for(case, physician=True).needed == (
+        "Read the report, and go over it with the family."
+    )
+    confirm = CaseFactory(family=family, status=Status.AWAITING_FAMILY_CONFIRMATION)
+    assert stage_for(confirm, physician=True).needed == ""
+    response = login(Client(), physician).get(reverse("case_detail", args=[case.reference]))
+    assert response.status_code == 200
+    text = _text(_html(response))
+    assert "with your physician" not in text
+    assert "go over it with the family" in text
