@@ -592,12 +592,68 @@
     this.forget(row);
   };
 
+  // Uppy is most of the page's weight (about 180 KB compressed) and most families never send
+  // a file over 50 MB, so it is loaded when someone reaches for the file chooser (focus,
+  // pointer or a chosen file), not with the page.
+  var uppyLoading = null;
+  function loadUppy(src) {
+    if (window.Uppy) return Promise.resolve();
+    if (!uppyLoading) {
+      uppyLoading = new Promise(function (resolve, reject) {
+        var script = document.createElement('script');
+        script.src = src;
+        script.onload = resolve;
+        script.onerror = function () { uppyLoading = null; reject(new Error('Uppy')); };
+        document.head.appendChild(script);
+      });
+    }
+    return uppyLoading;
+  }
+
+  function lazyStart(uploader, src) {
+    var input = uploader.input;
+    var chosen = null;
+    var begun = false;
+    function begin() {
+      if (begun) return;
+      begun = true;
+      loadUppy(src).then(function () {
+        uploader.start();
+        if (chosen) {
+          uploader.addFiles(chosen);
+          chosen = null;
+          input.value = '';
+        }
+      }, function () {
+        begun = false;
+        uploader.announce('The large-file uploader could not start. Please reload the page.');
+      });
+    }
+    function early() {
+      // Files chosen before Uppy arrived: kept and handed over once it has started.
+      if (!uploader.uppy) chosen = Array.prototype.slice.call(input.files || []);
+      input.removeEventListener('change', early);
+      begin();
+    }
+    input.addEventListener('focus', begin);
+    input.addEventListener('pointerdown', begin);
+    input.addEventListener('change', early);
+    input.disabled = false;
+    uploader.welcomeBack(); // the message after a finished batch needs no Uppy
+  }
+
   function init() {
     var roots = document.querySelectorAll('[data-large-uploader]');
     for (var i = 0; i < roots.length; i += 1) {
       if (roots[i].hasAttribute('data-ready')) continue;
       roots[i].setAttribute('data-ready', '');
-      new Uploader(roots[i]).start();
+      var uploader = new Uploader(roots[i]);
+      var src = roots[i].getAttribute('data-uppy-src');
+      if (src && !window.Uppy && uploader.input) {
+        lazyStart(uploader, src);
+      } else {
+        uploader.start();
+      }
     }
   }
 
