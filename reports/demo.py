@@ -49,16 +49,36 @@ SECTIONS_TEXT = {
 }
 
 
+# The demo's answers to the demo family's three questions (intake/demo.py), so a reader of
+# the demo report sees answers that fit what was asked.
+DEMO_ANSWERS = {
+    "Is the recommended treatment the right choice for our child now?": (
+        "Yes. The recommended treatment is appropriate now; the records support it, and the "
+        "reasons are set out in the assessment above."
+    ),
+    "What are the risks if we wait six months?": (
+        "Waiting six months is unlikely to change the outcome, but symptoms should be watched "
+        "closely; the warning signs that should bring you back sooner are listed under next "
+        "steps."
+    ),
+    "Are there other options we should ask our physician about?": (
+        "Two alternatives are reasonable to discuss with your physician; they are described "
+        "under recommendations, with what each would involve."
+    ),
+}
+
+
 def _write(report: Report, by: User, first: str, *, complete: bool = True) -> Report:
     sections = {k: v.format(first=first) for k, v in SECTIONS_TEXT.items()}
     if not complete:
         sections = {k: v for k, v in sections.items() if k in ("summary", "history_reviewed")}
     answers = {
-        a.position: (
-            f"Yes. Based on the records, the answer to question {a.position} is yes; the "
-            "reasons are set out in the clinical section."
+        a.position: DEMO_ANSWERS.get(
+            a.question.text if a.question is not None else a.question_text,
+            "Based on the records, see the assessment and recommendations above, which "
+            "answer this question in full.",
         )
-        for a in report.answers.all()
+        for a in report.answers.select_related("question")
     }
     if not complete:
         answers = dict(list(answers.items())[:1])

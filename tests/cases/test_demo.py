@@ -55,3 +55,17 @@ def test_seed_demo_has_delivered_reports_an_addendum_and_a_draft(settings: Any) 
         signed_at__isnull=True,
     )
     assert draft.summary and draft.answers.exclude(text="").exists()
+
+
+def test_the_demo_report_answers_fit_the_questions_asked() -> None:
+    from django.core.management import call_command
+
+    from reports.models import Answer
+
+    call_command("seed_demo", verbosity=0)
+    wait = Answer.objects.filter(
+        question__text="What are the risks if we wait six months?", report__signed_at__isnull=False
+    ).first()
+    assert wait is not None
+    assert not wait.text.startswith("Yes")
+    assert "six months" in wait.text
