@@ -72,6 +72,12 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.production \
     ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgres://build@build.invalid:5432/build \
     REDIS_URL=redis://build.invalid:6379/0 \
+    EMAIL_HOST=build.invalid \
+    STRIPE_SECRET_KEY=build-placeholder STRIPE_PUBLISHABLE_KEY=build-placeholder \
+    STRIPE_WEBHOOK_SECRET=build-placeholder \
+    HOSPITAL_ADDRESS=build-placeholder HOSPITAL_TAX_ID=build-placeholder \
+    HOSPITAL_NPI=build-placeholder \
+    CLAMD_HOST=build.invalid \
     /app/.venv/bin/python manage.py collectstatic --noinput
 
 ###############################################################################################

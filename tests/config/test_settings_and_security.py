@@ -112,3 +112,28 @@ def test_home_explains_the_service(client: Client) -> None:
         "physician to physician",
     ]:
         assert text in body, text
+
+
+@pytest.mark.no_db
+def test_the_dockerfile_collectstatic_step_gives_production_settings_all_they_require() -> None:
+    """The image build runs collectstatic under the production settings with placeholder
+    values on its RUN line; a setting production starts requiring must be added there too,
+    or the build fails. Import the settings with exactly those values."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    dockerfile = (root / "Dockerfile").read_text()
+    step = re.search(r"RUN (DJANGO_SETTINGS_MODULE=.*?collectstatic)", dockerfile, re.S)
+    assert step is not None
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(root))}
+    for name, value in re.findall(r"([A-Z_]+)=(\S+)", step.group(1).replace("\\\n", " ")):
+        env[name] = value.strip('"').replace("${COLLECTSTATIC_SECRET_KEY}", "placeholder")
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
