@@ -135,6 +135,9 @@ class SeriesInline(admin.TabularInline):
     )
     readonly_fields = fields
     extra = 0
+    # The indexer makes series; no form may add one (max_num 0 also hides the admin's
+    # "Add another" link, which its script shows whatever the add permission says).
+    max_num = 0
     can_delete = False
     show_change_link = False
 

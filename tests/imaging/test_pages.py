@@ -186,3 +186,21 @@ def test_console_index_page_names_itself_and_offers_no_save_button(coordinator: 
     page = client.get(reverse("admin:imaging_recordindex_change", args=[index.pk]))
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_the_read_only_study_page_offers_no_way_to_add_a_series(coordinator: Any) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from imaging.models import Series, Study
+    from tests.conftest import login
+    from tests.factories import CaseFactory
+
+    study = Study.objects.create(
+        case=CaseFactory(status="in_review"), study_uid="1.2", modalities="CT"
+    )
+    Series.objects.create(study=study, series_uid="1.2.3", modality="CT")
+    page = login(Client(), coordinator).get(reverse("admin:imaging_study_change", args=[study.pk]))
+    assert page.status_code == 200
+    # The admin's script shows "Add another" only while MAX_NUM_FORMS exceeds the forms.
+    assert 'name="series-MAX_NUM_FORMS" value="0"' in page.content.decode()
