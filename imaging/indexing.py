@@ -342,7 +342,6 @@ def _write(record: Record, index: RecordIndex, result: dict[str, Any]) -> Record
             RecordIndex.objects.select_for_update().get(pk=index.pk)
             old = list(Instance.objects.filter(record=record).select_related("series__study"))
             touched_series = {i.series_id: i.series for i in old}
-            old_keys = [i.storage_key for i in old]
             Instance.objects.filter(pk__in=[i.pk for i in old]).delete()
             studies: dict[str, Study] = {}
             series_cache: dict[tuple[int, str], Series] = {}
@@ -406,7 +405,9 @@ def _write(record: Record, index: RecordIndex, result: dict[str, Any]) -> Record
                 skipped=skipped,
                 error="" if found else NO_IMAGES,
             )
-            transaction.on_commit(lambda: _delete_keys(old_keys + unused))
+            # The old rows' files go by imaging.signals (post_delete); these were stored
+            # for this run and not used.
+            transaction.on_commit(lambda: _delete_keys(unused))
     except Exception:
         _delete_keys(list(stored.values()) + unused)
         raise

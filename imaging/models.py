@@ -103,6 +103,10 @@ class Instance(models.Model):
     transfer_syntax = models.CharField(max_length=64, blank=True)
     rows = models.PositiveIntegerField(null=True, blank=True)
     columns = models.PositiveIntegerField(null=True, blank=True)
+    # A compressed instance rewritten as Explicit VR Little Endian by the study viewer, kept
+    # under its own random key after the first decode so later requests start no child.
+    # Deleted with the row (imaging.signals).
+    native_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["series", "sort_index", "pk"]

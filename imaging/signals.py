@@ -3,17 +3,24 @@ or the development scanner state), index it after the transaction commits.
 
 A post_save receiver rather than a call inside intake: the scan, the development scanner
 mode and the demo seed all save the record's scan state, and each is then indexed.
+
+And the way out: every Instance row deleted (its record or case deleted, a re-index, the
+console) takes its stored files with it once the transaction commits. A post_delete
+receiver rather than code in each delete path, because CASCADE reaches instances from
+cases, records, studies and series alike.
 """
 
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from intake.models import Record
 
 from .indexing import is_imaging
+from .models import Instance
+from .storage import keys_delete_on_commit
 
 
 def _queue(record_id: int) -> None:
@@ -34,3 +41,9 @@ def record_saved(sender: Any, instance: Record, created: bool, **kwargs: Any) ->
         return
     record_id = instance.pk
     transaction.on_commit(lambda: _queue(record_id))
+
+
+@receiver(post_delete, sender=Instance, dispatch_uid="imaging_instance_files_deleted")
+def instance_deleted(sender: Any, instance: Instance, **kwargs: Any) -> None:
+    # Children's medical images: never left in the bucket once their row is gone.
+    keys_delete_on_commit([instance.storage_key, instance.native_key or ""])
