@@ -245,12 +245,22 @@ def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
     return jpeg
 
 
-def slide_tiles_delete(storage_prefix: str) -> int:
-    """Delete a slide's cached tiles and local copy; the number of tiles deleted."""
+def slide_local_copy_delete(storage_prefix: str) -> None:
+    """Delete this machine's local copy of a slide (and a copy still being written is
+    named ``.copy-*`` and removed by its writer). Called in the process that deleted the
+    slide, and again by the tile task, which may run on another machine."""
     if not storage_prefix.isalnum():  # our own hex token, never a path
         raise ValueError("bad storage prefix")
     for copy in _cache_dir().glob(f"{storage_prefix}.*"):
-        copy.unlink(missing_ok=True)
+        try:
+            copy.unlink(missing_ok=True)
+        except OSError:
+            logger.warning("slides: a local slide copy could not be deleted")
+
+
+def slide_tiles_delete(storage_prefix: str) -> int:
+    """Delete a slide's cached tiles and local copy; the number of tiles deleted."""
+    slide_local_copy_delete(storage_prefix)
     root = f"slides/{storage_prefix}"
     deleted = 0
     try:

@@ -1,6 +1,7 @@
 """Index a slide as soon as its record is cleared by the scanner (a Celery task, after
 commit); the viewer page indexes on first open too, so a lost task costs only a wait."""
 
+import logging
 from typing import Any
 
 from django.db import transaction
@@ -10,6 +11,8 @@ from django.dispatch import receiver
 from intake.models import Record
 
 from .models import Slide
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(post_save, sender=Record, dispatch_uid="slides.record_cleared")
@@ -30,7 +33,19 @@ def record_cleared(sender: type[Record], instance: Record, **kwargs: Any) -> Non
 @receiver(post_delete, sender=Slide, dispatch_uid="slides.slide_deleted")
 def slide_deleted(sender: type[Slide], instance: Slide, **kwargs: Any) -> None:
     # Tiles are pictures of the patient's tissue: they go with the record (or the slide).
+    from .services import slide_local_copy_delete
     from .tasks import slide_tiles_delete
 
     prefix = instance.storage_prefix
-    transaction.on_commit(lambda: slide_tiles_delete.delay(prefix))
+
+    def cleanup() -> None:
+        # The local copy here at once (this process may have made it); the tiles, and the
+        # worker machine's copy, by the task. After the commit, so an error here (broker
+        # down) is logged, never a failed delete or an error page for a done delete.
+        slide_local_copy_delete(prefix)
+        try:
+            slide_tiles_delete.delay(prefix)
+        except Exception:
+            logger.warning("slides: tile deletion could not be queued", exc_info=True)
+
+    transaction.on_commit(cleanup)
