@@ -246,9 +246,9 @@ def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
 
 
 def slide_local_copy_delete(storage_prefix: str) -> None:
-    """Delete this machine's local copy of a slide (and a copy still being written is
-    named ``.copy-*`` and removed by its writer). Called in the process that deleted the
-    slide, and again by the tile task, which may run on another machine."""
+    """Delete this machine's local copy of a slide (one still being written is named
+    ``.copy-*`` and removed by its writer). Called in the process that deleted the slide,
+    and again by the tile task, which may run on another machine."""
     if not storage_prefix.isalnum():  # our own hex token, never a path
         raise ValueError("bad storage prefix")
     for copy in _cache_dir().glob(f"{storage_prefix}.*"):
