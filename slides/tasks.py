@@ -1,5 +1,6 @@
 """Celery tasks for slides. They take ids, reload, and are safe to run twice."""
 
+from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 
 from intake.models import Record
@@ -16,6 +17,13 @@ def slide_index(record_id: int) -> str:
     return slide.state if slide is not None else "not a slide"
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+# Storage errors are retried: OSError from a file system, botocore's errors from S3 (which
+# are not OSErrors). Tiles of a deleted slide must not stay behind.
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError, BotoCoreError, ClientError),
+    retry_backoff=30,
+    max_retries=5,
+)
 def slide_tiles_delete(storage_prefix: str) -> int:
     return services.slide_tiles_delete(storage_prefix)

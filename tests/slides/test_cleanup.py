@@ -83,3 +83,12 @@ def test_the_local_copy_goes_even_when_storage_refuses(
     assert not list(services._cache_dir().glob(f"{prefix}.*"))
     # The tiles wait for the task's retry: nothing else was lost.
     assert len(_tiles_keys(s3_storage, prefix)) == len(TILES)
+
+
+def test_tile_deletion_is_retried_on_s3_errors_too() -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from slides.tasks import slide_tiles_delete
+
+    # S3's errors are not OSErrors: without them here a refused delete left the tiles.
+    assert {OSError, BotoCoreError, ClientError} <= set(slide_tiles_delete.autoretry_for)
