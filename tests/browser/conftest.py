@@ -1,14 +1,19 @@
 """Browser tests: Debian Chromium driven through Playwright against Django's live server.
 
 One Chromium runs for the whole session; every test gets a fresh context (no cookies or
-storage carried over) and page. ``axe_check(page)`` runs axe-core with the WCAG 2.1 A/AA
-rules on the page as it is now and fails the test on any violation.
+storage carried over) and page. ``axe_check(page)`` runs two engines on the page as it is
+now, axe-core (WCAG 2.1 A/AA rules) and HTML_CodeSniffer (WCAG2AA standard), and fails the
+test on any axe violation or any HTML_CodeSniffer error.
 """
 
+import hashlib
 import io
+import json
 import os
 import re
 from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +40,63 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TIMEOUT_MS = 10_000
 
 _axe = Axe()
+
+# HTML_CodeSniffer, vendored for the tests only (see vendor/README.md for where it came from).
+HTMLCS_PATH = Path(__file__).parent / "vendor" / "HTMLCS.js"
+HTMLCS_SHA256 = "bc9501382a35bff6acfc255945b1ed732fcec544cfcaeec17b5ac8d79a6c7967"
+# HTML_CodeSniffer's message type for an error (2 is a warning, 3 a notice: both are
+# "check this by hand" prompts, not failures).
+HTMLCS_ERROR = 1
+# Errors HTML_CodeSniffer reports on markup that is correct per WCAG (and that axe passes),
+# each as (code suffix, a JavaScript test of the reported element, why). An error is ignored
+# only when both its code and its element match. Keep this list minimal and specific.
+HTMLCS_FALSE_POSITIVES: list[tuple[str, str, str]] = [
+    (
+        # Mounted by Stripe.js: in production an iframe from Stripe (its accessibility is
+        # Stripe's, and its content is out of reach); in the tests localstripe's stand-in,
+        # whose bare inputs are named only by a placeholder.
+        "",
+        "el => !!(el.closest && el.closest('[data-card-element]'))",
+        "third-party card field (Stripe Card Element)",
+    ),
+    (
+        # Django admin's related-object links (change/add/view): a decorative icon with
+        # alt="" inside a link named by its title ("Change selected specialty"); the
+        # accessible-name computation uses the title when the content gives none (F89 is not
+        # met: the link has a name).
+        "H30.2",
+        "el => { const a = el.closest('a'); return !!(a && a.title.trim()); }",
+        "icon link named by its title",
+    ),
+    (
+        # Django admin's fieldsets (admin/includes/fieldset.html): a named one is labelled by
+        # its <h2> through aria-labelledby (ARIA17), not a <legend>; an unnamed one is the
+        # plain container of a form's fields, a group that needs no name.
+        "H71.NoLegend",
+        "el => el.matches('fieldset.module.aligned')",
+        "Django admin fieldset",
+    ),
+    (
+        "H91.Fieldset.Name",
+        "el => el.matches('fieldset.module.aligned:not([aria-labelledby])')",
+        "Django admin fieldset without a name",
+    ),
+    (
+        # Django admin's changelist form when the list has no actions and no editable
+        # column: it holds only the CSRF token, so there is nothing to submit.
+        "H32.2",
+        "el => !el.querySelector('input:not([type=hidden]), select, textarea, button')",
+        "form with no control to submit",
+    ),
+    (
+        # Django admin's changelist table: Django writes each row's first cell as a <th>
+        # without scope (in Python, not a template). A simple table with one header row and
+        # one header column is understood without scope (H51); axe's table rules pass.
+        "H63.1",
+        "el => el.id === 'result_list'",
+        "Django admin changelist table",
+    ),
+]
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +177,54 @@ def axe_check(page: Page) -> None:
         print(report)
         pytest.fail(report, pytrace=False)
     assert results.response["passes"], f"axe checked no WCAG rule on {page.url}"
+    htmlcs_check(page)
+
+
+@cache
+def _htmlcs_source() -> str:
+    source = HTMLCS_PATH.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()
+    assert digest == HTMLCS_SHA256, f"{HTMLCS_PATH} is not the pinned file (sha256 {digest})"
+    return source.decode()
+
+
+def htmlcs_check(page: Page) -> None:
+    """Run HTML_CodeSniffer's WCAG2AA standard on the page and assert it reports no error."""
+    # Injected with page.evaluate, as axe is: DevTools' Runtime.evaluate is not subject to
+    # the page's CSP, which refuses inline <script> (so add_script_tag(content=...) would be
+    # blocked), and no CSP bypass or extra route is needed. The page keeps its real CSP.
+    if not page.evaluate("() => typeof window.HTMLCS !== 'undefined'"):
+        page.evaluate(_htmlcs_source() + "\n;window.HTMLCS = HTMLCS;")
+    # The tests are written into the script, not passed as strings to eval(): the page's CSP
+    # (no 'unsafe-eval') would refuse eval.
+    tests = ", ".join(f"[{json.dumps(code)}, {test}]" for code, test, _ in HTMLCS_FALSE_POSITIVES)
+    messages = page.evaluate(
+        """errorType => new Promise((resolve, reject) => {
+            const tests = [/* tests */];
+            HTMLCS.process('WCAG2AA', document, () => resolve(
+                HTMLCS.getMessages().filter(m => m.type === errorType).map(m => ({
+                    code: m.code,
+                    msg: m.msg,
+                    html: m.element && m.element.outerHTML !== undefined
+                        ? m.element.outerHTML.slice(0, 300)
+                        : String(m.element && m.element.nodeName),
+                    ignored: !!m.element && m.element.nodeType === 1 && tests.some(
+                        ([code, test]) => m.code.endsWith(code) && test(m.element)
+                    ),
+                }))
+            ), reject, 'en');
+        })""".replace("/* tests */", tests),
+        HTMLCS_ERROR,
+    )
+    errors = [m for m in messages if not m["ignored"]]
+    if errors:
+        lines = [f"{len(errors)} HTML_CodeSniffer error(s) on {page.url}:"]
+        for error in errors:
+            lines.append(f"- {error['code']}: {error['msg']}")
+            lines.append(f"    {error['html']}")
+        report = "\n".join(lines)
+        print(report)
+        pytest.fail(report, pytrace=False)
 
 
 def assert_styled(page: Page) -> None:
