@@ -99,24 +99,20 @@ class SendToPacs:
         try:
             _, queued = transfer_queue(study=study, by=by)
         except ValidationError as refused:
-            access_record(
-                request=request,
-                case=study.case,
-                object_type="imaging_study",
-                object_id=study.pk,
-                action="pacs_send",
-                allowed=False,
-            )
-            return False, " ".join(refused.messages)
+            outcome: tuple[bool, str] = (False, " ".join(refused.messages))
+            allowed = False
+        else:
+            outcome = (queued, "" if queued else "already queued or sent.")
+            allowed = True
         access_record(
             request=request,
             case=study.case,
             object_type="imaging_study",
             object_id=study.pk,
             action="pacs_send",
-            allowed=True,
+            allowed=allowed,
         )
-        return queued, "" if queued else "already queued or sent."
+        return outcome
 
 
 @admin.register(StudyForPacs)
