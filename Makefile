@@ -50,7 +50,22 @@ MOTO_PORT ?= 8422
 # Links in emails point at the server make run starts.
 SITE_URL ?= http://$(HOST):$(PORT)
 
-run: install
+# moto and localstripe keep what they hold in memory: a database from an earlier run would
+# name files and cards they no longer have. So make run starts from a fresh demo database
+# when it runs on SQLite, and keeps the earlier one in $(VAR)/previous-run/, saying so.
+VAR ?= var
+.PHONY: fresh-demo-db
+fresh-demo-db:
+	@if [ -z "$$DATABASE_URL" ] && [ -f $(VAR)/db.sqlite3 ]; then \
+	  mkdir -p $(VAR)/previous-run; \
+	  for f in $(VAR)/db.sqlite3 $(VAR)/db.sqlite3-wal $(VAR)/db.sqlite3-shm; do \
+	    [ -f "$$f" ] && mv -f "$$f" $(VAR)/previous-run/; \
+	  done; \
+	  echo "Fresh demo database: the stand-ins keep files and cards in memory only, so the"; \
+	  echo "last run's database (which names them) was moved to $(VAR)/previous-run/."; \
+	fi; true
+
+run: install fresh-demo-db
 	@mkdir -p var/mail var/media
 	@export SITE_URL=$(SITE_URL); pids=; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
 	if [ -z "$$AWS_STORAGE_BUCKET_NAME" ]; then \

@@ -265,3 +265,35 @@ def test_make_run_migrates_and_seeds_on_the_embedded_sqlite_default(tmp_path: Pa
     )
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert shown.stdout.strip().splitlines()[-1] == "['dev']"
+
+
+@pytest.mark.no_db
+def test_make_run_starts_from_a_fresh_demo_database_and_keeps_the_last_one(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "db.sqlite3").write_bytes(b"earlier run")
+    (tmp_path / "db.sqlite3-wal").write_bytes(b"wal")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MAKEFLAGS")}
+    out = subprocess.run(
+        ["make", "-s", "fresh-demo-db", f"VAR={tmp_path}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert not (tmp_path / "db.sqlite3").exists()
+    assert (tmp_path / "previous-run" / "db.sqlite3").read_bytes() == b"earlier run"
+    assert (tmp_path / "previous-run" / "db.sqlite3-wal").exists()
+    assert "Fresh demo database" in out
+    # With a database of its own (DATABASE_URL), make run leaves it alone.
+    (tmp_path / "db.sqlite3").write_bytes(b"kept")
+    subprocess.run(
+        ["make", "-s", "fresh-demo-db", f"VAR={tmp_path}"],
+        cwd=ROOT,
+        env={**env, "DATABASE_URL": "postgres://x/y"},
+        check=True,
+        timeout=60,
+    )
+    assert (tmp_path / "db.sqlite3").read_bytes() == b"kept"
