@@ -157,18 +157,20 @@ def test_the_specialist_reads_a_generated_study(
         page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("Enter")
     assert abs(mm(page) - 60.0) <= 1.0
-    # The cross (cyan, drawn over the image) now sits on the second marker.
-    colour = page.evaluate(
+    # The cross (cyan, drawn over the image) now sits on the second marker. It is drawn on
+    # the next animation frame, so wait for it (up to 10 s) rather than read the canvas once.
+    page.wait_for_function(
         """([x, y]) => {
             const el = document.getElementById('study-viewport');
             const c = cornerstone.pixelToCanvas(el, {x, y});
             const canvas = el.querySelector('canvas');
-            return Array.from(canvas.getContext('2d').getImageData(
-                Math.round(c.x), Math.round(c.y), 1, 1).data);
+            const [r, g, b] = canvas.getContext('2d').getImageData(
+                Math.round(c.x), Math.round(c.y), 1, 1).data;
+            return r < 80 && g > 180 && b > 180;
         }""",
-        [x1, y1],
+        arg=[x1, y1],
+        timeout=10_000,
     )
-    assert colour[0] < 80 and colour[1] > 180 and colour[2] > 180, colour
     page.get_by_label("Window/level").check()
 
     # The header, as text.
