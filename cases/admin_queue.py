@@ -35,9 +35,12 @@ from django.db.models import (
     Count,
     DateTimeField,
     Exists,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_save
@@ -332,7 +335,6 @@ def urgency_rank(clock: "ConsoleClock") -> Any:
     """0 overdue, 1 at risk, 2 waiting for triage, records or confirmation, 3 the rest:
     the queue's first sort key, so the coordinator's most urgent work is on top."""
     from django.db.models import Case as CaseWhen
-    from django.db.models import IntegerField, Value, When
 
     running = ~Q(status__in=CLOCK_STOPPED)
     return CaseWhen(

@@ -1,5 +1,6 @@
 """The audit log writer: who viewed or downloaded what case data, or was refused."""
 
+from django.db import connection
 from django.http import HttpRequest
 
 from .models import AccessEvent, Case
@@ -46,7 +47,6 @@ def access_record_many(
     it shows. The rows go in chain order: the trigger locks each row's chain head as it
     goes, and two pages locking the same heads in the same order cannot deadlock.
     """
-    from django.db import connection
 
     from .audit_chain import chain_for
 

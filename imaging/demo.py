@@ -16,6 +16,8 @@ from django.core.files.base import ContentFile
 from accounts.models import User
 from cases.models import Case
 from intake.models import Record
+from intake.records import record_scan
+from intake.scanning import clamd_address
 
 from . import synthetic
 from .indexing import record_index
@@ -26,8 +28,6 @@ DEMO_CASES = (("family@example.com", "Ada"), ("family@example.com", "Noa"))
 
 
 def _scan_or_mark_development(record: Record) -> None:
-    from intake.records import record_scan
-    from intake.scanning import clamd_address
 
     if clamd_address() is not None:
         record_scan(record_id=record.pk)

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 
 from core import bounded
 from intake.models import Record
+from intake.records import stored_chunks
 
 from .dicomfiles import Header, Limits
 from .models import Instance, RecordIndex, Series, Study
@@ -66,7 +67,6 @@ def is_imaging(record: Record) -> bool:
 
 
 def _copy_record(record: Record, target: Path) -> None:
-    from intake.records import stored_chunks
 
     limit = _setting("IMAGING_MAX_RECORD_MB") * 1024 * 1024
     copied = 0

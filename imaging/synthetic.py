@@ -9,6 +9,7 @@ exactly ``MARKER_DISTANCE_MM`` apart on one slice, for the viewer's measuring te
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import tempfile
@@ -30,7 +31,6 @@ ZIP_DATE = (2026, 9, 15, 10, 15, 0)
 
 def uid(*parts: object) -> str:
     """A deterministic UID from ``parts`` (same inputs, same UID)."""
-    import hashlib
 
     digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()
     return (UID_ROOT + str(int(digest[:24], 16)))[:64]

@@ -19,7 +19,9 @@ from django.core.files.base import ContentFile
 
 from accounts.models import User
 from cases.models import Case, Status
+from intake import records
 from intake.models import Record
+from intake.scanning import clamd_address
 
 LABEL_COLOR = (255, 0, 255)  # pure magenta: never in the demo tissue
 MACRO_COLOR = (0, 255, 255)
@@ -85,8 +87,6 @@ def demo_slide_bytes(width: int = 2048, height: int = 1536) -> bytes:
 def demo_slide_record(case: Case, *, by: User, scan: str | None = None) -> Record:
     """A received whole-slide record on ``case``, checked by the scanner when one is
     configured (otherwise in the development scanner state, as under ``make run``)."""
-    from intake import records
-    from intake.scanning import clamd_address
 
     from . import services
 
