@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +27,7 @@ from accounts.models import Role, User
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case, Status
 from cases.notifications import coordinator_addresses, email_render_and_enqueue, family_addresses
+from core.refusals import Refused
 
 from . import stripe_client
 from .fees import fee_for, format_cents
@@ -54,7 +54,7 @@ CARD_BRANDS = {
 }
 
 
-class BillingError(ValidationError):
+class BillingError(Refused):
     """A refusal with a message that can be shown as it is."""
 
     def __init__(self, message: str, code: str = "billing") -> None:

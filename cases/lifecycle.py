@@ -8,13 +8,14 @@ app that owns them and call this function.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import User
+from core.refusals import Refused
 
 from .models import Case, Status, TimelineEvent
 
@@ -56,8 +57,9 @@ HOLDABLE: frozenset[Status] = frozenset(
 case_transitioned = Signal()  # sent after commit: case_id, from_status, to_status, actor_id
 
 
-class IllegalTransition(ValidationError):
-    pass
+class IllegalTransition(Refused):
+    def __init__(self, message: Any, code: str = "transition") -> None:
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def case_transition(*, case: Case, to: Status, by: User | None, note: str = "") 
     The caller's ``case`` instance may be stale (another request may have moved it); the
     decision is made on the row as locked now, and the caller's instance is refreshed.
     """
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.lock(case)
     current = Status(locked.status)
     target = Status(to)
     if target not in allowed_targets(locked):

@@ -31,6 +31,18 @@ class Status(models.TextChoices):
     ON_HOLD = "on_hold", "On hold"
 
 
+class CaseManager(models.Manager["Case"]):
+    def lock(self, case: "Case | int") -> "Case":
+        """The case's row, fresh from the database and locked until the transaction ends.
+
+        The one way to lock a case: every service that decides on a case's state takes it
+        through here (inside ``transaction.atomic``), decides on what it returns, and hands
+        that fresh object back to its caller instead of patching the caller's copy.
+        """
+        pk = case if isinstance(case, int) else case.pk
+        return self.select_for_update(of=("self",)).get(pk=pk)
+
+
 class Case(models.Model):
     """One second-opinion request: the aggregate everything else hangs off.
 
@@ -88,6 +100,8 @@ class Case(models.Model):
     # The last clock threshold the coordinators were emailed about ("", at_risk, overdue).
     clock_alerted = models.CharField(max_length=10, blank=True)
     in_person_requested_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseManager()
 
     class Meta:
         indexes = [

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
 from cases.notifications import coordinator_addresses as _coordinator_addresses
 from cases.notifications import family_addresses as _family_addresses
+from core.refusals import Refused
 
 from .access import can_see_case
 from .clock import BusinessCalendar
@@ -36,7 +37,7 @@ from .notifications import email_render_and_enqueue
 S = Status
 
 
-class LifecycleRefused(ValidationError):
+class LifecycleRefused(Refused):
     """A move the case's current state does not allow; the message can be shown as it is."""
 
     def __init__(self, message: str, code: str = "lifecycle") -> None:
@@ -47,7 +48,7 @@ class LifecycleRefused(ValidationError):
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().get(pk=case.pk)
+    return Case.objects.lock(case)
 
 
 def _sync(case: Case, locked: Case, fields: Iterable[str] = ()) -> None:

@@ -13,6 +13,7 @@ from cases.access import verified_emails
 from cases.lifecycle import case_transition
 from cases.lifecycle import timeline_note as _note
 from cases.models import Case, CaseMember, Status
+from core.refusals import Refused
 
 from .models import Intake, PhysicianLinkRequest, Question, StateEligibility
 from .steps import BY_SLUG
@@ -242,10 +243,10 @@ def intake_missing(case: Case) -> dict[str, str]:
     return missing
 
 
-class IncompleteRequest(ValidationError):
+class IncompleteRequest(Refused):
     def __init__(self, missing: dict[str, str]) -> None:
         self.missing = missing
-        super().__init__(list(missing.values()))
+        super().__init__(list(missing.values()), code="incomplete")
 
 
 @transaction.atomic

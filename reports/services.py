@@ -40,6 +40,7 @@ from cases.notifications import (
     physician_addresses,
 )
 from cases.services import case_email, require_assigned_specialist, require_coordinator
+from core.refusals import Refused
 
 from .models import (
     ANSWER_MAX_CHARS,
@@ -57,7 +58,7 @@ SIGN_LOCKOUT = timedelta(minutes=15)
 PHYSICIAN_REMINDER_BUSINESS_DAYS = 5
 
 
-class ReportRefused(ValidationError):
+class ReportRefused(Refused):
     """A step the report's or the case's state does not allow; shown as it is."""
 
     def __init__(self, message: str, code: str = "report") -> None:
