@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
-from cases.models import OutboundEmail
+from core.models import OutboundEmail
 from reports import services
 from reports.models import Report
 from reports.pdf import estimated_pages, render_seconds
