@@ -40,6 +40,7 @@ from cases.notifications import (
     physician_addresses,
 )
 from cases.services import require_assigned_specialist, require_coordinator
+from core.pdf.render import render_pdf
 from core.refusals import Refused
 
 from .models import (
@@ -487,8 +488,6 @@ def report_context(report: Report, *, draft: bool = False) -> dict[str, Any]:
 
 
 def render_report_pdf(report: Report, *, draft: bool = False) -> bytes:
-    from .pdf import render_pdf
-
     context = report_context(report, draft=draft)
     return render_pdf(template="reports/report_pdf.html", context=context)
 

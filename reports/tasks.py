@@ -9,8 +9,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from core.pdf.errors import PdfRenderError
+from core.pdf.render import pdf_sha256
+
 from .models import Report
-from .pdf import PdfRenderError, pdf_sha256
 
 logger = logging.getLogger(__name__)
 
