@@ -320,11 +320,6 @@ def task_report(scale: float) -> int:
         author=specialist,
         kind=Report.Kind.REPORT,
         version=1,
-        signed_at=datetime.now(UTC),
-        signed_name="Dr. Priya Raman",
-        signed_credentials="MD, PhD",
-        signed_title="Attending physician, Pediatric Neuro-Oncology",
-        content_sha256="9f" * 32,
     )
     for name, *_ in SECTIONS:
         setattr(report, name, clinical_text(rng, min(SECTION_MAX_CHARS, int(2600 * scale))))
@@ -337,6 +332,14 @@ def task_report(scale: float) -> int:
             text=clinical_text(rng, min(ANSWER_MAX_CHARS, int(1500 * scale))),
         )
         for position, question in enumerate(_QUESTIONS, start=1)
+    )
+    # Signed last: the database refuses answers on a signed report, as signing leaves it.
+    Report.objects.filter(pk=report.pk).update(
+        signed_at=datetime.now(UTC),
+        signed_name="Dr. Priya Raman",
+        signed_credentials="MD, PhD",
+        signed_title="Attending physician, Pediatric Neuro-Oncology",
+        content_sha256="9f" * 32,
     )
     return report.pk
 

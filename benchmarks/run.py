@@ -421,6 +421,11 @@ def run_all(
                 drain()
                 warm = load(scenario, args.warmup)
                 lengths[scenario.name] = round_length(warm.rps, seconds, args)
+                print(
+                    f"  warm-up {scenario.name}: {warm.rps:,.1f} req/s, rounds of "
+                    f"{lengths[scenario.name]:g} s",
+                    flush=True,
+                )
         named = {scenario.name: scenario for scenario in scenarios}
         paired: dict[str, list[float]] = {scenario.name: [] for scenario in scenarios}
         for number in range(1, args.rounds + 1):

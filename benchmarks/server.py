@@ -92,10 +92,12 @@ def serve(
     *,
     workers: int = WORKERS,
     env: Mapping[str, str] | None = None,
+    timeout: int | None = None,
 ) -> Iterator[Served]:
     """As ``gunicorn``, yielding the port and the master's pid (to find the workers).
 
-    ``env`` replaces the environment the server starts with (default: this process's).
+    ``env`` replaces the environment the server starts with (default: this process's);
+    ``timeout`` gunicorn's worker timeout (default: gunicorn's, 30 s).
     """
     port = free_port()
     cmd = [
@@ -107,6 +109,7 @@ def serve(
         "--worker-tmp-dir=/dev/shm",
         "--log-level=warning",
         "--graceful-timeout=5",
+        *([f"--timeout={timeout}"] if timeout is not None else []),
     ]
     env = {**(os.environ if env is None else env), "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
     log_path.parent.mkdir(parents=True, exist_ok=True)

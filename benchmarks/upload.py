@@ -631,10 +631,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=RESULTS_DIR / "upload.json",
         help="where to write the results (default: benchmarks/results/upload.json)",
     )
+    parser.add_argument(
+        "--worker-timeout",
+        type=int,
+        default=30,
+        help="gunicorn's worker timeout in seconds (default 30, gunicorn's and production's). "
+        "moto assembles a completed upload in the completing request, several seconds per "
+        "GiB on a busy machine (real S3 answers in well under a second): raise it for a "
+        "file of 2 GiB or more",
+    )
     parser.add_argument("--verify-record", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 1 <= args.size_mb <= MAX_SIZE_MB:
         parser.error(f"--size-mb must be between 1 and {MAX_SIZE_MB}")
+    if args.worker_timeout < 1:
+        parser.error("--worker-timeout must be at least 1")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     return args
@@ -750,6 +761,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "/_bench/bare/",
                 workers=1,
                 env=env,
+                timeout=args.worker_timeout,
             )
         )
         workers = served.worker_pids()
