@@ -288,7 +288,7 @@ def task_report(scale: float) -> int:
     the ``report_render`` task to render, store and deliver. Returns its id."""
     from accounts.models import Role, User
     from cases.models import Case, Status
-    from intake.models import Intake
+    from intake.models import Intake, Question
     from reports.models import ANSWER_MAX_CHARS, SECTION_MAX_CHARS, SECTIONS, Answer, Report
 
     rng = random.Random(6)
@@ -324,14 +324,20 @@ def task_report(scale: float) -> int:
     for name, *_ in SECTIONS:
         setattr(report, name, clinical_text(rng, min(SECTION_MAX_CHARS, int(2600 * scale))))
     report.save()
+    # Each answer answers one of the family's questions, as the editor leaves them.
+    questions = Question.objects.bulk_create(
+        Question(case=case, position=position, text=text, asked_by=family)
+        for position, text in enumerate(_QUESTIONS, start=1)
+    )
     Answer.objects.bulk_create(
         Answer(
             report=report,
-            position=position,
-            question_text=question,
+            question=question,
+            position=question.position,
+            question_text=question.text,
             text=clinical_text(rng, min(ANSWER_MAX_CHARS, int(1500 * scale))),
         )
-        for position, question in enumerate(_QUESTIONS, start=1)
+        for question in questions
     )
     # Signed last: the database refuses answers on a signed report, as signing leaves it.
     Report.objects.filter(pk=report.pk).update(

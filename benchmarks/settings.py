@@ -51,3 +51,20 @@ CACHES = {
         "KEY_PREFIX": f"bench:{DATABASES['default'].get('NAME', '')}",
     }
 }
+
+# The upload benchmark's S3 is moto, which assembles a completed multipart upload inside the
+# CompleteMultipartUpload call: over a minute for 2 GiB on a busy machine, where real S3
+# answers in seconds. botocore's 60 s read timeout then fails the completion (and moto
+# cannot take the retry), so `benchmarks.upload --worker-timeout` raises this with
+# gunicorn's timeout; every other option stays as base.py sets it.
+BENCH_S3_READ_TIMEOUT = os.environ.get("BENCH_S3_READ_TIMEOUT")
+if BENCH_S3_READ_TIMEOUT and STORAGES["default"]["BACKEND"] == "storages.backends.s3.S3Storage":  # noqa: F405
+    from botocore.config import Config
+
+    STORAGES = copy.deepcopy(STORAGES)  # noqa: F405
+    options = STORAGES["default"]["OPTIONS"]
+    options["client_config"] = Config(
+        s3={"addressing_style": None},
+        signature_version=options["signature_version"],
+        read_timeout=int(BENCH_S3_READ_TIMEOUT),
+    )
