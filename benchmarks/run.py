@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -610,7 +611,8 @@ def format_table(report: dict[str, Any]) -> str:
         "paired: the baseline's req/s over the page's, each round timing the two back to "
         "back; the median of the rounds, and their range.\n"
         f"{load['generator']}, {load['concurrency']} connections, {load['rounds']} rounds of "
-        f"{load['round_s']} s per scenario; gunicorn with {srv['workers']} "
+        f"{load['round_s']} s per scenario (longer for a slow one, to make about "
+        f"{load.get('min_requests', 0)} requests); gunicorn with {srv['workers']} "
         f"{srv['worker_class']} workers."
     )
     return "\n".join([*out, "", *descriptions, "", footer])
@@ -695,8 +697,14 @@ def _versions() -> dict[str, str | None]:
     }
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like an error, so that the gunicorn servers are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _terminated)
     if args.summary:
         print(format_queue_summary(load_queue_reports(args.summary)))
         return 0

@@ -337,29 +337,24 @@ def seed_portal_dashboard_at_scale() -> Target:
 
 
 def seed_portal_case_at_scale() -> Target:
-    from allauth.account.models import EmailAddress
-
-    case = _first_bench_case()
+    case = _first_delivered_bench_case()
     family = case.family
     assert family is not None
-    EmailAddress.objects.get_or_create(
-        user=family, email=family.email, defaults={"verified": True, "primary": True}
-    )
+    _verified(family)
     return Target(f"/cases/{case.reference}/", session_headers(family))
 
 
 def seed_portal_family_dashboard_at_scale() -> Target:
     # An ordinary family of bench_cases: its own three requests, and the case next to them
     # it is invited onto as a second guardian (the access gate's second branch).
-    case = _first_bench_case()
-    family = case.family
+    family = _first_delivered_bench_case().family
     assert family is not None
     _verified(family)
     return Target("/cases/", session_headers(family))
 
 
 def seed_portal_messages_at_scale() -> Target:
-    case = _first_submitted_bench_case()
+    case = _first_delivered_bench_case()
     family = case.family
     assert family is not None
     _verified(family)
@@ -367,11 +362,11 @@ def seed_portal_messages_at_scale() -> Target:
 
 
 def _bench_physician() -> "User":
-    """The local physician named on the first bench case, with an account: bench_cases
-    names 2,000 physicians, so each sees about one case in 2,000 (500 at a million)."""
+    """The local physician named on that case, with an account: bench_cases names 2,000
+    physicians, so each sees about one case in 2,000 (500 at a million)."""
     from accounts.models import Role, User
 
-    email = _first_submitted_bench_case().physician_email
+    email = _first_delivered_bench_case().physician_email
     user, _ = User.objects.get_or_create(
         email=email, defaults={"role": Role.PHYSICIAN, "full_name": "Dr. Bench Physician"}
     )
@@ -385,17 +380,33 @@ def seed_physician_dashboard_at_scale() -> Target:
 
 def seed_physician_case_at_scale() -> Target:
     physician = _bench_physician()
-    case = _first_submitted_bench_case()
+    case = _first_delivered_bench_case()
     return Target(f"/cases/{case.reference}/", session_headers(physician))
 
 
-def _bench_specialist() -> "User":
-    """The first of bench_cases' 40 specialists: 1 assigned case in 40 is theirs (about
-    15,000 at a million, some hundreds open)."""
-    from accounts.models import Role, SpecialistProfile, User
-    from cases.management.commands.bench_cases import SPECIALIST_EMAIL
+def _first_in_review_bench_case() -> "Case":
+    from cases.models import Case, Status
 
-    user = User.objects.get(email=SPECIALIST_EMAIL.format(0), role=Role.SPECIALIST)
+    case = (
+        Case.objects.filter(
+            created_by__email__startswith="bench-queue-family-", status=Status.IN_REVIEW
+        )
+        .select_related("assigned_specialist")
+        .order_by("pk")
+        .first()
+    )
+    if case is None or case.assigned_specialist is None:
+        raise SystemExit("No bench case in review: run with --queue (it calls bench_cases).")
+    return case
+
+
+def _bench_specialist() -> "User":
+    """The specialist of the first bench case in review: one of bench_cases' 40, each with
+    1 assigned case in 40 (about 15,000 at a million, a few of them still open)."""
+    from accounts.models import SpecialistProfile
+
+    user = _first_in_review_bench_case().assigned_specialist
+    assert user is not None
     SpecialistProfile.objects.get_or_create(
         user=user, defaults={"title": "Attending", "credentials": "MD"}
     )
@@ -408,16 +419,8 @@ def seed_workspace_at_scale() -> Target:
 
 
 def seed_workspace_case_at_scale() -> Target:
-    from cases.models import Case, Status
-
     specialist = _bench_specialist()
-    case = (
-        Case.objects.filter(assigned_specialist=specialist, status=Status.IN_REVIEW)
-        .order_by("pk")
-        .first()
-    )
-    if case is None:
-        raise SystemExit("No bench case in review: run with --queue (it calls bench_cases).")
+    case = _first_in_review_bench_case()
     return Target(f"/workspace/{case.reference}/", staff_session_headers(specialist))
 
 
@@ -429,19 +432,16 @@ def _verified(user: "User") -> None:
     )
 
 
-def _first_submitted_bench_case() -> "Case":
-    from cases.management.commands.bench_cases import FAMILY_EMAIL
+def _first_delivered_bench_case() -> "Case":
+    """The first bench case drawn as delivered: bench_cases never changes a delivered case
+    (it finishes old open work only), so this is the same case, with the same family and
+    physician, at every size."""
     from cases.models import Case, Status
 
     case = (
-        Case.objects.filter(family__email=FAMILY_EMAIL.format(0))
-        .exclude(status=Status.DRAFT)
-        .select_related("family")
-        .order_by("pk")
-        .first()
-    ) or (
-        Case.objects.filter(created_by__email__startswith="bench-queue-family-")
-        .exclude(status=Status.DRAFT)
+        Case.objects.filter(
+            created_by__email__startswith="bench-queue-family-", status=Status.DELIVERED
+        )
         .select_related("family")
         .order_by("pk")
         .first()
