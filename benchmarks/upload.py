@@ -468,7 +468,7 @@ def send_through_portal(
     )
 
 
-def s3_client(endpoint: str) -> Any:
+def s3_client(endpoint: str, read_timeout: int | None = None) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -485,6 +485,8 @@ def s3_client(endpoint: str) -> Any:
             response_checksum_validation="when_required",
             retries={"max_attempts": 1, "mode": "standard"},
             max_pool_connections=max(10, PARTS_IN_FLIGHT),
+            # As the portal's client (--worker-timeout): moto's slow completion of 2 GiB.
+            read_timeout=read_timeout or 60,
         ),
     )
 
@@ -755,7 +757,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         check_source(source, size)
         from intake.uploads import part_count, part_size
 
-        client = s3_client(endpoint)
+        client = s3_client(endpoint, args.worker_timeout)
         served = stack.enter_context(
             server.serve(
                 DJANGO_APP,

@@ -460,8 +460,11 @@ INVITES_SQL = """
 INSERT INTO cases_casemember (case_id, role, email, user_id, invited_by_id, invited_at, revoked_at)
 SELECT c.id, 'guardian', u.email, NULL, c.family_id, c.created_at, NULL
 FROM cases_case AS c
+-- The next family account made: family accounts are made in order, a batch at a time, so
+-- this is the family of the next cases. (Not from the case's id: ids are not the cases'
+-- numbers once a database has any other case, or an interrupted batch used up ids.)
 JOIN accounts_user AS u
-  ON u.email = replace(%(family_email)s, '{}', (c.id / %(per_family)s + 1)::text)
+  ON u.id = c.created_by_id + 1 AND u.email LIKE 'bench-queue-family-%%'
 WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.id %% 10 = 3 AND u.id <> c.family_id
 ON CONFLICT DO NOTHING
 """
