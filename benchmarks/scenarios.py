@@ -329,7 +329,8 @@ def seed_portal_case_at_scale() -> Target:
 
     case = _first_bench_case()
     family = case.family
-    assert family is not None
+    if family is None:
+        raise RuntimeError(f"bench case {case.reference} has no family")
     EmailAddress.objects.get_or_create(
         user=family, email=family.email, defaults={"verified": True, "primary": True}
     )
