@@ -1,4 +1,4 @@
-"""Report PDFs: what our renderer (``reports.pdf.html_to_pdf``, which the ``report_render``
+"""Report PDFs: what our renderer (``core.pdf.render.html_to_pdf``, which the ``report_render``
 task calls) costs next to bare WeasyPrint on the same HTML, how it grows with the report's
 length, and how much memory the worker and the renderer take.
 
@@ -195,7 +195,7 @@ def bare_pdf(html: str) -> bytes:
 
 
 def ours_pdf(html: str) -> bytes:
-    from reports.pdf import html_to_pdf
+    from core.pdf.render import html_to_pdf
 
     return html_to_pdf(html, base_url=base_url())
 
@@ -239,7 +239,7 @@ def attempt(render: Callable[[str], bytes], html: str, failures: list[str]) -> f
     """``timed``, but a render our path refuses (its time limit, its memory or CPU limit)
     is recorded as a failure of this size, not the end of the benchmark: on a busy machine
     the 40-page report may hit the limit while the smaller sizes still have figures."""
-    from reports.pdf import PdfRenderError, PdfRenderTimeout
+    from core.pdf.errors import PdfRenderError, PdfRenderTimeout
 
     try:
         return timed(render, html)
@@ -355,8 +355,8 @@ def time_task(scale: float, runs: int) -> dict[str, Any]:
     render (our path), store the PDF in the default storage, record its hash, deliver (the
     case moves to delivered, the emails are queued). A render that hits the time limit is
     a failure of that run, as it is of the task (whose retries are not run here)."""
+    from core.pdf.errors import PdfRenderError
     from reports.models import Report
-    from reports.pdf import PdfRenderError
     from reports.tasks import report_render
 
     times: list[float] = []
@@ -391,7 +391,8 @@ def rss_worker(scale: float) -> dict[str, Any]:
     django.setup()
     import config.celery_app  # noqa: F401 - the worker's app, as `celery -A config` loads it
     import reports.tasks  # noqa: F401 - the task module the worker imports
-    from reports import pdf as pdf_module
+    from core.pdf import pool as pdf_pool
+    from core.pdf.render import html_to_pdf
 
     peaks: list[int] = []
 
@@ -400,17 +401,16 @@ def rss_worker(scale: float) -> dict[str, Any]:
             if hasattr(record, "renderer_peak_rss_kb"):
                 peaks.append(record.renderer_peak_rss_kb)
 
-    pdf_logger = logging.getLogger("reports.pdf")
+    pdf_logger = logging.getLogger("core.pdf")
     pdf_logger.addHandler(Peaks(logging.DEBUG))
     pdf_logger.setLevel(logging.DEBUG)
 
     before_kb = vm_hwm_kb("self")
     html = report_html(scale)
     started = time.perf_counter()
-    pdf = pdf_module.html_to_pdf(html, base_url=base_url())
+    pdf = html_to_pdf(html, base_url=base_url())
     render_s = time.perf_counter() - started
-    pool = getattr(pdf_module, "_pool", None)
-    renderers = [renderer.proc.pid for renderer in pool.idle] if pool is not None else []
+    renderers = [renderer.proc.pid for renderer in pdf_pool._pool.idle]
     renderer_kbs = [kb for pid in renderers if (kb := vm_hwm_kb(str(pid))) is not None]
     renderer_kb = max(renderer_kbs, default=None)
     result = {
@@ -422,8 +422,7 @@ def rss_worker(scale: float) -> dict[str, Any]:
         "renderer_peak_mb": mb(renderer_kb),
         "render_child_peak_mb": mb(max(peaks, default=None)),
     }
-    if hasattr(pdf_module, "stop_renderers"):
-        pdf_module.stop_renderers()
+    pdf_pool.stop_renderers()
     result["children_ru_maxrss_mb"] = mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return result
 
@@ -605,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "sizes": [],
     }
-    from reports.pdf import render_seconds
+    from core.pdf.render import render_seconds
 
     if args.task_runs:
         # Here, as every Django import of this module: only after main() has chosen the
