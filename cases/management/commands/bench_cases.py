@@ -625,9 +625,26 @@ FINISH_OLD_WORK_SQL = """
 UPDATE cases_case AS c SET
     status = CASE WHEN c.assigned_at IS NOT NULL THEN 'closed' ELSE 'withdrawn' END,
     status_before_hold = '',
-    due_at = CASE WHEN c.assigned_at IS NOT NULL THEN c.assigned_at + interval '14 days' END,
-    updated_at = LEAST(now(), c.created_at + interval '25 days')
+    due_at = CASE WHEN c.assigned_at IS NOT NULL THEN c.assigned_at + interval '14 days' END
 WHERE c.status IN {still_open}
+  AND c.created_by_id IN (SELECT id FROM accounts_user WHERE email LIKE 'bench-queue-family-%%')
+  AND c.id < (SELECT max(id) FROM cases_case) - %(window)s
+"""
+# CASES_SQL dates open cases in the last three weeks; once finished above, a case is moved
+# back to when it would have run (100 to 1,000 days ago, every date by the same shift), or
+# a specialist would have thousands of cases "finished in the last 90 days".
+AGE_FINISHED_SQL = """
+UPDATE cases_case AS c SET
+    created_at = c.created_at - make_interval(days => 100 + (c.id %% 900)::int),
+    submitted_at = c.submitted_at - make_interval(days => 100 + (c.id %% 900)::int),
+    assigned_at = c.assigned_at - make_interval(days => 100 + (c.id %% 900)::int),
+    records_complete_at = c.records_complete_at - make_interval(days => 100 + (c.id %% 900)::int),
+    due_at = c.due_at - make_interval(days => 100 + (c.id %% 900)::int),
+    updated_at = LEAST(
+        now(), c.created_at - make_interval(days => 100 + (c.id %% 900)::int) + interval '25 days'
+    )
+WHERE c.status IN ('closed', 'withdrawn')
+  AND c.created_at > now() - interval '30 days'
   AND c.created_by_id IN (SELECT id FROM accounts_user WHERE email LIKE 'bench-queue-family-%%')
   AND c.id < (SELECT max(id) FROM cases_case) - %(window)s
 """
@@ -679,6 +696,7 @@ class Command(BaseCommand):
                 FINISH_OLD_WORK_SQL.format(still_open=_in(STILL_OPEN)), {"window": OPEN_WINDOW}
             )
             finished = cursor.rowcount
+            cursor.execute(AGE_FINISHED_SQL, {"window": OPEN_WINDOW})
             cursor.execute(LAST_TOUCHED_SQL.format(still_open=_in(STILL_OPEN)))
             if finished or cursor.rowcount:
                 self.stdout.write(
