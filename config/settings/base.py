@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "core",
     "accounts",
     "cases",
     "intake",
@@ -277,7 +278,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "clock-sweep": {"task": "cases.tasks.clock_sweep", "schedule": 15 * 60},
-    "outbox-sweep": {"task": "cases.tasks.outbox_sweep", "schedule": 5 * 60},
+    "outbox-sweep": {"task": "core.tasks.outbox_sweep", "schedule": 5 * 60},
     "report-physician-reminders": {
         "task": "reports.tasks.physician_reminders",
         "schedule": 60 * 60,
@@ -329,7 +330,7 @@ ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 # --- Limits of the bounded child processes ------------------------------------------------
 # Every decoder of an uploaded file, and the PDF renderer, runs in a child process with a
 # time and memory limit (core/bounded.py); a file too large is refused before it is read.
-# Report PDFs (reports/pdf.py): PDF_RENDER_SECONDS covers a report of up to ten pages, each
+# Report PDFs (core/pdf/): PDF_RENDER_SECONDS covers a report of up to ten pages, each
 # further page adds PDF_RENDER_SECONDS_PER_PAGE, never beyond PDF_RENDER_MAX_SECONDS.
 PDF_RENDER_SECONDS = env_int("PDF_RENDER_SECONDS", 20)
 PDF_RENDER_SECONDS_PER_PAGE = env_float("PDF_RENDER_SECONDS_PER_PAGE", 1.5)

@@ -48,7 +48,9 @@ def content_security_policy(
         "default-src": [CSP.SELF],
         "script-src": [CSP.SELF, CSP.NONCE, stripe_js_origin],
         "style-src": [CSP.SELF],
-        "img-src": [CSP.SELF, "data:"],
+        # blob: the slide viewer fetches tiles with its grant in a header and draws them
+        # from blobs (the grant never goes in a URL).
+        "img-src": [CSP.SELF, "data:", "blob:"],
         "font-src": [CSP.SELF],
         "connect-src": distinct(CSP.SELF, *bucket_origins, stripe_api_origin, stripe_js_origin),
         "frame-ancestors": [CSP.NONE],
