@@ -131,7 +131,7 @@ def _card_detach(case: Case, by: User | None) -> None:
     if not billing.payment_method_id:
         return
     try:
-        billing_services._card_forget(billing)
+        billing_services.card_forget(billing)
     except stripe_client.StripeFailure as failure:
         raise LifecycleRefused(
             "The saved card could not be removed just now (the payment service did not "
