@@ -168,3 +168,15 @@ def card_remove(*, case: Case, by: User) -> CaseBilling:
     billing.save()
     timeline_note(locked, by, "Saved card removed by the family.")
     return billing
+
+
+@transaction.atomic
+def card_drop(*, case: Case) -> bool:
+    """Remove the saved card of a case that will never be charged (withdrawn or declined).
+    False when it had none. A Stripe failure propagates, and nothing is changed."""
+    _locked, billing = billing_lock(case)
+    if not billing.payment_method_id:
+        return False
+    card_forget(billing)
+    billing.save()
+    return True

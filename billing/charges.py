@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case, Status
+from cases.services import assignment_after_payment
 
 from . import stripe_client
 from .cards import card_forget, card_keep
@@ -317,8 +318,6 @@ def _attempt_succeeded(
         )
     if case.status in CHARGEABLE_STATUSES:
         case_transition(case=case, to=Status.ASSIGNED, by=by, note="Payment received.")
-        from cases.services import assignment_after_payment
-
         # The clock starts and the specialist is told, however the payment arrived
         # (confirm, the pay page, or a webhook).
         assignment_after_payment(case=case, by=by)

@@ -5,7 +5,7 @@ billing services, whose code lives by concept in ``cards`` (the card on file), `
 together; code inside ``billing`` imports the concept modules themselves.
 """
 
-from .cards import card_forget, card_remove, card_setup_complete, card_setup_start, customer_for
+from .cards import card_remove, card_setup_complete, card_setup_start, customer_for
 from .charges import (
     OnSessionPayment,
     billing_for,
@@ -22,7 +22,6 @@ from .common import (
     BillingError,
     CardNotSaved,
     PaymentRefused,
-    billing_lock,
     card_label,
 )
 from .refunds import refund_create
@@ -34,9 +33,7 @@ __all__ = [
     "OnSessionPayment",
     "PaymentRefused",
     "billing_for",
-    "billing_lock",
     "billing_missing_for_submit",
-    "card_forget",
     "card_label",
     "card_remove",
     "card_required",
