@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cases.models import OutboundEmail, Status
-from reports import services
+from reports import services, tasks
 from reports.models import ANSWER_MAX_CHARS, SECTION_MAX_CHARS, Report
 from reports.tasks import report_render
 from tests.reports.helpers import case_in_review, code, fill
@@ -197,7 +197,7 @@ def test_render_removes_its_file_when_delivery_fails(
             raise RuntimeError("mail template broke")
         return real_deliver(report)
 
-    monkeypatch.setattr(services, "report_deliver", fails_once)
+    monkeypatch.setattr(tasks, "report_deliver", fails_once)
     with pytest.raises(RuntimeError):
         report_render(report.pk)
     assert stored() == before  # no orphan left behind by the rolled-back row
