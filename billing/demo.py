@@ -8,7 +8,10 @@ without Stripe configured nothing is created and the caller is told so.
 from django.conf import settings
 
 from accounts.models import User
-from cases.models import Case
+from cases.lifecycle import case_transition
+from cases.models import Case, Status
+from intake.demo import CHILDREN, demo_request_submit
+from intake.models import Intake
 
 from . import services, stripe_client
 from .models import CaseBilling
@@ -32,11 +35,6 @@ def demo_card_save(*, case: Case, by: User) -> bool:
 def demo_billing_ensure(people: dict[str, User]) -> list[Case]:
     """family@: a cardiac-surgery request (no charge) and, when Stripe is there, a paid one
     (reviewed, confirmed and charged; receipt and superbill available)."""
-    from cases.lifecycle import case_transition
-    from cases.models import Status
-    from intake.demo import CHILDREN, demo_request_submit
-    from intake.models import Intake
-
     family = people["family@example.com"]
     coordinator = people["coordinator@example.com"]
     child = CHILDREN["family@example.com"]
@@ -48,7 +46,6 @@ def demo_billing_ensure(people: dict[str, User]) -> list[Case]:
                 child=child,
                 first="Lucia",
                 specialty="cardiac-surgery",
-                with_card=False,
             )
         )
     paid_exists = Intake.objects.filter(
@@ -60,7 +57,11 @@ def demo_billing_ensure(people: dict[str, User]) -> list[Case]:
         and settings.STRIPE_SECRET_KEY.startswith("sk_test_")
     ):
         case = demo_request_submit(
-            family=family, child=child, first="Diego", specialty="cardiology", with_card=True
+            family=family,
+            child=child,
+            first="Diego",
+            specialty="cardiology",
+            card_save=demo_card_save,
         )
         case_transition(case=case, to=Status.IN_TRIAGE, by=coordinator)
         Case.objects.filter(pk=case.pk).update(assigned_specialist=people["specialist@example.com"])

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "imaging",
     "slides",
     "pacs",
+    "demo",
 ]
 
 MIDDLEWARE = [
