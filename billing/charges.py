@@ -5,6 +5,10 @@ State is updated from the answers of the Stripe API calls themselves; webhooks (
 ``billing.webhooks``) re-fetch the object and go through the same ``payment_intent_apply``,
 which only ever moves forward, so nothing depends on a webhook arriving, or on the order in
 which webhooks and answers arrive.
+
+The services work on the case row they lock (``billing_lock``) and return what they made
+(the attempt); the caller's ``Case`` is left as it was, so a caller that needs the status
+the charge led to reads the case again.
 """
 
 import logging
@@ -369,27 +373,17 @@ def payment_charge(*, case: Case, by: User | None) -> PaymentAttempt | None:
             billing.state = S.NOT_CHARGEABLE
             billing.save(update_fields=["state", "updated_at"])
         case_transition(case=locked, to=Status.ASSIGNED, by=by, note="No charge.")
-        _sync(case, locked)
         return None
     unfinished = _attempt_unfinished(locked)
     if unfinished is None and (not billing.payment_method_id or billing.customer is None):
         timeline_note(locked, by, "No saved card: the family is asked to pay on the portal.")
         _payment_needed(locked, billing, by, key="no-card", reason="could not be made: no card")
-        _sync(case, locked)
         return None
     attempt = unfinished or _attempt_new(locked, billing, on_session=False)
     if unfinished is not None and not unfinished.on_session:
         timeline_note(locked, by, f"Charge attempt {attempt.number} sent again (same request).")
     _attempt_send(locked, billing, attempt, by)
-    _sync(case, locked)
     return attempt
-
-
-def _sync(case: Case, locked: Case) -> None:
-    """Give the caller's instance the status the locked row now has."""
-    locked.refresh_from_db(fields=["status", "status_before_hold"])
-    case.status = locked.status
-    case.status_before_hold = locked.status_before_hold
 
 
 # --- paying on the page (payment needed) ----------------------------------------------------
@@ -420,7 +414,6 @@ def payment_on_session_start(
         raise PaymentRefused("Enter the card to pay with.")
     attempt = unfinished or _attempt_new(locked, billing, on_session=True)
     intent_now = _attempt_send(locked, billing, attempt, by)
-    _sync(case, locked)
     attempt.refresh_from_db()
     if attempt.status == A.REQUIRES_ACTION and intent_now and intent_now.get("client_secret"):
         return OnSessionPayment(attempt, str(intent_now["client_secret"]))
@@ -443,6 +436,5 @@ def payment_on_session_complete(*, case: Case, by: User, payment_intent_id: str)
     except stripe_client.StripeFailure as failure:
         raise PaymentRefused(unavailable_message(failure)) from failure
     payment_intent_apply(locked, billing, attempt, intent, by)
-    _sync(case, locked)
     attempt.refresh_from_db()
     return attempt

@@ -92,7 +92,7 @@ def alert_coordinators(case: Case, what: str, key: str) -> None:
 
 def billing_lock(case: Case) -> tuple[Case, CaseBilling]:
     """Lock the case, then its billing row (created on first use)."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.lock(case)
     CaseBilling.objects.get_or_create(case=locked)
     billing = (
         CaseBilling.objects.select_for_update(of=("self",))

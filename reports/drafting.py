@@ -178,7 +178,7 @@ def draft_save(
 
     A field that is too long is not saved, but the others are (one over-long answer must
     not hold back everything else typed): ``DraftPartlySaved`` then names the bad fields
-    and carries the new revision."""
+    and carries the new revision. Returns the saved report; ``report`` is left as it was."""
     with transaction.atomic():
         locked, errors = _draft_save_locked(
             report=report,
@@ -188,7 +188,6 @@ def draft_save(
             answers=answers,
             amendment_reason=amendment_reason,
         )
-    report.revision = locked.revision
     if errors:
         raise DraftPartlySaved(errors, revision=locked.revision)
     return locked

@@ -156,5 +156,4 @@ def report_sign(
     # Robust: the signature stands even if the broker is down at this moment; the render
     # sweep (reports.tasks.render_sweep) queues it again.
     transaction.on_commit(lambda: report_render.delay(report_id), robust=True)
-    report.signed_at = locked.signed_at
     return locked

@@ -75,7 +75,8 @@ def test_draft_save_saves_the_valid_fields_and_names_the_long_one(
             answers={1: "Answer kept.", 2: "a" * (ANSWER_MAX_CHARS + 1)},
         )
     assert set(partly.value.message_dict) == {"next_steps", "answer_2"}
-    assert partly.value.revision == 1 and draft.revision == 1
+    # The new revision travels with the refusal; the caller's copy is left as it was.
+    assert partly.value.revision == 1 and draft.revision == 0
     draft.refresh_from_db()
     assert draft.revision == 1
     assert draft.summary == "Kept." and draft.next_steps == ""
