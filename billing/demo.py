@@ -26,7 +26,8 @@ def demo_card_save(*, case: Case, by: User) -> bool:
         return False
     services.card_setup_start(case=case, by=by)
     setup_intent = CaseBilling.objects.get(case=case).setup_intent_id
-    assert setup_intent is not None
+    if setup_intent is None:
+        raise RuntimeError("card_setup_start left no SetupIntent on the demo request")
     stripe_client.setup_intent_confirm(setup_intent, payment_method=TEST_CARD)
     services.card_setup_complete(case=case, setup_intent_id=setup_intent, by=by)
     return True

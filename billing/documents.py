@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from cases.models import Case, Status
+from core.pdf.render import render_pdf
 from intake.models import Intake
-from reports.pdf import render_pdf
 
 from .fees import fee_for
 from .models import CaseBilling, PaymentAttempt, Refund

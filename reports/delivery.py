@@ -15,11 +15,11 @@ from accounts.models import Role, User
 from cases.clock import BusinessCalendar
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case
-from cases.notifications import email_render_and_enqueue, family_addresses, physician_addresses
+from cases.notifications import case_email, family_addresses, physician_addresses
+from core.pdf.render import render_pdf
 
 from .common import S
 from .models import SECTIONS, Report, ReportOpening
-from .pdf import render_pdf
 
 PHYSICIAN_REMINDER_BUSINESS_DAYS = 5
 
@@ -59,7 +59,8 @@ def _report_email_template(report: Report) -> str:
 
 def report_deliver(report: Report) -> Report:
     """Mark a rendered report delivered, move the case, tell family and physician (once)."""
-    assert transaction.get_connection().in_atomic_block, "deliver inside the render's lock"
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("report_deliver runs inside the render's lock (transaction.atomic)")
     if report.delivered_at is not None or not report.pdf:
         return report
     case = Case.objects.lock(report.case)
@@ -70,14 +71,9 @@ def report_deliver(report: Report) -> Report:
     else:
         timeline_note(case, None, f"{report.title} delivered.")
     template = _report_email_template(report)
-    for address in dict.fromkeys([*family_addresses(case), *physician_addresses(case)]):
-        email_render_and_enqueue(
-            template=template,
-            to=address,
-            case=case,
-            context={},
-            dedupe_key=f"report:{report.pk}:{address}"[:200],
-        )
+    case_email(
+        case, template, [*family_addresses(case), *physician_addresses(case)], f"report:{report.pk}"
+    )
     return report
 
 
@@ -135,7 +131,8 @@ def physician_reminders_send(now: datetime | None = None) -> int:
     )
     sent = 0
     for report in candidates.iterator():
-        assert report.delivered_at is not None
+        if report.delivered_at is None:  # excluded by the query; says so to the type checker
+            continue
         if calendar.business_days_between(report.delivered_at, now) < (
             PHYSICIAN_REMINDER_BUSINESS_DAYS
         ):
@@ -147,14 +144,7 @@ def physician_reminders_send(now: datetime | None = None) -> int:
             ).update(physician_reminded_at=now)
             if claimed != 1 or not addresses:
                 continue
-            for address in addresses:
-                email_render_and_enqueue(
-                    template="report_reminder",
-                    to=address,
-                    case=report.case,
-                    context={},
-                    dedupe_key=f"report-reminder:{report.pk}:{address}"[:200],
-                )
+            case_email(report.case, "report_reminder", addresses, f"report-reminder:{report.pk}")
             timeline_note(report.case, None, "The physician was reminded to read the report.")
         sent += 1
     return sent

@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts.models import User
 from cases.lifecycle import timeline_note
 from cases.models import Case
-from cases.services import case_email, require_assigned_specialist, require_coordinator
+from cases.notifications import case_email
+from cases.services import require_assigned_specialist, require_coordinator
 from intake.models import Question, Record
 
 from .common import ReportRefused, S, lock_report

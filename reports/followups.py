@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case
-from cases.notifications import coordinator_addresses
-from cases.services import case_email, require_coordinator
+from cases.notifications import case_email, coordinator_addresses
+from cases.services import require_coordinator
 
 from .common import ReportRefused, S, is_reader
 from .models import FollowUpQuestion, Report
