@@ -100,7 +100,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core accounts cases intake billing reports config imaging slides pacs
+	$(BIN)/mypy core accounts cases intake billing reports config imaging slides pacs demo
 	$(BIN)/lint-imports
 
 format: install

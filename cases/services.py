@@ -33,6 +33,7 @@ from .lifecycle import case_transition
 from .lifecycle import timeline_note as _note
 from .models import Case, CaseHold, RecordRequest, Status, TimelineEvent, TurnaroundPolicy
 from .notifications import case_email
+from .payments import PaymentsUnavailable, payments
 
 S = Status
 
@@ -111,22 +112,16 @@ def _alert_coordinators(case: Case, what: str, key: str) -> None:
 
 def _card_detach(case: Case, by: User | None) -> None:
     """Drop the saved card of a case that will never be charged (withdrawn or declined)."""
-    from billing import services as billing_services
-    from billing import stripe_client
-
-    _locked, billing = billing_services.billing_lock(case)
-    if not billing.payment_method_id:
-        return
     try:
-        billing_services._card_forget(billing)
-    except stripe_client.StripeFailure as failure:
+        dropped = payments().card_drop(case=case)
+    except PaymentsUnavailable as failure:
         raise LifecycleRefused(
             "The saved card could not be removed just now (the payment service did not "
             "answer). Nothing was changed: please try again in a few minutes.",
             code="card_detach",
         ) from failure
-    billing.save()
-    _note(case, by, "Saved card removed: this request will not be charged.")
+    if dropped:
+        _note(case, by, "Saved card removed: this request will not be charged.")
 
 
 # --- the clock ----------------------------------------------------------------------------
@@ -354,8 +349,6 @@ def family_confirm(*, case: Case, by: User) -> Case:
     """The family confirms the specialist and the charges: the specialist is assigned and
     the card charged (billing moves the case to assigned, or to payment needed when the
     charge fails)."""
-    from billing.services import payment_charge
-
     _require_family(by, case)
     locked = _lock(case)
     _require_status(locked, S.AWAITING_FAMILY_CONFIRMATION, doing="be confirmed")
@@ -364,7 +357,7 @@ def family_confirm(*, case: Case, by: User) -> Case:
     locked.assigned_specialist_id = locked.proposed_specialist_id
     locked.save(update_fields=["assigned_specialist", "updated_at"])
     _note(locked, by, "The family confirmed the specialist and the charges.")
-    payment_charge(case=locked, by=by)
+    payments().charge(case=locked, by=by)
     locked.refresh_from_db()
     assignment_after_payment(case=locked, by=by)  # stamps once, whichever path assigned it
     locked.refresh_from_db()

@@ -13,6 +13,7 @@ from cases.access import verified_emails
 from cases.lifecycle import case_transition
 from cases.lifecycle import timeline_note as _note
 from cases.models import Case, CaseMember, Status
+from cases.payments import payments
 from core.refusals import Refused
 
 from .models import Intake, PhysicianLinkRequest, Question, StateEligibility
@@ -229,9 +230,7 @@ def intake_missing(case: Case) -> dict[str, str]:
         missing["question"] = "Choose a specialty and describe the diagnosis and treatment."
     if not Question.objects.filter(case=case).exists():
         missing["questions"] = "Ask at least one question."
-    from billing.services import billing_missing_for_submit
-
-    card = billing_missing_for_submit(case)
+    card = payments().missing_for_submit(case)
     if card:
         missing["card"] = card
     if not (
@@ -263,9 +262,7 @@ def case_submit(*, case: Case, by: User) -> Case:
             raise ValidationError("The parent or guardian must review and submit the request.")
         Case.objects.filter(pk=locked.pk).update(family=by)
         locked.family = by
-    from billing.services import fee_fix_at_submission
-
-    fee_fix_at_submission(case=locked)  # later fee schedule changes never alter this case
+    payments().fee_fix(case=locked)  # later fee schedule changes never alter this case
     case_transition(case=locked, to=Status.SUBMITTED, by=by)
     case_id = locked.pk
     transaction.on_commit(lambda: _notify("notify_submitted", case_id=case_id))

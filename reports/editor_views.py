@@ -271,9 +271,10 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
     if "revision" in form.errors or "report_uid" in form.errors:
         return editor_page(request, case, report, form=form, status=400)
     try:
-        services.draft_save(
+        saved = services.draft_save(
             report=report, by=request.user, revision=form.cleaned_data["revision"], **form.changes()
         )
+        revision = saved.revision
     except PermissionDenied:
         raise Http404("No such case.") from None
     except services.DraftConflict as conflict:
@@ -287,12 +288,13 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
         )
     except services.DraftPartlySaved as partly:
         _add_errors(form, partly)
+        revision = partly.revision
         valid = False
     except ValidationError as invalid:
         _add_errors(form, invalid)
         return editor_page(request, case, report, form=form, status=400)
     if not valid:
-        # The valid fields are saved (draft_save moved report.revision on): the page keeps
+        # The valid fields are saved (at the new ``revision``): the page keeps
         # every character typed and carries the new revision, so the next save is not
         # taken for a second tab.
         return editor_page(
@@ -300,7 +302,7 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
             case,
             report,
             form=form,
-            revision=report.revision,
+            revision=revision,
             partly_saved=True,
             status=400,
         )
