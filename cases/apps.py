@@ -8,3 +8,9 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # The clock's receivers drop its cached closures and policy when they are edited.
         from . import clock  # noqa: F401
+
+        # The kernel's own panels of the case page (imported once the models are ready).
+        from .page import KERNEL_PANELS
+        from .panels import register
+
+        register(*KERNEL_PANELS)
