@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "core",
     "accounts",
     "cases",
     "intake",
@@ -200,7 +201,9 @@ SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    # blob: the slide viewer fetches tiles with its grant in a header and draws them from
+    # blobs (the grant never goes in a URL).
+    "img-src": [CSP.SELF, "data:", "blob:"],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
@@ -307,7 +310,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "clock-sweep": {"task": "cases.tasks.clock_sweep", "schedule": 15 * 60},
-    "outbox-sweep": {"task": "cases.tasks.outbox_sweep", "schedule": 5 * 60},
+    "outbox-sweep": {"task": "core.tasks.outbox_sweep", "schedule": 5 * 60},
     "report-physician-reminders": {
         "task": "reports.tasks.physician_reminders",
         "schedule": 60 * 60,

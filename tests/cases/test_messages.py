@@ -30,10 +30,10 @@ from cases.models import (
     CaseMember,
     CaseMessage,
     CaseReadMarker,
-    OutboundEmail,
     Status,
     TimelineEvent,
 )
+from core.models import OutboundEmail
 from intake.models import Intake, Record
 from tests.conftest import login
 from tests.factories import CaseFactory
