@@ -239,7 +239,7 @@ def attempt(render: Callable[[str], bytes], html: str, failures: list[str]) -> f
     """``timed``, but a render our path refuses (its time limit, its memory or CPU limit)
     is recorded as a failure of this size, not the end of the benchmark: on a busy machine
     the 40-page report may hit the limit while the smaller sizes still have figures."""
-    from reports.pdf import PdfRenderError, PdfRenderTimeout
+    from core.pdf.errors import PdfRenderError, PdfRenderTimeout
 
     try:
         return timed(render, html)
@@ -355,8 +355,7 @@ def time_task(scale: float, runs: int) -> dict[str, Any]:
     render (our path), store the PDF in the default storage, record its hash, deliver (the
     case moves to delivered, the emails are queued). A render that hits the time limit is
     a failure of that run, as it is of the task (whose retries are not run here)."""
-    from reports.pdf import PdfRenderError
-
+    from core.pdf.errors import PdfRenderError
     from reports.models import Report
     from reports.tasks import report_render
 
@@ -605,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "sizes": [],
     }
-    from reports.pdf import render_seconds
+    from core.pdf.render import render_seconds
 
     if args.task_runs:
         # Here, as every Django import of this module: only after main() has chosen the

@@ -339,7 +339,8 @@ def seed_portal_dashboard_at_scale() -> Target:
 def seed_portal_case_at_scale() -> Target:
     case = _first_delivered_bench_case()
     family = case.family
-    assert family is not None
+    if family is None:
+        raise RuntimeError(f"bench case {case.reference} has no family")
     _verified(family)
     return Target(f"/cases/{case.reference}/", session_headers(family))
 
@@ -348,7 +349,8 @@ def seed_portal_family_dashboard_at_scale() -> Target:
     # An ordinary family of bench_cases: its own three requests, and the case next to them
     # it is invited onto as a second guardian (the access gate's second branch).
     family = _first_delivered_bench_case().family
-    assert family is not None
+    if family is None:
+        raise RuntimeError("the first delivered bench case has no family")
     _verified(family)
     return Target("/cases/", session_headers(family))
 
@@ -356,7 +358,8 @@ def seed_portal_family_dashboard_at_scale() -> Target:
 def seed_portal_messages_at_scale() -> Target:
     case = _first_delivered_bench_case()
     family = case.family
-    assert family is not None
+    if family is None:
+        raise RuntimeError(f"bench case {case.reference} has no family")
     _verified(family)
     return Target(f"/cases/{case.reference}/messages/?thread=coordinator", session_headers(family))
 
@@ -406,7 +409,8 @@ def _bench_specialist() -> "User":
     from accounts.models import SpecialistProfile
 
     user = _first_in_review_bench_case().assigned_specialist
-    assert user is not None
+    if user is None:
+        raise RuntimeError("the first in-review bench case has no specialist")
     SpecialistProfile.objects.get_or_create(
         user=user, defaults={"title": "Attending", "credentials": "MD"}
     )

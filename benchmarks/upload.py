@@ -584,7 +584,8 @@ def verify_main(record_id: int) -> int:
         started = time.perf_counter()
         record = records.record_verify(record_id=record_id)
         wall = time.perf_counter() - started
-    assert watch.usage is not None
+    if watch.usage is None:
+        raise BenchError("no resource usage was recorded for the verification")
     result = {
         "state": record.state,
         "sha256": record.sha256,
@@ -784,8 +785,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 client_cpu = _cpu_s(me) - client_cpu
             if served.worker_pids() != [worker]:
                 raise BenchError("the gunicorn worker was replaced during an upload")
-            assert web.usage is not None
-            assert s3.usage is not None
+            if web.usage is None or s3.usage is None:
+                raise BenchError("no resource usage was recorded for the servers")
             return upload, web.usage, s3.usage, client_cpu
 
         # The first upload of a fresh worker builds its S3 client and fills Django's caches,
@@ -824,7 +825,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                         wall = send_with_boto3(client, source, size, key, PARTS_IN_FLIGHT)
                         client_cpu = _cpu_s(me) - client_cpu
                     client.delete_object(Bucket=BUCKET, Key=key)
-                    assert s3_watch.usage is not None
+                    if s3_watch.usage is None:
+                        raise BenchError("no resource usage was recorded for moto")
                     entry["boto3"] = {
                         "wall_s": round(wall, 3),
                         "s3_server": s3_watch.usage.as_json(),
@@ -838,7 +840,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 f"boto3 {entry['boto3']['wall_s']:.2f} s",
                 flush=True,
             )
-        assert last is not None
+        if last is None:
+            raise BenchError("no upload ran")
         # What the completion's look at the first 64 KB costs on this S3: moto reads the whole
         # object to answer a ranged GET, real S3 does not.
         ranged = time.perf_counter()

@@ -80,8 +80,8 @@ class _Renderer:
             start_new_session=True,
             bufsize=0,
         )
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
+        if self.proc.stdin is None or self.proc.stdout is None:  # both are PIPE above
+            raise RuntimeError("the PDF worker was started without its pipes")
         self.to_fd = self.proc.stdin.fileno()
         self.from_fd = self.proc.stdout.fileno()
         try:

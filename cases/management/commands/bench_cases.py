@@ -275,7 +275,8 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def _status_case_sql() -> str:
     """A CASE expression mapping ``bucket`` (0 to 99) to a status by STATUS_MIX."""
-    assert sum(weight for _, weight in STATUS_MIX) == 100
+    if sum(weight for _, weight in STATUS_MIX) != 100:
+        raise ValueError("STATUS_MIX is a share of 100 cases: its weights must add up to 100.")
     parts, upto = [], 0
     for status, weight in STATUS_MIX:
         upto += weight
