@@ -64,6 +64,8 @@ from typing import IO, Any
 import magic
 from pydicom import dcmread
 
+from core.previews.runner import limits_from_settings
+
 MAX_RECORD_BYTES = 5 * 1024**3  # 5 GB
 MAX_FORM_UPLOAD_BYTES = 50 * 1024**2  # files larger than this must go direct to S3
 HEAD_BYTES = 64 * 1024  # how much detect_head needs
@@ -1102,8 +1104,6 @@ def _check_text_file(fileobj: IO[bytes]) -> str:
 
 def _max_image_pixels() -> int:
     # The record viewer's own limit: a picture beyond it can never be shown to the specialist.
-    from reports.viewer import limits_from_settings
-
     return limits_from_settings().max_image_pixels
 
 
