@@ -31,11 +31,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.decorators import login_required_keeping_input
 from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
 from cases.models import Case, Status
 from core.pdf.errors import PdfRenderError
-from intake.views import login_required_keeping_input
 
 from . import services
 from .forms import AUDIENCE, DraftForm, SignForm, answer_field_name
