@@ -32,10 +32,10 @@ def _assigned(
     from .clock import BusinessCalendar, clock_state
     from .models import TurnaroundPolicy
 
-    services.triage_take(case=case, by=coordinator)
-    services.proposal_make(case=case, by=coordinator, specialist=specialist)
-    services.family_confirm(case=case, by=family)
-    services.records_complete(case=case, by=coordinator)
+    case = services.triage_take(case=case, by=coordinator)
+    case = services.proposal_make(case=case, by=coordinator, specialist=specialist)
+    case = services.family_confirm(case=case, by=family)
+    case = services.records_complete(case=case, by=coordinator)
     if clock == "on_track":
         return case
     # Demo only: move the clock's start back a day at a time until the case shows the wanted
@@ -69,9 +69,9 @@ def demo_lifecycle_ensure(people: dict[str, User]) -> list[Case]:
         for name, case in cases.items():
             specialist = specialists[len(made) % 2]
             if name == "Ava":
-                services.triage_take(case=case, by=coordinator)
+                case = services.triage_take(case=case, by=coordinator)
             elif name == "Leo":
-                services.triage_take(case=case, by=coordinator)
+                case = services.triage_take(case=case, by=coordinator)
                 services.record_request_create(
                     case=case,
                     by=coordinator,
@@ -80,16 +80,16 @@ def demo_lifecycle_ensure(people: dict[str, User]) -> list[Case]:
                     by_mail=True,
                 )
             elif name == "Mia":
-                services.triage_take(case=case, by=coordinator)
-                services.proposal_make(case=case, by=coordinator, specialist=specialist)
+                case = services.triage_take(case=case, by=coordinator)
+                case = services.proposal_make(case=case, by=coordinator, specialist=specialist)
             elif name in ("Eli", "Zoe"):
-                _assigned(case, coordinator, specialist, family)
+                case = _assigned(case, coordinator, specialist, family)
             elif name == "Max":
-                _assigned(case, coordinator, specialist, family, clock="at_risk")
+                case = _assigned(case, coordinator, specialist, family, clock="at_risk")
             elif name == "Ivy":
-                _assigned(case, coordinator, specialist, family, clock="overdue")
+                case = _assigned(case, coordinator, specialist, family, clock="overdue")
             elif name == "Ian":
-                _assigned(case, coordinator, specialist, family)
+                case = _assigned(case, coordinator, specialist, family)
                 services.hold_start(
                     case=case, by=coordinator, reason="Waiting for the physician's notes"
                 )

@@ -107,9 +107,9 @@ def demo_request_submit(
         # No Stripe (test) key here: make the demo request a free one instead.
         case.specialty = Specialty.objects.get(slug="cardiac-surgery")
         case.save(update_fields=["specialty"])
-    case_submit(case=case, by=family)
-    assert case.status == Status.SUBMITTED
-    return case
+    submitted = case_submit(case=case, by=family)
+    assert submitted.status == Status.SUBMITTED
+    return submitted
 
 
 def demo_intake_ensure(people: dict[str, User]) -> list[Case]:

@@ -33,7 +33,8 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import Role
 from accounts.typing import AuthedRequest
 from cases import services as case_services
-from cases.access import case_for_user, cases_visible_to
+from cases.access import case_for_user, cases_visible_to, may_act, may_do_now
+from cases.actions import allowed
 from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
 from cases.audit import access_record
 from cases.clock_alerts import acceptance_deadline
@@ -337,10 +338,12 @@ def case_workspace_page(
         "row": row,
         "hold": hold,
         "is_specialist": is_specialist,
-        "can_accept": is_specialist and case.status == S.ASSIGNED,
-        "can_ask": is_specialist and case.status in (S.ASSIGNED, S.IN_REVIEW),
+        # The buttons the table of actions (cases.actions) offers this person now.
+        "can_accept": may_do_now(request.user, case, "accept"),
+        "can_ask": may_do_now(request.user, case, "ask_information"),
         # A draft already started can be written on hold too; a new one needs "in review".
-        "can_write": is_specialist and (case.status == S.IN_REVIEW or open_report is not None),
+        "can_write": may_act(request.user, case, "write_report")
+        and (allowed(case, "write_report") or open_report is not None),
         "open_report": open_report,
         "decline_form": forms.get("decline_form") or ReasonForm(prefix="decline"),
         "ask_form": forms.get("ask_form") or ReasonForm(prefix="ask"),
