@@ -134,7 +134,9 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
             Action(
                 "upload_records",
                 "Upload a record",
-                _who(F, P, C),
+                # The case page offers the upload form to these two only (the upload view
+                # itself still takes a coordinator's post: it checks the state, not who).
+                _who(F, P),
                 _stays(*QUESTION_STATES, S.ON_HOLD),
                 "take more records",
                 refusal_text="Records can no longer be added to this request.",

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,6 +39,7 @@ from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
 from cases.audit import access_record
 from cases.clock_alerts import acceptance_deadline
 from cases.models import AccessEvent, Case, CaseHold, Status, TimelineEvent
+from cases.web import refusals_shown
 from intake.models import Record
 
 from .forms import ReasonForm
@@ -366,21 +367,16 @@ def workspace_case(request: AuthedRequest, reference: str) -> HttpResponse:
 # --- accept, decline, ask -------------------------------------------------------------------
 
 
-def _refused(request: AuthedRequest, case: Case, error: ValidationError) -> HttpResponse:
-    messages.error(request, " ".join(error.messages))
-    return redirect("workspace_case", reference=case.reference)
+# A refusal of the state goes back to the case page as a message, and a specialist who is no
+# longer the one assigned gets the gate's audited 404 (cases.web.refusals_shown).
 
 
 @login_required
 @require_POST
+@refusals_shown(action="accept", back="workspace_case")
 def case_accept(request: AuthedRequest, reference: str) -> HttpResponse:
     case = specialist_case(request, reference, action="accept")
-    try:
-        case_services.specialist_accept(case=case, by=request.user)
-    except PermissionDenied:
-        raise Http404("No such case.") from None
-    except ValidationError as error:
-        return _refused(request, case, error)
+    case_services.specialist_accept(case=case, by=request.user)
     messages.success(request, f"You accepted {case.reference}. The review has started.")
     return redirect("workspace_case", reference=case.reference)
 
@@ -395,6 +391,7 @@ def _reason_action(
 
 @login_required
 @require_POST
+@refusals_shown(action="decline", back="workspace_case")
 def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
     required = "Give the reason for the coordinator."
     case, form = _reason_action(request, reference, action="decline", required=required)
@@ -403,11 +400,9 @@ def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
             case_services.specialist_decline(
                 case=case, by=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied:
-            raise Http404("No such case.") from None
         except ValidationError as error:
             if getattr(error, "code", "") != "reason":
-                return _refused(request, case, error)
+                raise  # the state's refusal: a message on the case page
             form.add_error("reason", error)
         else:
             messages.success(
@@ -421,6 +416,7 @@ def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_shown(action="ask", back="workspace_case")
 def case_ask(request: AuthedRequest, reference: str) -> HttpResponse:
     required = "Say what information you need."
     case, form = _reason_action(request, reference, action="ask", required=required)
@@ -429,11 +425,9 @@ def case_ask(request: AuthedRequest, reference: str) -> HttpResponse:
             case_services.specialist_ask(
                 case=case, by=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied:
-            raise Http404("No such case.") from None
         except ValidationError as error:
             if getattr(error, "code", "") != "reason":
-                return _refused(request, case, error)
+                raise  # the state's refusal: a message on the case page
             form.add_error("reason", error)
         else:
             messages.success(
