@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from accounts.models import User
+from core.models import OutboundEmail
 
 from . import services
 from .admin_filters import CachedValuesFilter
@@ -53,7 +54,6 @@ from .models import (
     Case,
     CaseMessage,
     HospitalClosure,
-    OutboundEmail,
     RecordRequest,
     Status,
     TimelineEvent,
@@ -1051,9 +1051,9 @@ class AccessEventAdmin(admin.ModelAdmin):
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(AuditedAdmin):
     audit_object_type = "email"
-    list_display = ["created_at", "kind", "to", "state", "attempts", "sent_at", "case"]
+    list_display = ["created_at", "kind", "to", "state", "attempts", "sent_at", "about"]
     list_filter = ["state", "kind"]
-    list_select_related = ["case"]
+    list_select_related = ["about_type"]
     search_fields = ["=to", "=case__reference"]
     exclude = ["text", "html"]  # may hold verification links: not for display
     readonly_fields = [
@@ -1061,7 +1061,7 @@ class OutboundEmailAdmin(AuditedAdmin):
         "to",
         "subject",
         "kind",
-        "case",
+        "about",
         "dedupe_key",
         "state",
         "attempts",

@@ -108,7 +108,8 @@ def demo_request_submit(
         case.specialty = Specialty.objects.get(slug="cardiac-surgery")
         case.save(update_fields=["specialty"])
     submitted = case_submit(case=case, by=family)
-    assert submitted.status == Status.SUBMITTED
+    if submitted.status != Status.SUBMITTED:
+        raise RuntimeError(f"The demo request {submitted.reference} was not submitted.")
     return submitted
 
 
