@@ -17,10 +17,10 @@ def demo_case_assign(
 ) -> Case:
     """Triage, propose, confirm and complete the records of a submitted request; with
     ``clock`` "at_risk" or "overdue", back-date it until its due date shows that."""
-    services.triage_take(case=case, by=coordinator)
-    services.proposal_make(case=case, by=coordinator, specialist=specialist)
-    services.family_confirm(case=case, by=family)
-    services.records_complete(case=case, by=coordinator)
+    case = services.triage_take(case=case, by=coordinator)
+    case = services.proposal_make(case=case, by=coordinator, specialist=specialist)
+    case = services.family_confirm(case=case, by=family)
+    case = services.records_complete(case=case, by=coordinator)
     if clock == "on_track":
         return case
     # Demo only: move the clock's start back a day at a time until the case shows the wanted

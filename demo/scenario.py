@@ -29,9 +29,9 @@ def demo_lifecycle_ensure(people: dict[str, User]) -> list[Case]:
         for name, case in cases.items():
             specialist = specialists[len(made) % 2]
             if name == "Ava":
-                case_services.triage_take(case=case, by=coordinator)
+                case = case_services.triage_take(case=case, by=coordinator)
             elif name == "Leo":
-                case_services.triage_take(case=case, by=coordinator)
+                case = case_services.triage_take(case=case, by=coordinator)
                 case_services.record_request_create(
                     case=case,
                     by=coordinator,
@@ -40,16 +40,16 @@ def demo_lifecycle_ensure(people: dict[str, User]) -> list[Case]:
                     by_mail=True,
                 )
             elif name == "Mia":
-                case_services.triage_take(case=case, by=coordinator)
-                case_services.proposal_make(case=case, by=coordinator, specialist=specialist)
+                case = case_services.triage_take(case=case, by=coordinator)
+                case = case_services.proposal_make(case=case, by=coordinator, specialist=specialist)
             elif name in ("Eli", "Zoe"):
-                demo_case_assign(case, coordinator, specialist, family)
+                case = demo_case_assign(case, coordinator, specialist, family)
             elif name == "Max":
-                demo_case_assign(case, coordinator, specialist, family, clock="at_risk")
+                case = demo_case_assign(case, coordinator, specialist, family, clock="at_risk")
             elif name == "Ivy":
-                demo_case_assign(case, coordinator, specialist, family, clock="overdue")
+                case = demo_case_assign(case, coordinator, specialist, family, clock="overdue")
             elif name == "Ian":
-                demo_case_assign(case, coordinator, specialist, family)
+                case = demo_case_assign(case, coordinator, specialist, family)
                 case_services.hold_start(
                     case=case, by=coordinator, reason="Waiting for the physician's notes"
                 )

@@ -121,10 +121,10 @@ def demo_request_submit(
         # No Stripe (test) key here: make the demo request a free one instead.
         case.specialty = Specialty.objects.get(slug="cardiac-surgery")
         case.save(update_fields=["specialty"])
-    case_submit(case=case, by=family)
-    if case.status != Status.SUBMITTED:
-        raise RuntimeError(f"The demo request {case.reference} was not submitted.")
-    return case
+    submitted = case_submit(case=case, by=family)
+    if submitted.status != Status.SUBMITTED:
+        raise RuntimeError(f"The demo request {submitted.reference} was not submitted.")
+    return submitted
 
 
 def demo_free_request_submit(family: User, first: str) -> Case:

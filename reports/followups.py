@@ -91,5 +91,4 @@ def case_close(*, case: Case, by: User) -> Case:
         )
     if FollowUpQuestion.objects.filter(case=locked, answered_in__isnull=True).exists():
         raise ReportRefused("A follow-up question is not answered yet.", code="open")
-    case_transition(case=locked, to=S.CLOSED, by=by, note="Case closed.")
-    return locked
+    return case_transition(case=locked, to=S.CLOSED, by=by, note="Case closed.")

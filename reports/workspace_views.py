@@ -23,7 +23,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -33,11 +33,13 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import Role
 from accounts.typing import AuthedRequest
 from cases import services as case_services
-from cases.access import case_for_user, cases_visible_to
+from cases.access import case_for_user, cases_visible_to, may_act, may_do_now
+from cases.actions import allowed
 from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
 from cases.audit import access_record
 from cases.clock_alerts import acceptance_deadline
 from cases.models import AccessEvent, Case, CaseHold, Status, TimelineEvent
+from cases.web import refusals_shown
 from intake.models import Record
 
 from .forms import ReasonForm
@@ -348,10 +350,12 @@ def case_workspace_page(
         "row": row,
         "hold": hold,
         "is_specialist": is_specialist,
-        "can_accept": is_specialist and case.status == S.ASSIGNED,
-        "can_ask": is_specialist and case.status in (S.ASSIGNED, S.IN_REVIEW),
+        # The buttons the table of actions (cases.actions) offers this person now.
+        "can_accept": may_do_now(request.user, case, "accept"),
+        "can_ask": may_do_now(request.user, case, "ask_information"),
         # A draft already started can be written on hold too; a new one needs "in review".
-        "can_write": is_specialist and (case.status == S.IN_REVIEW or open_report is not None),
+        "can_write": may_act(request.user, case, "write_report")
+        and (allowed(case, "write_report") or open_report is not None),
         "open_report": open_report,
         "decline_form": forms.get("decline_form") or ReasonForm(prefix="decline"),
         "ask_form": forms.get("ask_form") or ReasonForm(prefix="ask"),
@@ -374,21 +378,16 @@ def workspace_case(request: AuthedRequest, reference: str) -> HttpResponse:
 # --- accept, decline, ask -------------------------------------------------------------------
 
 
-def _refused(request: AuthedRequest, case: Case, error: ValidationError) -> HttpResponse:
-    messages.error(request, " ".join(error.messages))
-    return redirect("workspace_case", reference=case.reference)
+# A refusal of the state goes back to the case page as a message, and a specialist who is no
+# longer the one assigned gets the gate's audited 404 (cases.web.refusals_shown).
 
 
 @login_required
 @require_POST
+@refusals_shown(action="accept", back="workspace_case")
 def case_accept(request: AuthedRequest, reference: str) -> HttpResponse:
     case = specialist_case(request, reference, action="accept")
-    try:
-        case_services.specialist_accept(case=case, by=request.user)
-    except PermissionDenied:
-        raise Http404("No such case.") from None
-    except ValidationError as error:
-        return _refused(request, case, error)
+    case_services.specialist_accept(case=case, by=request.user)
     messages.success(request, f"You accepted {case.reference}. The review has started.")
     return redirect("workspace_case", reference=case.reference)
 
@@ -403,6 +402,7 @@ def _reason_action(
 
 @login_required
 @require_POST
+@refusals_shown(action="decline", back="workspace_case")
 def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
     required = "Give the reason for the coordinator."
     case, form = _reason_action(request, reference, action="decline", required=required)
@@ -411,11 +411,9 @@ def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
             case_services.specialist_decline(
                 case=case, by=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied:
-            raise Http404("No such case.") from None
         except ValidationError as error:
             if getattr(error, "code", "") != "reason":
-                return _refused(request, case, error)
+                raise  # the state's refusal: a message on the case page
             form.add_error("reason", error)
         else:
             messages.success(
@@ -429,6 +427,7 @@ def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_shown(action="ask", back="workspace_case")
 def case_ask(request: AuthedRequest, reference: str) -> HttpResponse:
     required = "Say what information you need."
     case, form = _reason_action(request, reference, action="ask", required=required)
@@ -437,11 +436,9 @@ def case_ask(request: AuthedRequest, reference: str) -> HttpResponse:
             case_services.specialist_ask(
                 case=case, by=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied:
-            raise Http404("No such case.") from None
         except ValidationError as error:
             if getattr(error, "code", "") != "reason":
-                return _refused(request, case, error)
+                raise  # the state's refusal: a message on the case page
             form.add_error("reason", error)
         else:
             messages.success(
