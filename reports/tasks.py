@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from cases.notifications import case_email, coordinator_addresses
 from core.pdf.errors import PdfRenderError
 from core.pdf.render import pdf_sha256
 
@@ -84,8 +85,6 @@ def report_render(self, report_id: int) -> str:
 
 
 def _render_gave_up(report_id: int) -> None:
-    from cases.notifications import case_email, coordinator_addresses
-
     report = Report.objects.select_related("case").get(pk=report_id)
     case_email(
         report.case,
