@@ -54,6 +54,8 @@ def _child_env() -> dict[str, str]:
 
 
 class Outcome:
+    """What a renderer answered for one job: exit status, timing, log lines and the PDF."""
+
     def __init__(self, header: dict[str, Any], stderr: bytes, pdf: bytes) -> None:
         self.returncode = int(header.get("returncode", 1))
         self.timed_out = bool(header.get("timed_out"))

@@ -116,6 +116,8 @@ def renderer_main() -> int:  # pragma: no cover - runs in the renderer; covered 
 
 
 def _renderer_warm_up() -> None:  # pragma: no cover - runs in the renderer
+    # Local: WeasyPrint loads in the renderer only (its start-up cost, once), not in a
+    # process that imports this module for its helpers (static_file_for).
     import weasyprint
 
     weasyprint.HTML(string=_WARM_UP_HTML, url_fetcher=_static_only_fetcher("", [], 0)).write_pdf(
@@ -219,6 +221,7 @@ def _child_render(job: dict[str, Any]) -> bytes:  # pragma: no cover - runs in t
         )
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
+    # Already loaded by the warm-up (see _renderer_warm_up): a name binding, no cost.
     import weasyprint
 
     handler = _ForwardHandler(logging.WARNING)
@@ -247,6 +250,7 @@ def _address_space_bytes() -> int | None:  # pragma: no cover - runs in the chil
 def _static_only_fetcher(
     static_url: str, roots: list[list[str]], max_bytes: int
 ) -> Any:  # pragma: no cover - runs in the renderer and its children
+    # Local for the reason in _renderer_warm_up: WeasyPrint is the renderer's alone.
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticOnlyFetcher(URLFetcher):
