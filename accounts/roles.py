@@ -25,7 +25,7 @@ COORDINATOR_PERMISSIONS: list[tuple[str, str]] = [
     ("cases", "change_case"),
     ("cases", "view_timelineevent"),
     ("cases", "view_accessevent"),
-    ("cases", "view_outboundemail"),
+    ("core", "view_outboundemail"),
     ("cases", "view_casemember"),
     ("cases", "view_hospitalclosure"),
     ("cases", "add_hospitalclosure"),

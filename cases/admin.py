@@ -1053,7 +1053,6 @@ class OutboundEmailAdmin(AuditedAdmin):
     audit_object_type = "email"
     list_display = ["created_at", "kind", "to", "state", "attempts", "sent_at", "about"]
     list_filter = ["state", "kind"]
-    list_select_related = ["about_type"]
     search_fields = ["=to", "=case__reference"]
     exclude = ["text", "html"]  # may hold verification links: not for display
     readonly_fields = [
@@ -1069,6 +1068,10 @@ class OutboundEmailAdmin(AuditedAdmin):
         "sent_at",
         "last_error",
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboundEmail]:
+        # The case each row is about, fetched for the whole page at once, not row by row.
+        return super().get_queryset(request).prefetch_related("about")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

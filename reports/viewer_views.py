@@ -7,9 +7,9 @@ families and physicians open records through the portal's download. Only files t
 scanned clean are decoded here, whoever asks: a file still waiting for its scan is not fed
 to our decoders.
 
-A preview is a PNG the server drew (``reports.viewer``), answered with a sandboxing CSP,
-``nosniff`` and ``no-store``, so nothing a family uploaded is ever rendered by the browser
-from our origin.
+A preview is a PNG the server drew (``core.previews``, through ``reports.viewer``), answered
+with a sandboxing CSP, ``nosniff`` and ``no-store``, so nothing a family uploaded is ever
+rendered by the browser from our origin.
 """
 
 from django.contrib.auth.decorators import login_required
@@ -22,17 +22,28 @@ from accounts.models import Role
 from accounts.typing import AuthedRequest
 from cases.access import record_for_user
 from cases.audit import access_record
+from core.previews.decoders import (
+    DICOM,
+    DICOM_ZIP,
+    IMAGE,
+    NONE,
+    PDF,
+    WHOLE_SLIDE,
+    NoPreview,
+    Summary,
+)
+from core.previews.runner import PreviewFailed
 from intake.models import Record
 
-from . import viewer
+from .viewer import record_png, record_summary
 
 _FILE_TYPES = {
-    viewer.PDF: "PDF document",
-    viewer.IMAGE: "Picture",
-    viewer.DICOM: "DICOM image",
-    viewer.DICOM_ZIP: "DICOM study (zip)",
-    viewer.WHOLE_SLIDE: "Whole-slide pathology image",
-    viewer.NONE: "Other file",
+    PDF: "PDF document",
+    IMAGE: "Picture",
+    DICOM: "DICOM image",
+    DICOM_ZIP: "DICOM study (zip)",
+    WHOLE_SLIDE: "Whole-slide pathology image",
+    NONE: "Other file",
 }
 
 
@@ -53,9 +64,9 @@ def _viewable_record(request: AuthedRequest, reference: str, record_uid: str) ->
     return record
 
 
-def _alt(summary: viewer.Summary, name: str, page: int) -> tuple[str, str]:
+def _alt(summary: Summary, name: str, page: int) -> tuple[str, str]:
     """Alt text and visible caption of preview ``page``."""
-    if summary.kind == viewer.DICOM:
+    if summary.kind == DICOM:
         frame = f"frame {summary.frame} of {summary.total_pages}"
         return (f"Preview of {name}: {frame}, {summary.window}", f"Preview: {frame}")
     if summary.total_pages > 1:
@@ -68,7 +79,7 @@ def _alt(summary: viewer.Summary, name: str, page: int) -> tuple[str, str]:
 @require_safe
 def viewer_record(request: AuthedRequest, reference: str, record_uid: str) -> HttpResponse:
     record = _viewable_record(request, reference, record_uid)
-    summary = viewer.record_summary(record)
+    summary = record_summary(record)
     previews = []
     for page in range(1, summary.pages + 1):
         alt, caption = _alt(summary, record.original_name, page)
@@ -91,7 +102,7 @@ def viewer_record(request: AuthedRequest, reference: str, record_uid: str) -> Ht
         {
             "reference": reference,
             "record": record,
-            "file_type": _FILE_TYPES.get(summary.kind, _FILE_TYPES[viewer.NONE]),
+            "file_type": _FILE_TYPES.get(summary.kind, _FILE_TYPES[NONE]),
             "summary": summary,
             "previews": previews,
         },
@@ -105,8 +116,8 @@ def viewer_preview(
 ) -> HttpResponse:
     record = _viewable_record(request, reference, record_uid)
     try:
-        png = viewer.record_png(record, page)
-    except (viewer.NoPreview, viewer.PreviewFailed):
+        png = record_png(record, page)
+    except (NoPreview, PreviewFailed):
         raise Http404("No such preview.") from None
     response = HttpResponse(png, content_type="image/png")
     # Even our own PNG gets no powers if opened on its own: no scripts, no plugins, no origin.

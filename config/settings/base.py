@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "imaging",
     "slides",
     "pacs",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -337,7 +338,7 @@ PDF_RENDER_SECONDS_PER_PAGE = env_float("PDF_RENDER_SECONDS_PER_PAGE", 1.5)
 PDF_RENDER_MAX_SECONDS = env_int("PDF_RENDER_MAX_SECONDS", 120)
 PDF_RENDER_MEMORY_MB = env_int("PDF_RENDER_MEMORY_MB", 1024)
 PDF_MAX_RESOURCE_BYTES = env_int("PDF_MAX_RESOURCE_BYTES", 10 * 1024 * 1024)
-# The specialist's record viewer (reports/viewer.py): PDFs, pictures and DICOM as PNGs.
+# The record viewer (core/previews/, reports/viewer.py): PDFs, pictures and DICOM as PNGs.
 VIEWER_MAX_SOURCE_MB = env_int("VIEWER_MAX_SOURCE_MB", 64)
 VIEWER_MAX_PAGES = env_int("VIEWER_MAX_PAGES", 50)
 VIEWER_MAX_SIDE_PX = env_int("VIEWER_MAX_SIDE_PX", 1600)

@@ -47,6 +47,12 @@ def test_the_move_keeps_the_rows_and_their_case(family: Any) -> None:
         assert (moved.about_id, moved.dedupe_key, moved.state) == (case.pk, "k:1", "sent")
         alone = Email.objects.get(pk=about_nothing.pk)
         assert (alone.about_type_id, alone.about_id) == (None, None)
+        # The permissions granted on the model (the coordinators' view) moved with it.
+        ContentType = new.get_model("contenttypes", "ContentType")
+        Permission = new.get_model("auth", "Permission")
+        view = Permission.objects.get(codename="view_outboundemail")
+        assert view.content_type.app_label == "core"
+        assert not ContentType.objects.filter(app_label="cases", model="outboundemail").exists()
 
         # And back: the foreign key to the case is rebuilt from the generic reference.
         back = _migrate(BEFORE)

@@ -24,8 +24,8 @@ from pydicom.uid import (
 
 from accounts.models import User
 from cases.models import AccessEvent, Case, Status
+from core.previews import decoders, runner
 from intake.models import Record
-from reports import viewer
 from tests.conftest import login
 from tests.factories import CaseFactory
 from tests.reports.helpers import dicom_bytes
@@ -179,7 +179,7 @@ def test_a_damaged_pdf_says_no_preview(review_case: Case, specialist: User) -> N
     client = login(Client(), specialist)
     response = client.get(page_url(record))
     assert response.status_code == 200
-    assert escape(viewer.NOTE_FAILED) in response.content.decode()
+    assert escape(decoders.NOTE_FAILED) in response.content.decode()
     assert client.get(preview_url(record)).status_code == 404
 
 
@@ -352,7 +352,7 @@ def test_a_zipped_study_shows_the_first_instance(review_case: Case, specialist: 
     )
     client = login(Client(), specialist)
     html = client.get(page_url(record)).content.decode()
-    assert "This zip holds 3 DICOM files." in html and viewer.NOTE_ZIP in html
+    assert "This zip holds 3 DICOM files." in html and decoders.NOTE_ZIP in html
     assert "study/IM0000.dcm" in html and "CT CHEST W/O CONTRAST" in html
     assert client.get(preview_url(record)).status_code == 404
 
@@ -370,7 +370,7 @@ def test_other_files_get_a_download_link_only(review_case: Case, specialist: Use
     )
     client = login(Client(), specialist)
     html = client.get(page_url(record)).content.decode()
-    assert viewer.NOTE_NO_PREVIEW in html and "<img" not in html
+    assert decoders.NOTE_NO_PREVIEW in html and "<img" not in html
     assert reverse("record_download", args=[review_case.reference, record.uid]) in html
     assert client.get(preview_url(record)).status_code == 404
 
@@ -393,7 +393,7 @@ def test_a_render_over_its_time_limit_is_stopped(
     client = login(Client(), specialist)
     response = client.get(page_url(record))
     assert response.status_code == 200
-    assert viewer.NOTE_TIMEOUT in response.content.decode()
+    assert decoders.NOTE_TIMEOUT in response.content.decode()
     assert client.get(preview_url(record)).status_code == 404
 
 
@@ -489,12 +489,14 @@ def test_the_page_costs_the_same_queries_however_many_pages_and_records(
 
 @pytest.mark.no_db
 def test_viewer_kind_trusts_the_detected_kind_first() -> None:
-    assert viewer.viewer_kind(detected_kind="dicom", name="x.pdf") == viewer.DICOM
-    assert viewer.viewer_kind(detected_kind="wsi_svs") == viewer.WHOLE_SLIDE
-    assert viewer.viewer_kind(detected_kind="text", content_type="application/pdf") == viewer.NONE
-    assert viewer.viewer_kind(detected_kind="", content_type="application/pdf") == viewer.PDF
-    assert viewer.viewer_kind(detected_kind="", name="IMG0001.DCM") == viewer.DICOM
-    assert viewer.viewer_kind(detected_kind="", content_type="text/html") == viewer.NONE
+    assert decoders.viewer_kind(detected_kind="dicom", name="x.pdf") == decoders.DICOM
+    assert decoders.viewer_kind(detected_kind="wsi_svs") == decoders.WHOLE_SLIDE
+    assert (
+        decoders.viewer_kind(detected_kind="text", content_type="application/pdf") == decoders.NONE
+    )
+    assert decoders.viewer_kind(detected_kind="", content_type="application/pdf") == decoders.PDF
+    assert decoders.viewer_kind(detected_kind="", name="IMG0001.DCM") == decoders.DICOM
+    assert decoders.viewer_kind(detected_kind="", content_type="text/html") == decoders.NONE
 
 
 def test_whole_slide_images_are_never_opened(review_case: Case, specialist: User) -> None:
@@ -507,7 +509,7 @@ def test_whole_slide_images_are_never_opened(review_case: Case, specialist: User
         kind="pathology_slides",
     )
     client = login(Client(), specialist)
-    assert viewer.NOTE_WHOLE_SLIDE in client.get(page_url(record)).content.decode()
+    assert decoders.NOTE_WHOLE_SLIDE in client.get(page_url(record)).content.decode()
     assert client.get(preview_url(record)).status_code == 404
 
 
@@ -515,8 +517,12 @@ def test_whole_slide_images_are_never_opened(review_case: Case, specialist: User
 def test_render_in_process_matches_the_bounded_child(tmp_path: Path) -> None:
     source = tmp_path / "scan.dcm"
     source.write_bytes(dicom_bytes())
-    assert viewer.render(source, viewer.DICOM, 1) == viewer.render_bounded(source, viewer.DICOM, 1)
-    assert viewer.summarize(source, viewer.DICOM) == viewer.summarize_bounded(source, viewer.DICOM)
+    assert decoders.render(source, decoders.DICOM, 1) == runner.render_bounded(
+        source, decoders.DICOM, 1
+    )
+    assert decoders.summarize(source, decoders.DICOM) == runner.summarize_bounded(
+        source, decoders.DICOM
+    )
 
 
 @pytest.mark.no_db
@@ -524,6 +530,6 @@ def test_in_process_renders_leave_pillows_limit_as_it_was(tmp_path: Path) -> Non
     source = tmp_path / "big.png"
     Image.new("L", (200, 200)).save(source)
     before = Image.MAX_IMAGE_PIXELS
-    with pytest.raises(viewer.NoPreview, match="too large"):
-        viewer.render(source, viewer.IMAGE, 1, viewer.Limits(max_image_pixels=100))
+    with pytest.raises(decoders.NoPreview, match="too large"):
+        decoders.render(source, decoders.IMAGE, 1, decoders.Limits(max_image_pixels=100))
     assert before == Image.MAX_IMAGE_PIXELS
