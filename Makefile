@@ -109,10 +109,24 @@ migrations-check: install
 bench: install
 	$(BIN)/python -m benchmarks.run $(ARGS)
 
-# Report PDFs: our renderer next to bare WeasyPrint, growth with length, worker memory.
-.PHONY: bench-pdf
+# Report PDFs: our renderer next to bare WeasyPrint, growth with length, worker memory, and
+# the whole report_render task (render, store, deliver) on the bench database.
+.PHONY: bench-pdf bench-scale bench-celery bench-upload
 bench-pdf: install
 	$(BIN)/python -m benchmarks.report_pdf $(ARGS)
+
+# The portal, workspace and console pages at 1,000 and 100,000 cases (ARGS="--sizes
+# 1000,100000,1000000" for the million; see benchmarks/README.md for one database per size).
+bench-scale: install
+	$(BIN)/python -m benchmarks.run --queue $(ARGS)
+
+# Celery: enqueue -> start latency with a real prefork worker on Redis.
+bench-celery: install
+	$(BIN)/python -m benchmarks.celery_latency $(ARGS)
+
+# Large records straight to S3 (moto): ARGS="--size-mb 2048 --worker-timeout 180" for 2 GiB.
+bench-upload: install
+	$(BIN)/python -m benchmarks.upload $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(UV_HOME) .pytest_cache .mypy_cache .ruff_cache

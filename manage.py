@@ -4,6 +4,9 @@ import sys
 
 
 def main() -> None:
+    # manage.py is the developer's command (make run, migrations, the checks): local settings
+    # unless the environment names others. The image sets DJANGO_SETTINGS_MODULE to the
+    # production settings, and config/wsgi.py and config/celery_app.py default to them.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     from django.core.management import execute_from_command_line
 

@@ -9,7 +9,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.http import HttpRequest
 
-from cases.notifications import email_enqueue
+from core.outbox import enqueue
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -31,12 +31,15 @@ class AccountAdapter(DefaultAccountAdapter):
             ),
             "",
         )
-        email_enqueue(
+        enqueue(
             to=email,
             subject=message.subject,
             text=message.body,
             html=str(html),
             kind=template_prefix.rsplit("/", 1)[-1],
+            # allauth decides when to mail, and each call is a new email by design (a resent
+            # confirmation, a new sign-in code): there is no event to dedupe on.
+            dedupe_key=None,
         )
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:

@@ -64,14 +64,15 @@ COORDINATOR_PERMISSIONS: list[tuple[str, str]] = [
 
 def coordinator_group_sync() -> Group:
     group, _ = Group.objects.get_or_create(name=COORDINATOR_GROUP)
-    wanted = []
-    for app_label, codename in COORDINATOR_PERMISSIONS:
-        perm = Permission.objects.filter(
-            content_type__app_label=app_label, codename=codename
-        ).first()
-        if perm is not None:
-            wanted.append(perm)
-    group.permissions.set(wanted)
+    # One query for all of them (user_set_role runs this at every role change), then the
+    # pairs kept: a codename alone is not unique across apps.
+    wanted_pairs = set(COORDINATOR_PERMISSIONS)
+    candidates = Permission.objects.filter(
+        codename__in={codename for _, codename in wanted_pairs}
+    ).select_related("content_type")
+    group.permissions.set(
+        [p for p in candidates if (p.content_type.app_label, p.codename) in wanted_pairs]
+    )
     return group
 
 

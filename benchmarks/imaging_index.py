@@ -164,8 +164,8 @@ def _index(
     started = time.perf_counter()
     index = record_index(record_id=record.pk)
     index_s = time.perf_counter() - started
-    assert index is not None, "the record was not indexed"
-    assert index.state == "indexed", index.error
+    if index is None or index.state != "indexed":
+        raise RuntimeError(f"the record was not indexed: {index.error if index else 'no index'}")
     study = Study.objects.with_counts().get(case=case)
     ordered = [
         number or 0
@@ -173,8 +173,8 @@ def _index(
         .order_by("sort_index")
         .values_list("instance_number", flat=True)
     ]
-    assert ordered == sorted(ordered)
-    assert study.instance_count == instances
+    if ordered != sorted(ordered) or study.instance_count != instances:
+        raise RuntimeError(f"the study is not the {instances} ordered instances written")
     child_mb = _child_peak_mb(zip_path)
 
     return {

@@ -14,8 +14,10 @@ import argparse
 import contextlib
 import http.client
 import json
+import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -28,7 +30,7 @@ from typing import Any
 
 from . import loadgen, server
 from .loadgen import HOST, Measurement
-from .scenarios import REFERENCE_LEVELS, Scenario, Target, by_name
+from .scenarios import DJANGO_APP, REFERENCE_LEVELS, Scenario, Target, by_name
 from .scenarios import SCENARIOS as ALL_SCENARIOS
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -46,9 +48,15 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_REQUESTS = 1_000_000
 # --queue: the console at a thousand and a hundred thousand cases; a million is opt-in.
 DEFAULT_SIZES = [1_000, 100_000]
-# Idle time between two loads: the workers finish the previous load's last requests and
+# Before each load the runner waits until every worker of every Django server has answered
+# a request sent after the last load ended (server.drain), then idles this long, so that
 # the closed sockets leave TIME_WAIT handling before the next one is timed.
 DRAIN_SECONDS = 0.5
+DRAIN_PATH = "/_bench/pid/"
+# A round lasts until it has made this many requests (at the warm-up's rate), within
+# MAX_ROUND_S: otherwise a slow page's round of 2 s is a handful of requests.
+DEFAULT_MIN_REQUESTS = 40
+MAX_ROUND_S = 20
 
 # Above this, something else took a large share of the CPU during some rounds.
 NOISY_SPREAD = 0.25
@@ -94,6 +102,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="idle seconds between two loads, so the last one's requests and sockets drain",
     )
     parser.add_argument(
+        "--min-requests",
+        type=int,
+        default=DEFAULT_MIN_REQUESTS,
+        help="lengthen a slow scenario's rounds until each makes about this many requests "
+        f"(at its warm-up's rate; default {DEFAULT_MIN_REQUESTS})",
+    )
+    parser.add_argument(
+        "--max-round",
+        type=int,
+        default=MAX_ROUND_S,
+        help=f"the longest a round may grow to, in seconds (default {MAX_ROUND_S})",
+    )
+    parser.add_argument(
         "--upload",
         action="store_true",
         help="then run benchmarks.upload, the large-file path (about two minutes more)",
@@ -126,8 +147,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(one per size, e.g. each made on a database of its own) and exit",
     )
     args = parser.parse_args(argv)
-    if min(args.duration, args.rounds, args.concurrency, args.max_requests) <= 0:
-        parser.error("--duration, --rounds, --concurrency and --max-requests must be positive")
+    if min(args.duration, args.rounds, args.concurrency, args.max_requests, args.max_round) <= 0:
+        parser.error(
+            "--duration, --rounds, --concurrency, --max-requests and --max-round must be positive"
+        )
+    if args.min_requests < 0:
+        parser.error("--min-requests cannot be negative")
     if args.warmup < 0:
         parser.error("--warmup cannot be negative")
     return args
@@ -227,12 +252,15 @@ def prepare(
     # collectstatic; the scenarios time pages, not static files.
     warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers")
     django.setup()
+    check_cache()
     ensure_database()
     print("Migrating the bench database")
     call_command("migrate", interactive=False, verbosity=0)
     if cases is not None:
         call_command("bench_cases", str(cases), "--yes")
     targets: dict[str, Target] = {}
+    # Every scenario is checked before the run stops, so one run lists every count to update.
+    failures: list[str] = []
     for scenario in scenarios:
         target = scenario.prepare()
         targets[scenario.name] = target
@@ -252,12 +280,15 @@ def prepare(
             )
         if counted is not None:
             counted[scenario.name] = len(queries)
-        if scenario.queries is not None and len(queries) != scenario.queries:
+        expected = scenario.expected_queries(cases)
+        if expected is not None and len(queries) != expected:
             listing = "".join(f"\n  {q['sql']}" for q in queries.captured_queries)
-            raise SystemExit(
-                f"{scenario.name}: {len(queries)} queries, expected {scenario.queries}:{listing}"
+            failures.append(
+                f"{scenario.name}: {len(queries)} queries, expected {expected}:{listing}"
             )
     connections.close_all()
+    if failures:
+        raise SystemExit("\n".join(failures))
     return targets
 
 
@@ -332,6 +363,15 @@ def round_seconds(args: argparse.Namespace) -> int:
     return max(1, round(args.duration / args.rounds))
 
 
+def round_length(warm_rps: float, seconds: int, args: argparse.Namespace) -> float:
+    """Seconds per round for a scenario whose warm-up ran at ``warm_rps``."""
+    if warm_rps <= 0:
+        return float(args.max_round)
+    wanted = args.min_requests / warm_rps
+    # Whole seconds: wrk takes no fractions.
+    return float(min(args.max_round, max(seconds, math.ceil(wanted))))
+
+
 def run_all(
     scenarios: list[Scenario], targets: dict[str, Target], args: argparse.Namespace, generator: str
 ) -> dict[str, Summary]:
@@ -339,14 +379,15 @@ def run_all(
     with contextlib.ExitStack() as stack:
         # Every app's server is up for the whole run, so the rounds can alternate between
         # levels: drift on the machine then lands on all of them instead of on one.
-        ports: dict[str, int] = {}
+        served: dict[str, server.Served] = {}
         for scenario in scenarios:
-            if scenario.app not in ports:
+            if scenario.app not in served:
                 log_path = RESULTS_DIR / f"gunicorn-{scenario.name}.log"
                 probe = targets[scenario.name].path
-                ports[scenario.app] = stack.enter_context(
-                    server.gunicorn(scenario.app, log_path, probe)
+                served[scenario.app] = stack.enter_context(
+                    server.serve(scenario.app, log_path, probe)
                 )
+        ports = {app: s.port for app, s in served.items()}
 
         def load(scenario: Scenario, seconds: float) -> Measurement:
             return loadgen.run(
@@ -359,27 +400,49 @@ def run_all(
                 expect_status=scenario.expect_status,
             )
 
+        def drain() -> None:
+            # Every server, not only the last one loaded: a page's backlog (requests the
+            # load generator sent before it stopped) is still being served when the next
+            # load starts, and would be timed as the next scenario's slowness.
+            for app, one in served.items():
+                if app == DJANGO_APP:
+                    server.drain(one, DRAIN_PATH)
+            time.sleep(args.drain)
+
+        seconds = round_seconds(args)
+        # Each scenario's round length: at least the round's seconds, and long enough for
+        # --min-requests at the rate its warm-up ran (at most --max-round seconds), so a
+        # page at 5 req/s is not judged on ten requests while L0 makes thousands.
+        lengths: dict[str, float] = {}
         for scenario in scenarios:
             check_status(ports[scenario.app], scenario, targets[scenario.name])
+            lengths[scenario.name] = float(seconds)
             if args.warmup > 0:
                 # Opens each worker's database connection and fills Django's caches.
-                load(scenario, args.warmup)
-        seconds = round_seconds(args)
+                drain()
+                warm = load(scenario, args.warmup)
+                lengths[scenario.name] = round_length(warm.rps, seconds, args)
+                print(
+                    f"  warm-up {scenario.name}: {warm.rps:,.1f} req/s, rounds of "
+                    f"{lengths[scenario.name]:g} s",
+                    flush=True,
+                )
         named = {scenario.name: scenario for scenario in scenarios}
         paired: dict[str, list[float]] = {scenario.name: [] for scenario in scenarios}
         for number in range(1, args.rounds + 1):
             cells = []
             for scenario in scenarios:
-                time.sleep(args.drain)
+                length = lengths[scenario.name]
+                drain()
                 base = named.get(scenario.baseline or "")
                 before = None
                 if base is not None:
-                    # The baseline again, right before the page: a busy spell on the shared
-                    # machine then hits both halves of the pair, and the pair's ratio
-                    # holds where the absolute req/s do not.
-                    before = load(base, seconds)
-                    time.sleep(args.drain)
-                measured = load(scenario, seconds)
+                    # The baseline again, right before the page and for as long: a busy
+                    # spell on the shared machine then hits both halves of the pair, and
+                    # the pair's ratio holds where the absolute req/s do not.
+                    before = load(base, length)
+                    drain()
+                measured = load(scenario, length)
                 if measured.requests >= args.max_requests:
                     # wrk's main thread sleeps out the whole duration even when the cap stopped
                     # its workers, so such a round's req/s is understated.
@@ -389,6 +452,7 @@ def run_all(
                     paired[scenario.name].append(before.rps / measured.rps)
                 cells.append(f"{scenario.name} {measured.rps:,.0f}")
             print(f"  round {number}/{args.rounds} (req/s): {', '.join(cells)}", flush=True)
+        drain()
     return {name: Summary(measured, paired[name]) for name, measured in rounds.items()}
 
 
@@ -408,6 +472,7 @@ def build_report(
     results: dict[str, Summary],
     args: argparse.Namespace,
     generator: str,
+    report_cases: int | None = None,
 ) -> dict[str, Any]:
     rows = []
     for scenario in scenarios:
@@ -429,7 +494,7 @@ def build_report(
                 "app": scenario.app,
                 "path": targets[scenario.name].path,
                 "baseline": scenario.baseline,
-                "queries": scenario.queries,
+                "queries": scenario.expected_queries(report_cases),
                 "requests": m.requests,
                 "errors": m.errors,
                 "requests_per_second": round(m.rps, 1),
@@ -485,7 +550,10 @@ def build_report(
             "concurrency": args.concurrency,
             "max_requests": args.max_requests,
             "drain_s": args.drain,
+            "min_requests": args.min_requests,
+            "max_round_s": args.max_round,
         },
+        "cache": _cache_backend(),
         "load_average": list(os.getloadavg()),
         "scenarios": rows,
     }
@@ -543,7 +611,8 @@ def format_table(report: dict[str, Any]) -> str:
         "paired: the baseline's req/s over the page's, each round timing the two back to "
         "back; the median of the rounds, and their range.\n"
         f"{load['generator']}, {load['concurrency']} connections, {load['rounds']} rounds of "
-        f"{load['round_s']} s per scenario; gunicorn with {srv['workers']} "
+        f"{load['round_s']} s per scenario (longer for a slow one, to make about "
+        f"{load.get('min_requests', 0)} requests); gunicorn with {srv['workers']} "
         f"{srv['worker_class']} workers."
     )
     return "\n".join([*out, "", *descriptions, "", footer])
@@ -585,6 +654,32 @@ def _git_commit() -> str | None:
     return None
 
 
+def _cache_backend() -> dict[str, str]:
+    from django.conf import settings
+
+    cache = settings.CACHES["default"]
+    return {"backend": cache["BACKEND"], "location": str(cache.get("LOCATION", ""))}
+
+
+def check_cache() -> None:
+    """The bench settings cache in Redis, as production does: fail before any timing when it
+    does not answer, rather than in every gunicorn worker's first request."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    where = settings.CACHES["default"]["LOCATION"]
+    try:
+        cache.set("bench:ping", "1", 10)
+        answered = cache.get("bench:ping") == "1"
+    except Exception as error:  # redis-py's errors, whatever the failure
+        raise SystemExit(
+            f"The bench cache (Redis at {where}) does not answer: {error}. "
+            "Start Redis or set BENCH_REDIS_URL."
+        ) from error
+    if not answered:
+        raise SystemExit(f"The bench cache (Redis at {where}) lost a key.")
+
+
 def _versions() -> dict[str, str | None]:
     from importlib.metadata import version
 
@@ -602,8 +697,14 @@ def _versions() -> dict[str, str | None]:
     }
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like an error, so that the gunicorn servers are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _terminated)
     if args.summary:
         print(format_queue_summary(load_queue_reports(args.summary)))
         return 0
@@ -617,8 +718,10 @@ def main(argv: list[str] | None = None) -> int:
     targets = prepare(scenarios)
     total = len(scenarios) * (args.warmup + args.rounds * round_seconds(args))
     print(f"Running {len(scenarios)} scenarios with {generator}, about {total:.0f} s of load")
+    load_start = list(os.getloadavg())
     results = run_all(scenarios, targets, args, generator)
     report = build_report(scenarios, targets, results, args, generator)
+    report["load_average_start"] = load_start
     print()
     print(format_table(report))
     upload_status = 0
@@ -661,8 +764,10 @@ def run_queue(scenarios: list[Scenario], args: argparse.Namespace, generator: st
         targets = prepare(scenarios, cases=size, counted=counted)
         total = len(scenarios) * (args.warmup + args.rounds * round_seconds(args))
         print(f"Running {len(scenarios)} scenarios with {generator}, about {total:.0f} s of load")
+        load_start = list(os.getloadavg())
         results = run_all(scenarios, targets, args, generator)
-        report = build_report(scenarios, targets, results, args, generator)
+        report = build_report(scenarios, targets, results, args, generator, size)
+        report["load_average_start"] = load_start
         for row in report["scenarios"]:
             row["queries_seen"] = counted.get(row["name"])
         report["cases"] = size
@@ -712,21 +817,42 @@ def format_queue_summary(reports: dict[int, dict[str, Any]]) -> str:
     def row_of(size: int, name: str) -> dict[str, Any]:
         return next(r for r in reports[size]["scenarios"] if r["name"] == name)
 
-    header = ["scenario", "cases", "queries", "req/s", "÷ L2", "cost vs " + f"{smallest:,}"]
+    header = [
+        "scenario",
+        "cases",
+        "queries",
+        "req/s",
+        "L2 requests (range)",
+        "÷ L2",
+        "cost vs " + f"{smallest:,}",
+        "load",
+    ]
+
+    def cost_of(row: dict[str, Any]) -> float | None:
+        # The paired median where the run has one (each round's page against its L2 timed
+        # right before it); else the best rounds' ratio of older JSON files.
+        paired = row.get("paired_cost")
+        return paired["median"] if paired else row["ratios"]["L2"]["cost"]
+
     lines = []
     for name in names:
-        base_cost = row_of(smallest, name)["ratios"]["L2"]["cost"]
+        base_cost = cost_of(row_of(smallest, name))
         for size in sizes:
             row = row_of(size, name)
-            cost = row["ratios"]["L2"]["cost"]
+            cost = cost_of(row)
+            paired = row.get("paired_cost")
+            spread = f" ({paired['min']:.1f}-{paired['max']:.1f})" if paired else ""
+            load = reports[size].get("load_average_start"), reports[size].get("load_average")
             lines.append(
                 [
                     name,
                     f"{size:,}",
                     str(row.get("queries_seen", "-")),
                     f"{row['requests_per_second']:,.0f}",
+                    f"{cost:.1f}{spread}" if cost else "-",
                     f"{1 / cost:.3f}" if cost else "-",
                     f"{cost / base_cost:.2f}" if cost and base_cost else "-",
+                    "-".join(f"{one[0]:.1f}" for one in load if one) or "-",
                 ]
             )
     widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=False)]
@@ -739,9 +865,12 @@ def format_queue_summary(reports: dict[int, dict[str, Any]]) -> str:
             out.append("  ".join("-" * width for width in widths))
     out.append("")
     out.append(
-        f"÷ L2: req/s over L2's in the same run (goal for admin-queue >= {QUEUE_GOAL_VS_L2}). "
-        f"cost vs {smallest:,}: the request's cost in L2 requests over its cost at "
-        f"{smallest:,} cases (goal at 1,000,000 <= {GROWTH_GOAL})."
+        "L2 requests: the page's cost in L2 requests, the median of the paired rounds "
+        "(range). "
+        f"÷ L2: its inverse (goal for admin-queue >= {QUEUE_GOAL_VS_L2}). "
+        f"cost vs {smallest:,}: the median cost over its cost at "
+        f"{smallest:,} cases (goal at 1,000,000 <= {GROWTH_GOAL}). "
+        "load: the 1-minute load average at the start and end of that size's run."
     )
     return "\n".join(out)
 

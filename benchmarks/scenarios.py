@@ -27,6 +27,11 @@ class Target:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+# Exact queries per request: one figure, or by table size ({0: 10, 10_000: 9}: 10 up to
+# 9,999 cases, 9 from 10,000).
+QueryCount = int | Mapping[int, int]
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -38,7 +43,7 @@ class Scenario:
     setup: Callable[[], Target] | None = None
     # Exact number of SQL queries one request makes; checked before timing so that a page that
     # starts doing N+1 queries (or stops querying) fails loudly instead of just looking slow.
-    queries: int | None = None
+    queries: QueryCount | None = None
     expect_status: int = 200
     # "queue" scenarios time the coordinator console on a table of many cases: they run
     # only with --queue (or --only), once per --sizes, on cases made by bench_cases.
@@ -50,6 +55,13 @@ class Scenario:
 
     def prepare(self) -> Target:
         return self.setup() if self.setup is not None else Target(self.path)
+
+    def expected_queries(self, cases: int | None) -> int | None:
+        """The exact query count to expect with ``cases`` in the table (None: unchecked)."""
+        if self.queries is None or isinstance(self.queries, int):
+            return self.queries
+        size = cases or 0
+        return self.queries[max(start for start in self.queries if start <= size)]
 
 
 # Helpers for setup functions -------------------------------------------------------------
@@ -325,15 +337,122 @@ def seed_portal_dashboard_at_scale() -> Target:
 
 
 def seed_portal_case_at_scale() -> Target:
+    case = _first_delivered_bench_case()
+    family = case.family
+    if family is None:
+        raise RuntimeError(f"bench case {case.reference} has no family")
+    _verified(family)
+    return Target(f"/cases/{case.reference}/", session_headers(family))
+
+
+def seed_portal_family_dashboard_at_scale() -> Target:
+    # An ordinary family of bench_cases: its own three requests, and the case next to them
+    # it is invited onto as a second guardian (the access gate's second branch).
+    family = _first_delivered_bench_case().family
+    if family is None:
+        raise RuntimeError("the first delivered bench case has no family")
+    _verified(family)
+    return Target("/cases/", session_headers(family))
+
+
+def seed_portal_messages_at_scale() -> Target:
+    case = _first_delivered_bench_case()
+    family = case.family
+    if family is None:
+        raise RuntimeError(f"bench case {case.reference} has no family")
+    _verified(family)
+    return Target(f"/cases/{case.reference}/messages/?thread=coordinator", session_headers(family))
+
+
+def _bench_physician() -> "User":
+    """The local physician named on that case, with an account: bench_cases names 2,000
+    physicians, so each sees about one case in 2,000 (500 at a million)."""
+    from accounts.models import Role, User
+
+    email = _first_delivered_bench_case().physician_email
+    user, _ = User.objects.get_or_create(
+        email=email, defaults={"role": Role.PHYSICIAN, "full_name": "Dr. Bench Physician"}
+    )
+    _verified(user)
+    return user
+
+
+def seed_physician_dashboard_at_scale() -> Target:
+    return Target("/cases/", session_headers(_bench_physician()))
+
+
+def seed_physician_case_at_scale() -> Target:
+    physician = _bench_physician()
+    case = _first_delivered_bench_case()
+    return Target(f"/cases/{case.reference}/", session_headers(physician))
+
+
+def _first_in_review_bench_case() -> "Case":
+    from cases.models import Case, Status
+
+    case = (
+        Case.objects.filter(
+            created_by__email__startswith="bench-queue-family-", status=Status.IN_REVIEW
+        )
+        .select_related("assigned_specialist")
+        .order_by("pk")
+        .first()
+    )
+    if case is None or case.assigned_specialist is None:
+        raise SystemExit("No bench case in review: run with --queue (it calls bench_cases).")
+    return case
+
+
+def _bench_specialist() -> "User":
+    """The specialist of the first bench case in review: one of bench_cases' 40, each with
+    1 assigned case in 40 (about 15,000 at a million, a few of them still open)."""
+    from accounts.models import SpecialistProfile
+
+    user = _first_in_review_bench_case().assigned_specialist
+    if user is None:
+        raise RuntimeError("the first in-review bench case has no specialist")
+    SpecialistProfile.objects.get_or_create(
+        user=user, defaults={"title": "Attending", "credentials": "MD"}
+    )
+    _verified(user)
+    return user
+
+
+def seed_workspace_at_scale() -> Target:
+    return Target("/workspace/", staff_session_headers(_bench_specialist()))
+
+
+def seed_workspace_case_at_scale() -> Target:
+    specialist = _bench_specialist()
+    case = _first_in_review_bench_case()
+    return Target(f"/workspace/{case.reference}/", staff_session_headers(specialist))
+
+
+def _verified(user: "User") -> None:
     from allauth.account.models import EmailAddress
 
-    case = _first_bench_case()
-    family = case.family
-    assert family is not None
     EmailAddress.objects.get_or_create(
-        user=family, email=family.email, defaults={"verified": True, "primary": True}
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
     )
-    return Target(f"/cases/{case.reference}/", session_headers(family))
+
+
+def _first_delivered_bench_case() -> "Case":
+    """The first bench case drawn as delivered: bench_cases never changes a delivered case
+    (it finishes old open work only), so this is the same case, with the same family and
+    physician, at every size."""
+    from cases.models import Case, Status
+
+    case = (
+        Case.objects.filter(
+            created_by__email__startswith="bench-queue-family-", status=Status.DELIVERED
+        )
+        .select_related("family")
+        .order_by("pk")
+        .first()
+    )
+    if case is None:
+        raise SystemExit("No bench cases: run with --queue (it calls manage.py bench_cases).")
+    return case
 
 
 # The registry, in run order ---------------------------------------------------------------
@@ -380,6 +499,27 @@ def seed_specialist_case() -> Target:
         report_draft_for(case=case, by=specialist)
     return Target(f"/workspace/{case.reference}/", staff_session_headers(specialist))
 
+
+# Queries per request of the pages at scale (--queue), checked before any timing at every
+# size, as the pages' are: a query per row, or one more as the table grows, fails the run.
+# Each is what the page makes today (tests/cases/test_page_budgets.py holds the same pages'
+# budgets at two sizes); lower a figure here when a change brings its page down. A mapping
+# gives the count by table size, from that many cases up.
+PORTAL_QUERIES: dict[str, QueryCount] = {
+    "dashboard": 4,
+    "family-case": 16,
+    "messages": 23,
+    "physician-dashboard": 4,
+    "physician-case": 16,
+    "workspace": 4,
+    "specialist-case": 12,
+}
+QUEUE_QUERIES: dict[str, QueryCount] = {
+    # The console queue's budget is 6 (issue #12); tests/cases/test_page_budgets.py holds
+    # what it makes now.
+    "queue": 8,
+    "search": 11,
+}
 
 SCENARIOS: list[Scenario] = [
     Scenario(
@@ -443,12 +583,22 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         name="portal-dashboard-big",
         description="a family's dashboard among all of bench_cases' cases: 1 case in 500 "
-        "is theirs, some they are invited onto",
+        "is theirs (100 of them shown)",
         path="/cases/",
         baseline="L2",
         setup=seed_portal_dashboard_at_scale,
         group="queue",
-        queries=4,
+        queries=PORTAL_QUERIES["dashboard"],
+    ),
+    Scenario(
+        name="portal-dashboard",
+        description="an ordinary family's dashboard among all of bench_cases' cases: its own "
+        "requests and one it is invited onto",
+        path="/cases/",
+        baseline="L2",
+        setup=seed_portal_family_dashboard_at_scale,
+        group="queue",
+        queries=PORTAL_QUERIES["dashboard"],
     ),
     Scenario(
         name="portal-case",
@@ -457,6 +607,52 @@ SCENARIOS: list[Scenario] = [
         baseline="L2",
         setup=seed_portal_case_at_scale,
         group="queue",
+        queries=PORTAL_QUERIES["family-case"],
+    ),
+    Scenario(
+        name="portal-messages",
+        description="a family's messages with the coordinator, among millions of messages",
+        path="/cases/<reference>/messages/?thread=coordinator",
+        baseline="L2",
+        setup=seed_portal_messages_at_scale,
+        group="queue",
+        queries=PORTAL_QUERIES["messages"],
+    ),
+    Scenario(
+        name="physician-dashboard",
+        description="a local physician's dashboard: the cases naming them (1 in 2,000)",
+        path="/cases/",
+        baseline="L2",
+        setup=seed_physician_dashboard_at_scale,
+        group="queue",
+        queries=PORTAL_QUERIES["physician-dashboard"],
+    ),
+    Scenario(
+        name="physician-case",
+        description="a local physician's view of a case naming them",
+        path="/cases/<reference>/",
+        baseline="L2",
+        setup=seed_physician_case_at_scale,
+        group="queue",
+        queries=PORTAL_QUERIES["physician-case"],
+    ),
+    Scenario(
+        name="workspace-list",
+        description="a specialist's My cases: 1 assigned case in 40 is theirs, MFA-passed",
+        path="/workspace/",
+        baseline="L2",
+        setup=seed_workspace_at_scale,
+        group="queue",
+        queries=PORTAL_QUERIES["workspace"],
+    ),
+    Scenario(
+        name="workspace-case",
+        description="a specialist's case page (in review) among all of bench_cases' cases",
+        path="/workspace/<reference>/",
+        baseline="L2",
+        setup=seed_workspace_case_at_scale,
+        group="queue",
+        queries=PORTAL_QUERIES["specialist-case"],
     ),
     Scenario(
         name="admin-queue",
@@ -465,6 +661,7 @@ SCENARIOS: list[Scenario] = [
         baseline="L2",
         setup=seed_admin_queue,
         group="queue",
+        queries=QUEUE_QUERIES["queue"],
     ),
     Scenario(
         name="admin-search-ref",
@@ -473,6 +670,7 @@ SCENARIOS: list[Scenario] = [
         baseline="L2",
         setup=seed_admin_search_reference,
         group="queue",
+        queries=QUEUE_QUERIES["search"],
     ),
     Scenario(
         name="admin-search-name",
@@ -481,6 +679,7 @@ SCENARIOS: list[Scenario] = [
         baseline="L2",
         setup=seed_admin_search_name,
         group="queue",
+        queries=QUEUE_QUERIES["search"],
     ),
     Scenario(
         name="admin-search-email",
@@ -489,6 +688,7 @@ SCENARIOS: list[Scenario] = [
         baseline="L2",
         setup=seed_admin_search_email,
         group="queue",
+        queries=QUEUE_QUERIES["search"],
     ),
 ]
 

@@ -11,6 +11,7 @@ generator's connections, leaving the other idle: rounds then came out at full or
 depending on that draw.
 """
 
+import concurrent.futures
 import contextlib
 import http.client
 import os
@@ -27,7 +28,9 @@ from .loadgen import HOST
 
 WORKERS = 2
 WORKER_CLASS = "sync"
-READY_TIMEOUT_S = 30
+# Generous: on a machine at eight times its core count in load, importing Django and the
+# project in two workers has taken over 30 s.
+READY_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 10
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,10 +94,12 @@ def serve(
     *,
     workers: int = WORKERS,
     env: Mapping[str, str] | None = None,
+    timeout: int | None = None,
 ) -> Iterator[Served]:
     """As ``gunicorn``, yielding the port and the master's pid (to find the workers).
 
-    ``env`` replaces the environment the server starts with (default: this process's).
+    ``env`` replaces the environment the server starts with (default: this process's);
+    ``timeout`` gunicorn's worker timeout (default: gunicorn's, 30 s).
     """
     port = free_port()
     cmd = [
@@ -106,6 +111,7 @@ def serve(
         "--worker-tmp-dir=/dev/shm",
         "--log-level=warning",
         "--graceful-timeout=5",
+        *([f"--timeout={timeout}"] if timeout is not None else []),
     ]
     env = {**(os.environ if env is None else env), "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +131,47 @@ def serve(
             yield Served(port, proc.pid)
         finally:
             stop_process(proc)
+
+
+DRAIN_TIMEOUT_S = 180
+
+
+def drain(served: Served, path: str, *, timeout: float = DRAIN_TIMEOUT_S) -> None:
+    """Returns once every worker of ``served`` has answered a request sent now.
+
+    A sync worker serves one request at a time, in the order the listen queue hands them
+    out; ``path`` answers with the worker's pid. A worker that answers has finished every
+    request it took before, and the queue has handed out everything sent before the probe:
+    when all workers have answered, the previous load's backlog is gone.
+    """
+    workers = set(served.worker_pids())
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+
+    def probe(_: int) -> int | None:
+        conn = http.client.HTTPConnection(HOST, served.port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+        except OSError:
+            return None
+        finally:
+            conn.close()
+        return int(body) if response.status == 200 and body.isdigit() else None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(workers))) as pool:
+        while not workers <= seen:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn on port {served.port} did not drain in {timeout} s")
+            # As many at once as there are workers, so a busy one cannot hold them all up.
+            for pid in pool.map(probe, range(len(workers))):
+                if pid is not None:
+                    seen.add(pid)
+            # A worker restarted meanwhile (max-requests, a crash) has a new pid.
+            workers = set(served.worker_pids())
+            if not workers <= seen:
+                time.sleep(0.05)
 
 
 def _wait_ready(proc: subprocess.Popen, port: int, path: str, log_path: Path) -> None:

@@ -131,12 +131,13 @@ def viewer(port: int, cookie: str, page: str, tiles: list[tuple[int, int, int]])
         raise SystemExit(f"viewer page answered {response.status}")
     start = html.index('data-dzi-url="') + len('data-dzi-url="')
     dzi = html[start : html.index('"', start)].replace("&amp;", "&")
-    base, _, query = dzi.partition("?")
+    start = html.index('data-grant="') + len('data-grant="')
+    grant = html[start : html.index('"', start)]
     times = []
     for level, col, row in tiles:
-        url = f"{base.removesuffix('.dzi')}_files/{level}/{col}_{row}.jpeg?{query}"
+        url = f"{dzi.removesuffix('.dzi')}_files/{level}/{col}_{row}.jpeg"
         began = time.perf_counter()
-        conn.request("GET", url, headers={"Cookie": cookie, "Host": HOST})
+        conn.request("GET", url, headers={"Cookie": cookie, "Host": HOST, "X-Slide-Grant": grant})
         response = conn.getresponse()
         body = response.read()
         times.append((time.perf_counter() - began) * 1000)

@@ -9,6 +9,7 @@ from . import views
 
 urlpatterns = [
     path("_bench/bare/", views.bare, name="bench_bare"),
+    path("_bench/pid/", views.worker_pid, name="bench_pid"),
     path("_bench/indexed/<slug:slug>/", views.indexed_query, name="bench_indexed"),
     path("", include("config.urls")),
 ]

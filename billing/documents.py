@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from cases.models import Case, Status
-from reports.pdf import render_pdf
+from core.pdf.render import render_pdf
 
 from .models import CaseBilling, PaymentAttempt, Refund
 

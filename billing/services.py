@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case, Status
-from cases.notifications import coordinator_addresses, email_render_and_enqueue, family_addresses
+from cases.notifications import case_email, coordinator_addresses, family_addresses
 from core.refusals import Refused
 
 from . import stripe_client
@@ -95,25 +95,11 @@ def stripe_id(value: Any) -> str:
 
 
 def _email_family(case: Case, template: str, key: str, **context: Any) -> None:
-    for email in family_addresses(case):
-        email_render_and_enqueue(
-            template=template,
-            to=email,
-            case=case,
-            context=context,
-            dedupe_key=f"{key}:{email}",
-        )
+    case_email(case, template, family_addresses(case), key, **context)
 
 
 def _alert_coordinators(case: Case, what: str, key: str) -> None:
-    for email in coordinator_addresses():
-        email_render_and_enqueue(
-            template="coordinator_alert",
-            to=email,
-            case=case,
-            context={"what": what},
-            dedupe_key=f"{key}:{email}",
-        )
+    case_email(case, "coordinator_alert", coordinator_addresses(), key, what=what)
 
 
 def billing_lock(case: Case) -> tuple[Case, CaseBilling]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .clock import BusinessCalendar, clock_state, format_pacific
 from .models import Case, Status, TurnaroundPolicy
+from .notifications import case_email, coordinator_addresses
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ RANK = {"": 0, "at_risk": 1, "overdue": 2}
 
 def clock_alerts_send() -> int:
     """Alert on every case that crossed a threshold since the last sweep. Returns how many."""
-    from .notifications import coordinator_addresses, email_render_and_enqueue
-
     now = timezone.now()
     policy = TurnaroundPolicy.current()
     calendar = BusinessCalendar.from_db()
@@ -36,7 +35,8 @@ def clock_alerts_send() -> int:
         "pk", "reference", "due_at", "clock_alerted"
     )
     for case in running.iterator():
-        assert case.due_at is not None
+        if case.due_at is None:  # excluded by the filter; says so to the type checker
+            continue
         state = clock_state(case.due_at, now, policy=policy, calendar=calendar)
         if state == "on_track" or RANK[state] <= RANK[case.clock_alerted]:
             continue
@@ -51,14 +51,9 @@ def clock_alerts_send() -> int:
                 if state == "overdue"
                 else f"This case is at risk: it is due {format_pacific(case.due_at)}."
             )
-            for email in coordinators:
-                email_render_and_enqueue(
-                    template="coordinator_alert",
-                    to=email,
-                    case=case,
-                    context={"what": what},
-                    dedupe_key=f"clock:{case.pk}:{state}:{email}",
-                )
+            case_email(
+                case, "coordinator_alert", coordinators, f"clock:{case.pk}:{state}", what=what
+            )
         sent += 1
     return sent
 
@@ -80,7 +75,6 @@ def acceptance_alerts_send() -> int:
     from django.db.models import OuterRef, Subquery
 
     from .models import TimelineEvent
-    from .notifications import coordinator_addresses, email_render_and_enqueue
 
     now = timezone.now()
     calendar = BusinessCalendar.from_db()
@@ -101,20 +95,13 @@ def acceptance_alerts_send() -> int:
         moment = case.assigned_moment
         if moment is None or acceptance_deadline(moment, calendar) > now:
             continue
-        queued = False
-        for email in coordinators:
-            queued |= (
-                email_render_and_enqueue(
-                    template="coordinator_alert",
-                    to=email,
-                    case=case,
-                    context={
-                        "what": f"The specialist has not accepted {case.reference} within 1 "
-                        "business day: chase them or assign another specialist."
-                    },
-                    dedupe_key=f"accept-late:{case.assigned_move}:{email}",
-                )
-                is not None
-            )
-        sent += queued
+        queued = case_email(
+            case,
+            "coordinator_alert",
+            coordinators,
+            f"accept-late:{case.assigned_move}",
+            what=f"The specialist has not accepted {case.reference} within 1 "
+            "business day: chase them or assign another specialist.",
+        )
+        sent += bool(queued)
     return sent

@@ -32,7 +32,7 @@ from cases.notifications import family_addresses as _family_addresses
 from .access import can_see_case
 from .lifecycle import timeline_note as _note
 from .models import Case, CaseMember, CaseMessage, CaseReadMarker
-from .notifications import email_render_and_enqueue
+from .notifications import case_email
 
 Thread = CaseMessage.Thread
 
@@ -151,14 +151,13 @@ def _recipients(message: CaseMessage) -> list[str]:
 
 def _notify(message: CaseMessage) -> None:
     path = reverse("case_messages", args=[message.case.reference])
-    for email in _recipients(message):
-        email_render_and_enqueue(
-            template="message_received",
-            to=email,
-            case=message.case,
-            context={"messages_path": f"{path}?thread={message.thread}"},
-            dedupe_key=f"message:{message.pk}:{email}",
-        )
+    case_email(
+        message.case,
+        "message_received",
+        _recipients(message),
+        f"message:{message.pk}",
+        messages_path=f"{path}?thread={message.thread}",
+    )
 
 
 def _author_label(author: User) -> str:

@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -100,6 +101,14 @@ class Case(models.Model):
     # The last clock threshold the coordinators were emailed about ("", at_risk, overdue).
     clock_alerted = models.CharField(max_length=10, blank=True)
     in_person_requested_at = models.DateTimeField(null=True, blank=True)
+    # The outbox (core) points at its subject generically; this is the case's side of it, so
+    # ``case.emails`` and ``OutboundEmail.objects.filter(case=...)`` read as they did.
+    emails = GenericRelation(
+        "core.OutboundEmail",
+        content_type_field="about_type",
+        object_id_field="about_id",
+        related_query_name="case",
+    )
 
     objects = CaseManager()
 
@@ -258,43 +267,6 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain {self.chain} at {self.seq}"
-
-
-class OutboundEmail(models.Model):
-    """The outbox: every email is a row first, then a Celery task sends it by id.
-
-    Keeping the row makes sending retryable and idempotent (``dedupe_key`` is unique, so an
-    event never mails the same person twice) and lets the timeline show what was sent.
-    Bodies never hold medical detail; they may hold sign-in or verification links.
-    """
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-
-    created_at = models.DateTimeField(auto_now_add=True)
-    to = models.EmailField()
-    subject = models.CharField(max_length=255)
-    text = models.TextField()
-    html = models.TextField(blank=True)
-    kind = models.CharField(max_length=80)
-    case = models.ForeignKey(
-        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="emails"
-    )
-    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=255, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["state", "created_at"], name="outbox_state_created_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} → {self.to} ({self.state})"
 
 
 class CaseMember(models.Model):

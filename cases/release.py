@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, User
-from reports.pdf import render_pdf
+from core.pdf.render import render_pdf
 
 from .models import Case, RecordRequest
 

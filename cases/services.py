@@ -3,7 +3,7 @@ confirms (and is then charged for), specialist acceptance, holds and in-person r
 
 Every status change goes through ``cases.lifecycle.case_transition``; events that do not
 change the status are written to the timeline as notes. Emails are queued in the outbox
-inside the same transaction (``email_render_and_enqueue``), so they are sent by the task
+inside the same transaction (``case_email``, core.outbox), so they are sent by the task
 only after the change commits, never for a change that rolled back; each has a dedupe key
 so one event never mails the same person twice. Emails carry no medical detail.
 
@@ -32,7 +32,7 @@ from .clock import explain as clock_explain
 from .lifecycle import case_transition
 from .lifecycle import timeline_note as _note
 from .models import Case, CaseHold, RecordRequest, Status, TimelineEvent, TurnaroundPolicy
-from .notifications import email_render_and_enqueue
+from .notifications import case_email
 
 S = Status
 
@@ -99,19 +99,6 @@ def _round(case: Case, status: Status) -> int:
     return TimelineEvent.objects.filter(
         case=case, kind=TimelineEvent.Kind.STATUS, to_status=status
     ).count()
-
-
-def case_email(case: Case, template: str, to: Iterable[str], key: str, **context: Any) -> None:
-    """Queue ``template`` to each address once; ``key`` + address is the dedupe key."""
-    for address in dict.fromkeys(to):
-        if address:
-            email_render_and_enqueue(
-                template=template,
-                to=address,
-                case=case,
-                context=context,
-                dedupe_key=f"{key}:{address}"[:200],
-            )
 
 
 def _email_family(case: Case, template: str, key: str, **context: Any) -> None:

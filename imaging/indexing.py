@@ -43,20 +43,9 @@ ERROR_CHILD = "The files could not be read in time or within the memory limit."
 ERROR_STORAGE = "The record could not be read from storage."
 NO_IMAGES = "No DICOM images could be read from this record."
 
-DEFAULTS = {
-    "IMAGING_INDEX_SECONDS": 900,
-    "IMAGING_INDEX_MEMORY_MB": 1024,
-    "IMAGING_MAX_RECORD_MB": 5 * 1024,
-}
-
-
-def _setting(name: str) -> int:
-    return int(getattr(settings, name, DEFAULTS[name]))
-
 
 def limits() -> Limits:
-    overrides = getattr(settings, "IMAGING_LIMITS", {})
-    return Limits(**overrides)
+    return Limits(**settings.IMAGING_LIMITS)
 
 
 def is_imaging(record: Record) -> bool:
@@ -68,7 +57,7 @@ def is_imaging(record: Record) -> bool:
 
 def _copy_record(record: Record, target: Path) -> None:
 
-    limit = _setting("IMAGING_MAX_RECORD_MB") * 1024 * 1024
+    limit = settings.IMAGING_MAX_RECORD_MB * 1024 * 1024
     copied = 0
     with target.open("wb") as out:
         for chunk in stored_chunks(record):
@@ -103,8 +92,8 @@ def read_record(record: Record, workdir: Path) -> dict[str, Any]:
                 "name": record.original_name,
                 "limits": asdict(limits()),
             },
-            seconds=_setting("IMAGING_INDEX_SECONDS"),
-            memory_bytes=_setting("IMAGING_INDEX_MEMORY_MB") * 1024 * 1024,
+            seconds=settings.IMAGING_INDEX_SECONDS,
+            memory_bytes=settings.IMAGING_INDEX_MEMORY_MB * 1024 * 1024,
             label="Imaging index",
         )
     except bounded.ChildRefused as exc:

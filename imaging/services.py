@@ -8,12 +8,19 @@ from intake.models import Record
 
 from .indexing import record_index_reset
 from .models import RecordIndex
+from .tasks import record_index
 
 
-def _queue(record_id: int) -> None:
-    from .tasks import record_index
+def index_after_commit(record_id: int) -> None:
+    """Queue the record's indexing once the current transaction commits (the task reads the
+    committed record). A pending row is made first, so the console lists the record while
+    the task waits."""
 
-    record_index.delay(record_id)
+    def queue() -> None:
+        RecordIndex.objects.get_or_create(record_id=record_id)
+        record_index.delay(record_id)
+
+    transaction.on_commit(queue)
 
 
 @transaction.atomic
@@ -27,5 +34,5 @@ def record_reindex_request(*, record: Record, by: User) -> RecordIndex:
         note=f"Imaging index requested again for a record ({record.get_kind_display()}).",
     )
     record_id = record.pk
-    transaction.on_commit(lambda: _queue(record_id))
+    index_after_commit(record_id)
     return index

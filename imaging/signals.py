@@ -12,7 +12,6 @@ cases, records, studies and series alike.
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -20,16 +19,8 @@ from intake.models import Record
 
 from .indexing import is_imaging
 from .models import Instance
+from .services import index_after_commit
 from .storage import keys_delete_on_commit
-
-
-def _queue(record_id: int) -> None:
-    from .models import RecordIndex
-    from .tasks import record_index
-
-    # A pending row first, so the console lists the record while the task waits.
-    RecordIndex.objects.get_or_create(record_id=record_id)
-    record_index.delay(record_id)
 
 
 @receiver(post_save, sender=Record, dispatch_uid="imaging_index_cleared_record")
@@ -40,7 +31,7 @@ def record_saved(sender: Any, instance: Record, created: bool, **kwargs: Any) ->
     if not instance.is_cleared or not is_imaging(instance):
         return
     record_id = instance.pk
-    transaction.on_commit(lambda: _queue(record_id))
+    index_after_commit(record_id)
 
 
 @receiver(post_delete, sender=Instance, dispatch_uid="imaging_instance_files_deleted")

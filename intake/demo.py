@@ -108,7 +108,8 @@ def demo_request_submit(
         case.specialty = Specialty.objects.get(slug="cardiac-surgery")
         case.save(update_fields=["specialty"])
     case_submit(case=case, by=family)
-    assert case.status == Status.SUBMITTED
+    if case.status != Status.SUBMITTED:
+        raise RuntimeError(f"The demo request {case.reference} was not submitted.")
     return case
 
 

@@ -176,15 +176,15 @@ def record_reject(*, record: Record, reason: str) -> Record:
     record.rejection_reason = reason[:300]
     record.save(update_fields=["state", "rejection_reason"])
     _note(record.case, None, f"Record refused: {record.original_name}: {reason}")
-    case_id = record.case_id
-    transaction.on_commit(lambda: _tell_family_of_refusal(case_id))
+    record_id = record.pk
+    transaction.on_commit(lambda: _tell_family_of_refusal(record_id))
     return record
 
 
-def _tell_family_of_refusal(case_id: int) -> None:
+def _tell_family_of_refusal(record_id: int) -> None:
     from .notifications import notify_record_refused
 
-    notify_record_refused(case_id=case_id)
+    notify_record_refused(record_id=record_id)
 
 
 @transaction.atomic
@@ -331,12 +331,12 @@ def record_scan(*, record_id: int) -> Record:
             _note(
                 record.case, None, f"Record quarantined by the virus scan: {record.original_name}"
             )
-            case_id = record.case_id
-            transaction.on_commit(lambda: _alert_coordinators(case_id))
+            record_id = record.pk
+            transaction.on_commit(lambda: _alert_coordinators(record_id))
     return record
 
 
-def _alert_coordinators(case_id: int) -> None:
+def _alert_coordinators(record_id: int) -> None:
     from .notifications import notify_coordinators_quarantine
 
-    notify_coordinators_quarantine(case_id=case_id)
+    notify_coordinators_quarantine(record_id=record_id)

@@ -10,7 +10,6 @@ NUL-terminated line: ``stream: OK``, ``stream: <signature> FOUND`` or ``<reason>
 StreamMaxLength). The file is streamed chunk by chunk and is never held in memory whole.
 """
 
-import os
 import socket
 import struct
 from collections.abc import Iterable
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-DEFAULT_PORT = 3310
 # Largest frame we send. clamd accepts any frame up to its StreamMaxLength; 1 MiB keeps
 # each send small whatever size the caller's chunks are.
 MAX_FRAME = 1024 * 1024
@@ -39,21 +37,12 @@ class ScanError(Exception):
 
 
 def clamd_address() -> tuple[str, int] | None:
-    """(host, port) of clamd from the CLAMD_HOST/CLAMD_PORT settings, else the environment;
-    None when no host is configured (scanning is off)."""
-    host = getattr(settings, "CLAMD_HOST", None)
-    if host is None:
-        host = os.environ.get("CLAMD_HOST", "")
-    host = str(host).strip()
+    """(host, port) of clamd from the CLAMD_HOST/CLAMD_PORT settings (read from the
+    environment in config/settings/base.py); None when no host is set (scanning is off)."""
+    host = str(settings.CLAMD_HOST).strip()
     if not host:
         return None
-    raw = getattr(settings, "CLAMD_PORT", None)
-    if raw is None:
-        raw = os.environ.get("CLAMD_PORT", "").strip() or DEFAULT_PORT
-    try:
-        port = int(raw)
-    except (TypeError, ValueError):
-        raise ImproperlyConfigured(f"CLAMD_PORT={raw!r} is not an integer.") from None
+    port = int(settings.CLAMD_PORT)
     if not 0 < port < 65536:
         raise ImproperlyConfigured(f"CLAMD_PORT={port} is not a TCP port.")
     return host, port

@@ -34,12 +34,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
 from cases.models import Case, Status
+from core.pdf.errors import PdfRenderError
 from intake.views import login_required_keeping_input
 
 from . import services
 from .forms import AUDIENCE, DraftForm, SignForm, answer_field_name
 from .models import SECTIONS, Report
-from .pdf import PdfRenderError
 from .workspace_views import records_overview, specialist_case
 
 URL_NAMES: dict[str, dict[str, str]] = {

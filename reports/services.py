@@ -34,12 +34,13 @@ from cases.clock import BusinessCalendar
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case, Status
 from cases.notifications import (
+    case_email,
     coordinator_addresses,
-    email_render_and_enqueue,
     family_addresses,
     physician_addresses,
 )
-from cases.services import case_email, require_assigned_specialist, require_coordinator
+from cases.services import require_assigned_specialist, require_coordinator
+from core.pdf.render import render_pdf
 from core.refusals import Refused
 
 from .models import (
@@ -487,8 +488,6 @@ def report_context(report: Report, *, draft: bool = False) -> dict[str, Any]:
 
 
 def render_report_pdf(report: Report, *, draft: bool = False) -> bytes:
-    from .pdf import render_pdf
-
     context = report_context(report, draft=draft)
     return render_pdf(template="reports/report_pdf.html", context=context)
 
@@ -512,14 +511,9 @@ def report_deliver(report: Report) -> Report:
     else:
         timeline_note(case, None, f"{report.title} delivered.")
     template = _report_email_template(report)
-    for address in dict.fromkeys([*family_addresses(case), *physician_addresses(case)]):
-        email_render_and_enqueue(
-            template=template,
-            to=address,
-            case=case,
-            context={},
-            dedupe_key=f"report:{report.pk}:{address}"[:200],
-        )
+    case_email(
+        case, template, [*family_addresses(case), *physician_addresses(case)], f"report:{report.pk}"
+    )
     return report
 
 
@@ -589,14 +583,7 @@ def physician_reminders_send(now: datetime | None = None) -> int:
             ).update(physician_reminded_at=now)
             if claimed != 1 or not addresses:
                 continue
-            for address in addresses:
-                email_render_and_enqueue(
-                    template="report_reminder",
-                    to=address,
-                    case=report.case,
-                    context={},
-                    dedupe_key=f"report-reminder:{report.pk}:{address}"[:200],
-                )
+            case_email(report.case, "report_reminder", addresses, f"report-reminder:{report.pk}")
             timeline_note(report.case, None, "The physician was reminded to read the report.")
         sent += 1
     return sent

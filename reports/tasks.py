@@ -9,8 +9,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from core.pdf.errors import PdfRenderError
+from core.pdf.render import pdf_sha256
+
 from .models import Report
-from .pdf import PdfRenderError, pdf_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +84,16 @@ def report_render(self, report_id: int) -> str:
 
 
 def _render_gave_up(report_id: int) -> None:
-    from cases.notifications import coordinator_addresses, email_render_and_enqueue
+    from cases.notifications import case_email, coordinator_addresses
 
     report = Report.objects.select_related("case").get(pk=report_id)
-    for address in coordinator_addresses():
-        email_render_and_enqueue(
-            template="coordinator_alert",
-            to=address,
-            case=report.case,
-            context={"what": f"The report PDF of {report.case.reference} could not be made."},
-            dedupe_key=f"report-render-failed:{report_id}:{address}"[:200],
-        )
+    case_email(
+        report.case,
+        "coordinator_alert",
+        coordinator_addresses(),
+        f"report-render-failed:{report_id}",
+        what=f"The report PDF of {report.case.reference} could not be made.",
+    )
 
 
 @shared_task(acks_late=True)

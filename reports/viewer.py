@@ -11,7 +11,7 @@ What this module guarantees:
   ``VIEWER_MAX_SOURCE_MB``, and never more than that many bytes. Decoding runs in a
   short-lived child Python process (this file run as a script in isolated mode, JSON job
   on stdin, result on stdout) with a wall-clock limit enforced by the parent and CPU and
-  memory rlimits inside the child, for the same reasons as ``reports.pdf``: PDFium, libtiff
+  memory rlimits inside the child, for the same reasons as ``core.pdf``: PDFium, libtiff
   and the DICOM codecs are C code fed with files from the public, and a thread cannot be
   stopped. Inside the child, pages are capped at ``VIEWER_MAX_PAGES``, output images at
   ``VIEWER_MAX_SIDE_PX`` on their longest side, and decoded pictures at

@@ -70,8 +70,8 @@ class Worker:
         return data
 
     def request(self, job: dict[str, Any], seconds: float) -> bytes:
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
+        if self.proc.stdin is None or self.proc.stdout is None:  # started with both piped
+            raise ChildFailed("worker has no pipes")
         deadline = time.monotonic() + seconds
         body = json.dumps(job).encode()
         try:

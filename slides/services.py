@@ -45,16 +45,12 @@ class NoSlide(Exception):
     """No viewable slide here: not a slide, not cleared, unreadable, or no such tile."""
 
 
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 def grant_seconds() -> int:
-    return _setting("SLIDES_GRANT_SECONDS", 10 * 60)
+    return int(settings.SLIDES_GRANT_SECONDS)
 
 
 def _cache_dir() -> Path:
-    configured = getattr(settings, "SLIDES_CACHE_DIR", "")
+    configured = settings.SLIDES_CACHE_DIR
     path = Path(configured or Path(tempfile.gettempdir()) / f"so-slides-{os.getuid()}")
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
@@ -81,7 +77,7 @@ def local_copy(record: Record, prefix: str) -> Path:
     target = _cache_dir() / f"{prefix}{CANDIDATE_KINDS.get(record.detected_kind, '.tif')}"
     if target.exists() and target.stat().st_size == record.size:
         return target
-    limit = _setting("SLIDES_MAX_SOURCE_MB", 5 * 1024) * 1024 * 1024
+    limit = settings.SLIDES_MAX_SOURCE_MB * 1024 * 1024
     if record.size > limit:
         raise NoSlide("too large")
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".copy-")
@@ -120,8 +116,8 @@ def _read_properties(path: Path) -> dict[str, Any]:
     out = bounded.run_script(
         "slides.decoder:properties_job",
         {"path": str(path)},
-        seconds=_setting("SLIDES_OPEN_SECONDS", 30),
-        memory_bytes=_setting("SLIDES_MEMORY_MB", 1024) * 1024 * 1024,
+        seconds=settings.SLIDES_OPEN_SECONDS,
+        memory_bytes=settings.SLIDES_MEMORY_MB * 1024 * 1024,
         label="slide reader",
     )
     data = json.loads(out)
@@ -195,9 +191,9 @@ def tile_key(slide: Slide, level: int, col: int, row: int) -> str:
 
 def tile_pool() -> pool.TilePool:
     return pool.get_pool(
-        size=_setting("SLIDES_TILE_WORKERS", 2),
-        memory_bytes=_setting("SLIDES_MEMORY_MB", 1024) * 1024 * 1024,
-        seconds=_setting("SLIDES_TILE_SECONDS", 10),
+        size=settings.SLIDES_TILE_WORKERS,
+        memory_bytes=settings.SLIDES_MEMORY_MB * 1024 * 1024,
+        seconds=settings.SLIDES_TILE_SECONDS,
     )
 
 

@@ -5,7 +5,9 @@ and hands the page a short-lived grant (``core.grants``, kind "slide") bound to 
 case and the slide. The descriptor and the hundreds of tile requests that follow carry the
 grant instead of going through the gate again, so they write no audit row each; a request
 whose grant is missing, forged, expired or names another user, case or slide is refused with
-a 404 and an audited refusal.
+a 404 and an audited refusal. The grant travels in the ``X-Slide-Grant`` request header,
+never in the URL, so it stays out of web-server access logs, proxies and browser history
+(the study viewer does the same).
 
 Who may open a slide: whoever may see the case's records (the assigned specialist, the
 coordinators, the family and the physician: the page has no actions, so it is read-only for
@@ -34,6 +36,7 @@ from .models import Slide
 GRANT_KIND = "slide"
 ACTION = "view_slide"
 RENEW_ACTION = "renew_slide_grant"
+GRANT_HEADER = "X-Slide-Grant"
 
 
 def _refuse(request: HttpRequest, record: Record | None, object_id: str) -> Http404:
@@ -54,11 +57,10 @@ def _magnification(value: float | None) -> str:
     return f"{value:g}\N{MULTIPLICATION SIGN}"
 
 
-def _grant_query(request: AuthedRequest, record: Record) -> str:
-    token = grants.issue(
+def _grant(request: AuthedRequest, record: Record) -> str:
+    return grants.issue(
         kind=GRANT_KIND, user_id=request.user.pk, case_id=record.case_id, object_id=str(record.uid)
     )
-    return f"?grant={token}"
 
 
 def _viewable_slide(request: AuthedRequest, reference: str, record_uid: str, action: str) -> Slide:
@@ -86,9 +88,7 @@ def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> Htt
     record = slide.record
     services.prepare_tiles(slide, record)
     props = slide.properties
-    dzi_url = reverse("slides:dzi", kwargs={"record_uid": record.uid}) + _grant_query(
-        request, record
-    )
+    dzi_url = reverse("slides:dzi", kwargs={"record_uid": record.uid})
     power = _magnification(props.get("objective_power"))
     return render(
         request,
@@ -100,6 +100,7 @@ def slide_viewer(request: AuthedRequest, reference: str, record_uid: str) -> Htt
             "props": props,
             "magnification": power,
             "dzi_url": dzi_url,
+            "grant": _grant(request, record),
             "is_specialist": request.user.role == "specialist",
             "grant_minutes": services.grant_seconds() // 60,
             "grant_seconds": services.grant_seconds(),
@@ -114,7 +115,7 @@ def slide_grant(request: AuthedRequest, reference: str, record_uid: str) -> Http
     """A fresh grant for a viewer left open longer than a grant lasts: through the gate again
     (one audit row per renewal, every few minutes, not one per tile)."""
     slide = _viewable_slide(request, reference, record_uid, RENEW_ACTION)
-    response = JsonResponse({"query": _grant_query(request, slide.record)})
+    response = JsonResponse({"grant": _grant(request, slide.record)})
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -124,7 +125,7 @@ def _granted_slide(request: HttpRequest, record_uid: str) -> Slide:
     record = slide.record if slide is not None else None
     try:
         case_id = grants.check(
-            request.GET.get("grant"),
+            request.headers.get(GRANT_HEADER),
             kind=GRANT_KIND,
             user_id=request.user.pk,
             object_id=record_uid,

@@ -7,11 +7,13 @@ from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client, RequestFactory
 
 from accounts.models import Role, User
 from accounts.roles import user_set_role
+from config.settings.csp import content_security_policy
 
 from .factories import CaseFactory, UserFactory
 
@@ -23,19 +25,42 @@ def totp_now(secret: str = TOTP_SECRET, offset: int = 0) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 
+def csp_for(settings: Any) -> dict[str, list[str]]:
+    """The CSP for the settings as a test has changed them (a bucket or Stripe elsewhere),
+    built by the function base.py builds it with."""
+    return content_security_policy(
+        s3_endpoint_url=settings.AWS_S3_ENDPOINT_URL,
+        s3_bucket=settings.AWS_STORAGE_BUCKET_NAME,
+        s3_region=settings.AWS_S3_REGION_NAME,
+        stripe_js_url=settings.STRIPE_JS_URL,
+        stripe_api_base=settings.STRIPE_API_BASE,
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "no_db: a pure test; it gets no database (pytest-django fails it if it asks)"
     )
 
 
+# Before pytest-xdist's own hook, which reads the xdist_group marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Nearly every test touches the database: give those without a django_db mark the plain
-    # (rolled-back) database, decided at collection so pytest-django sets it up properly.
-    # Tests of pure functions say no_db, so they neither pay for it nor can lean on it.
     for item in items:
+        # Nearly every test touches the database: give those without a django_db mark the
+        # plain (rolled-back) database, decided at collection so pytest-django sets it up
+        # properly. Tests of pure functions say no_db, so they neither pay for it nor can
+        # lean on it.
         if item.get_closest_marker("django_db") is None and not item.get_closest_marker("no_db"):
             item.add_marker(pytest.mark.django_db)
+        # Under pytest-xdist (`make test`, --dist loadgroup) the tests that run a Celery worker
+        # on the Redis broker run on one worker, one after another: the broker's bookkeeping
+        # of unacknowledged messages is shared, and test_worker_kill counts it.
+        uses_broker = "celery_worker" in getattr(item, "fixturenames", ()) or any(
+            item.get_closest_marker(name) for name in ("celery_worker", "redis")
+        )
+        if uses_broker:
+            item.add_marker(pytest.mark.xdist_group("broker"))
 
 
 @pytest.fixture(autouse=True)
@@ -52,9 +77,23 @@ def _isolated(settings: Any, tmp_path: Any, request: pytest.FixtureRequest) -> I
     if request.node.get_closest_marker("django_db") is not None:
         _seeded_rows_restore()
     # Rate-limit counters and used TOTP codes live in the cache: start every test clean.
-    cache.clear()
+    _cache_clear()
     yield
-    cache.clear()
+    _cache_clear()
+
+
+def _cache_clear() -> None:
+    backend = caches["default"]
+    if not backend.key_prefix or not isinstance(backend, RedisCache):
+        backend.clear()
+        return
+    # A pytest-xdist worker's keys (config/settings/test.py): the other worker's stay, which
+    # clear() (FLUSHDB) would empty in the middle of its test.
+    prefix = backend.key_prefix
+    client = backend._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 def _seeded_rows_restore() -> None:
@@ -90,39 +129,56 @@ def _person(email: str, role: Role, **kwargs: Any) -> User:
     return user
 
 
+# The test personas: email, role and full name.
+PERSONAS: dict[str, tuple[str, Role, str]] = {
+    "family": ("family@example.com", Role.FAMILY, "Maria Lopez"),
+    "other_family": ("family2@example.com", Role.FAMILY, "James Carter"),
+    "physician": ("physician@example.com", Role.PHYSICIAN, "Dr. Priya Shah"),
+    "other_physician": ("physician2@example.com", Role.PHYSICIAN, "Dr. Ken Ito"),
+    "coordinator": ("coordinator@example.com", Role.COORDINATOR, "Alex Kim"),
+    "specialist": ("specialist@example.com", Role.SPECIALIST, "Dr. Helen Park"),
+    "other_specialist": ("specialist2@example.com", Role.SPECIALIST, "Dr. Omar Haddad"),
+}
+
+
+def persona(name: str) -> User:
+    email, role, full_name = PERSONAS[name]
+    return _person(email, role, full_name=full_name)
+
+
 @pytest.fixture
 def family(db: None) -> User:
-    return _person("family@example.com", Role.FAMILY, full_name="Maria Lopez")
+    return persona("family")
 
 
 @pytest.fixture
 def other_family(db: None) -> User:
-    return _person("family2@example.com", Role.FAMILY, full_name="James Carter")
+    return persona("other_family")
 
 
 @pytest.fixture
 def physician(db: None) -> User:
-    return _person("physician@example.com", Role.PHYSICIAN, full_name="Dr. Priya Shah")
+    return persona("physician")
 
 
 @pytest.fixture
 def other_physician(db: None) -> User:
-    return _person("physician2@example.com", Role.PHYSICIAN, full_name="Dr. Ken Ito")
+    return persona("other_physician")
 
 
 @pytest.fixture
 def coordinator(db: None) -> User:
-    return _person("coordinator@example.com", Role.COORDINATOR, full_name="Alex Kim")
+    return persona("coordinator")
 
 
 @pytest.fixture
 def specialist(db: None) -> User:
-    return _person("specialist@example.com", Role.SPECIALIST, full_name="Dr. Helen Park")
+    return persona("specialist")
 
 
 @pytest.fixture
 def other_specialist(db: None) -> User:
-    return _person("specialist2@example.com", Role.SPECIALIST, full_name="Dr. Omar Haddad")
+    return persona("other_specialist")
 
 
 @pytest.fixture

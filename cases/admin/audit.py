@@ -3,7 +3,9 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from ..models import AccessEvent, OutboundEmail
+from core.models import OutboundEmail
+
+from ..models import AccessEvent
 from .base import AuditedAdmin, ReadOnlyAdmin
 from .filters import CachedValuesFilter, DateRangeFilter, DateRangeInputFilter
 
@@ -39,9 +41,9 @@ class AccessEventAdmin(ReadOnlyAdmin):
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(AuditedAdmin):
     audit_object_type = "email"
-    list_display = ["created_at", "kind", "to", "state", "attempts", "sent_at", "case"]
+    list_display = ["created_at", "kind", "to", "state", "attempts", "sent_at", "about"]
     list_filter = ["state", "kind"]
-    list_select_related = ["case"]
+    list_select_related = ["about_type"]
     search_fields = ["=to", "=case__reference"]
     exclude = ["text", "html"]  # may hold verification links: not for display
     readonly_fields = [
@@ -49,7 +51,7 @@ class OutboundEmailAdmin(AuditedAdmin):
         "to",
         "subject",
         "kind",
-        "case",
+        "about",
         "dedupe_key",
         "state",
         "attempts",

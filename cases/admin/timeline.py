@@ -10,7 +10,9 @@ from typing import Any
 from django.db.models import CharField, F, IntegerField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from ..models import AccessEvent, Case, CaseMessage, OutboundEmail, TimelineEvent
+from core.models import OutboundEmail
+
+from ..models import AccessEvent, Case, CaseMessage, TimelineEvent
 from .labels import console_status
 
 ACCESS_WORDS = {

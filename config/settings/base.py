@@ -7,10 +7,10 @@ mail). ``production.py`` refuses to start without the values production needs.
 from pathlib import Path
 
 import dj_database_url
-from django.utils.csp import CSP
 from xstatic.pkg import bootstrap as xstatic_bootstrap
 
-from .env import env_bool, env_int, env_list, env_str
+from .csp import content_security_policy
+from .env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "core",
     "accounts",
     "cases",
     "intake",
@@ -195,22 +196,6 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Scripts come only from our own origin (plus Stripe.js, added in the Stripe block); no inline
-# scripts. No inline styles either (style-src has no 'unsafe-inline'): style attributes in
-# templates are refused by the browser, so pages use classes (static/css/site.css, console.css).
-SECURE_CSP: dict[str, list[str]] = {
-    "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.NONCE],
-    "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
-    "font-src": [CSP.SELF],
-    "connect-src": [CSP.SELF],
-    "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF],
-    "base-uri": [CSP.SELF],
-    "object-src": [CSP.NONE],
-}
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/Los_Angeles"
 USE_I18N = True
@@ -254,20 +239,6 @@ STORAGES = {
     "default": default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# The large-file uploader PUTs parts from the browser straight to the bucket (presigned URLs,
-# intake/uploads.py), so the pages' connect-src must allow the origin those URLs point at.
-if AWS_S3_ENDPOINT_URL:
-    SECURE_CSP["connect-src"] = [
-        *SECURE_CSP["connect-src"],
-        "/".join(AWS_S3_ENDPOINT_URL.split("/")[:3]),
-    ]
-elif AWS_STORAGE_BUCKET_NAME:
-    SECURE_CSP["connect-src"] = [
-        *SECURE_CSP["connect-src"],
-        f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com",
-        f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com",
-    ]
-
 # Email: written to var/mail locally, SMTP when EMAIL_HOST is set. Only Celery tasks send.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <no-reply@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -309,7 +280,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "clock-sweep": {"task": "cases.tasks.clock_sweep", "schedule": 15 * 60},
-    "outbox-sweep": {"task": "cases.tasks.outbox_sweep", "schedule": 5 * 60},
+    "outbox-sweep": {"task": "core.tasks.outbox_sweep", "schedule": 5 * 60},
     "report-physician-reminders": {
         "task": "reports.tasks.physician_reminders",
         "schedule": 60 * 60,
@@ -358,6 +329,41 @@ SCANNER = "clamd"
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 
+# --- Limits of the bounded child processes ------------------------------------------------
+# Every decoder of an uploaded file, and the PDF renderer, runs in a child process with a
+# time and memory limit (core/bounded.py); a file too large is refused before it is read.
+# Report PDFs (core/pdf/): PDF_RENDER_SECONDS covers a report of up to ten pages, each
+# further page adds PDF_RENDER_SECONDS_PER_PAGE, never beyond PDF_RENDER_MAX_SECONDS.
+PDF_RENDER_SECONDS = env_int("PDF_RENDER_SECONDS", 20)
+PDF_RENDER_SECONDS_PER_PAGE = env_float("PDF_RENDER_SECONDS_PER_PAGE", 1.5)
+PDF_RENDER_MAX_SECONDS = env_int("PDF_RENDER_MAX_SECONDS", 120)
+PDF_RENDER_MEMORY_MB = env_int("PDF_RENDER_MEMORY_MB", 1024)
+PDF_MAX_RESOURCE_BYTES = env_int("PDF_MAX_RESOURCE_BYTES", 10 * 1024 * 1024)
+# The specialist's record viewer (reports/viewer.py): PDFs, pictures and DICOM as PNGs.
+VIEWER_MAX_SOURCE_MB = env_int("VIEWER_MAX_SOURCE_MB", 64)
+VIEWER_MAX_PAGES = env_int("VIEWER_MAX_PAGES", 50)
+VIEWER_MAX_SIDE_PX = env_int("VIEWER_MAX_SIDE_PX", 1600)
+VIEWER_MAX_IMAGE_PIXELS = env_int("VIEWER_MAX_IMAGE_PIXELS", 50_000_000)
+VIEWER_RENDER_SECONDS = env_int("VIEWER_RENDER_SECONDS", 20)
+VIEWER_RENDER_MEMORY_MB = env_int("VIEWER_RENDER_MEMORY_MB", 1024)
+# The imaging indexer (imaging/indexing.py) reads a whole study zip in one child;
+# IMAGING_LIMITS overrides imaging.dicomfiles.Limits (counts and sizes inside a study).
+IMAGING_INDEX_SECONDS = env_int("IMAGING_INDEX_SECONDS", 15 * 60)
+IMAGING_INDEX_MEMORY_MB = env_int("IMAGING_INDEX_MEMORY_MB", 1024)
+IMAGING_MAX_RECORD_MB = env_int("IMAGING_MAX_RECORD_MB", 5 * 1024)
+IMAGING_LIMITS: dict[str, int] = {}
+# Whole-slide images (slides/services.py): opened once per slide, tiles drawn by a small
+# pool of children; the local copies of open slides live in SLIDES_CACHE_DIR (default: a
+# private folder in the system's temporary directory).
+SLIDES_GRANT_SECONDS = env_int("SLIDES_GRANT_SECONDS", 10 * 60)
+SLIDES_MAX_SOURCE_MB = env_int("SLIDES_MAX_SOURCE_MB", 5 * 1024)
+SLIDES_OPEN_SECONDS = env_int("SLIDES_OPEN_SECONDS", 30)
+SLIDES_MEMORY_MB = env_int("SLIDES_MEMORY_MB", 1024)
+SLIDES_TILE_WORKERS = env_int("SLIDES_TILE_WORKERS", 2)
+SLIDES_TILE_SECONDS = env_int("SLIDES_TILE_SECONDS", 10)
+SLIDES_CACHE_DIR = env_str("SLIDES_CACHE_DIR")
+# --- end of limits -------------------------------------------------------------------------
+
 # --- Billing documents (receipts, superbills, no-charge statements) -----------------------
 # What an insurer needs on a superbill. The defaults are demo values: set the real ones in
 # the environment of every deployment that issues documents.
@@ -382,25 +388,15 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")  # empty: https://api.s
 STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 STRIPE_WEBHOOK_TOLERANCE = 300  # seconds: an older signed timestamp is refused (replays)
 
-
-def _origin(url: str) -> str:
-    return "/".join(url.split("/")[:3])
-
-
-# Stripe.js runs from its own origin, talks to the API and opens 3-D Secure frames; these
-# origins come from the settings above so localstripe's shim works under the same policy.
-_stripe_js_origin = _origin(STRIPE_JS_URL)
-_stripe_api_origin = _origin(STRIPE_API_BASE) if STRIPE_API_BASE else "https://api.stripe.com"
-# Stripe's 3-D Secure pages; localstripe's shim draws its own dialog in the page instead.
-_stripe_3ds_frames = [] if STRIPE_API_BASE else ["https://hooks.stripe.com"]
-SECURE_CSP = {
-    **SECURE_CSP,
-    "script-src": [*SECURE_CSP["script-src"], _stripe_js_origin],
-    "connect-src": list(
-        dict.fromkeys([*SECURE_CSP["connect-src"], _stripe_api_origin, _stripe_js_origin])
-    ),
-    "frame-src": list(dict.fromkeys([CSP.SELF, _stripe_js_origin, *_stripe_3ds_frames])),
-}
+# The Content Security Policy (config/settings/csp.py) allows the bucket's and Stripe's
+# origins set above.
+SECURE_CSP = content_security_policy(
+    s3_endpoint_url=AWS_S3_ENDPOINT_URL,
+    s3_bucket=AWS_STORAGE_BUCKET_NAME,
+    s3_region=AWS_S3_REGION_NAME,
+    stripe_js_url=STRIPE_JS_URL,
+    stripe_api_base=STRIPE_API_BASE,
+)
 # The SDK logs every request at INFO; failures reach our own logs through billing.services.
 LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]
 # --- end of Stripe --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /* The whole-slide viewer (templates/slides/viewer.html): OpenSeadragon on our Deep Zoom
    tiles, with labelled buttons instead of OpenSeadragon's icons, and a scale bar of ours
-   from the slide's microns per pixel (OpenSeadragon has none). The descriptor URL carries
-   the page's short-lived grant; OpenSeadragon appends the same query to every tile URL. */
+   from the slide's microns per pixel (OpenSeadragon has none). The descriptor and every tile
+   are fetched with the page's short-lived grant in the X-Slide-Grant header (never in the
+   URL, so it stays out of access logs and history); tiles arrive as blobs. */
 (function () {
   "use strict";
   var element = document.getElementById("slide-viewer");
@@ -15,9 +16,18 @@
   var bar = document.getElementById("slide-scalebar-bar");
   var barLabel = document.getElementById("slide-scalebar-label");
 
+  var GRANT_HEADER = "X-Slide-Grant";
+  function grantHeaders(grant) {
+    var headers = {};
+    headers[GRANT_HEADER] = grant;
+    return headers;
+  }
+
   var viewer = OpenSeadragon({
     element: element,
     tileSources: element.dataset.dziUrl,
+    loadTilesWithAjax: true,
+    ajaxHeaders: grantHeaders(element.dataset.grant || ""),
     showNavigationControl: false,
     showNavigator: true,
     navigatorPosition: "BOTTOM_RIGHT",
@@ -25,21 +35,15 @@
     // The 2D canvas: WebGL is missing on many hospital desktops and in headless browsers.
     drawer: "canvas",
     crossOriginPolicy: false,
-    loadTilesWithAjax: false,
     maxZoomPixelRatio: 4,
     visibilityRatio: 0.5,
     minZoomImageRatio: 0.5
   });
-  // A tile's URL is worked out when the tile is first needed and kept; give OpenSeadragon a
-  // getter instead, so a tile loaded after the grant was renewed (below) carries the new one.
-  // (With a getter, OpenSeadragon's cache key is the tile's position, not its URL.)
+  // OpenSeadragon's tile cache key includes the request headers; a renewed grant (below)
+  // must not make every tile already drawn a cache miss, so key tiles by position only.
   viewer.world.addHandler("add-item", function (event) {
-    var source = event.item.source;
-    var tileUrl = source.getTileUrl;
-    source.getTileUrl = function (level, x, y) {
-      return function () {
-        return tileUrl.call(source, level, x, y);
-      };
+    event.item.source.getTileHashKey = function (level, x, y) {
+      return level + "/" + x + "_" + y;
     };
   });
   // Name OpenSeadragon's focusable surfaces for screen readers.
@@ -119,8 +123,8 @@
   });
 
   // A grant lasts minutes; a pathologist may read one slide for longer. Ask for a fresh one
-  // (through the access gate again) halfway through its life: OpenSeadragon puts
-  // the tile source's query on every tile URL it builds from then on.
+  // (through the access gate again) halfway through its life: setAjaxHeaders hands it to
+  // the tiled image and every tile requested from then on.
   var grantSeconds = parseFloat(element.dataset.grantSeconds) || 0;
   if (grantSeconds > 0 && element.dataset.grantUrl) {
     window.setInterval(function () {
@@ -132,9 +136,8 @@
           return response.json();
         })
         .then(function (data) {
-          var item = viewer.world.getItemAt(0);
-          if (item && typeof data.query === "string") {
-            item.source.queryParams = data.query;
+          if (typeof data.grant === "string") {
+            viewer.setAjaxHeaders(grantHeaders(data.grant), true);
           }
         })
         .catch(function () {

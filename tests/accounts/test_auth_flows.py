@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role, User
-from cases.models import OutboundEmail
+from core.models import OutboundEmail
 from tests.factories import UserFactory
 
 PASSWORD = "a-Long-and-unusual-passphrase-42"

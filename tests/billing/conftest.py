@@ -28,6 +28,7 @@ from django.test import Client
 from billing import services, stripe_client
 from billing.models import CaseBilling
 from cases.models import Case, Status
+from tests.conftest import csp_for
 from tests.factories import CaseFactory, specialty
 from tests.services import free_port, wait_for_port
 
@@ -63,20 +64,16 @@ def localstripe_url() -> Iterator[str]:
 @pytest.fixture
 def stripe_on(localstripe_url: str, settings: Any) -> Iterator[str]:
     """Settings pointing at an empty localstripe, with its origin allowed by the CSP (base.py
-    reads the origin from the environment at import time)."""
+    builds the policy from the environment at import time)."""
     requests.delete(f"{localstripe_url}/_config/data", timeout=10).raise_for_status()
     # No webhook from an earlier test may reach this one's server.
     webhook_register(localstripe_url, "http://127.0.0.1:9/unused", events=["none.none"])
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(localstripe_url))
     settings.STRIPE_SECRET_KEY = SECRET_KEY
     settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_BASE = localstripe_url
     settings.STRIPE_JS_URL = f"{localstripe_url}/js.stripe.com/v3/"
-    csp = dict(settings.SECURE_CSP)
-    for directive in ("script-src", "connect-src", "frame-src"):
-        csp[directive] = list(dict.fromkeys([*csp.get(directive, ["'self'"]), origin]))
-    settings.SECURE_CSP = csp
+    settings.SECURE_CSP = csp_for(settings)
     stripe_client.HTTP_CLIENT = None
     yield localstripe_url
     stripe_client.HTTP_CLIENT = None

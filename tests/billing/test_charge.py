@@ -16,7 +16,8 @@ from django.db import connection
 
 from billing import services
 from billing.models import CaseBilling, PaymentAttempt
-from cases.models import Case, OutboundEmail, Status, TimelineEvent
+from cases.models import Case, Status, TimelineEvent
+from core.models import OutboundEmail
 from tests.billing.conftest import (
     DECLINED_AT_CHARGE,
     NEEDS_3DS,

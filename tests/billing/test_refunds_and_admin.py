@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import CaseBilling, Fee, Refund
-from cases.models import Case, OutboundEmail, TimelineEvent
+from cases.models import Case, TimelineEvent
+from core.models import OutboundEmail
 from tests.billing.conftest import case_to_charge, ls_get
 from tests.conftest import login
 

@@ -16,7 +16,8 @@ from django.test import Client
 
 from billing import services
 from billing.models import CaseBilling, PaymentAttempt, WebhookEvent
-from cases.models import Case, OutboundEmail, Status, TimelineEvent
+from cases.models import Case, Status, TimelineEvent
+from core.models import OutboundEmail
 from intake.models import Intake
 from tests.billing.conftest import (
     DECLINED_AT_CHARGE,

@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.db import connections
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from tests.conftest import csp_for
 from tests.services import need_chromium
 
 CHROMIUM_ARGS = [
@@ -244,13 +245,10 @@ def assert_styled(page: Page) -> None:
 def browser_s3(s3_storage: dict[str, Any], settings: Any, live_server: Any) -> dict[str, Any]:
     """``s3_storage`` (a fresh moto bucket as default storage, so pages show the large-file
     uploader) set up for the browser to PUT parts to it, as in production: the endpoint's
-    origin in the CSP's connect-src (base.py adds it only from the environment at import
-    time), and the bucket's CORS allowing the live server (``s3_configure_bucket``)."""
-    parts = urlsplit(s3_storage["endpoint"])
-    settings.SECURE_CSP = {
-        **settings.SECURE_CSP,
-        "connect-src": [*settings.SECURE_CSP["connect-src"], f"{parts.scheme}://{parts.netloc}"],
-    }
+    origin in the CSP's connect-src (base.py builds the policy from the environment at
+    import time), and the bucket's CORS allowing the live server (``s3_configure_bucket``)."""
+    settings.AWS_S3_ENDPOINT_URL = s3_storage["endpoint"]
+    settings.SECURE_CSP = csp_for(settings)
     settings.SITE_URL = live_server.url
     call_command("s3_configure_bucket", stdout=io.StringIO())
     cors = s3_storage["client"].get_bucket_cors(Bucket=s3_storage["bucket"])["CORSRules"]

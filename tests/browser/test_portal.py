@@ -12,7 +12,7 @@ from django.core import mail
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import Role, User
-from cases.models import OutboundEmail
+from core.models import OutboundEmail
 from tests.conftest import totp_now
 
 from .conftest import assert_styled, axe_check

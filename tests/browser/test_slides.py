@@ -104,6 +104,10 @@ def test_specialist_opens_zooms_and_rotates_a_slide(
     assert all(r.status == 200 and r.headers["content-type"] == "image/jpeg" for r in tiles)
     assert not [r for r in responses if r.status >= 400 and "favicon" not in r.url]
     assert not any("label" in r.url or "macro" in r.url for r in responses)
+    # The grant rides in a header, never in a URL (access logs, history, Referer).
+    assert not any("grant=" in r.url for r in responses)
+    assert all(r.request.headers.get("x-slide-grant") for r in tiles)
+    assert len({r.request.headers["x-slide-grant"] for r in tiles}) >= 2  # renewed on the way
     renewals = AccessEvent.objects.filter(user=specialist, action="renew_slide_grant")
     assert renewals.count() >= 1
     assert {e.outcome for e in renewals} == {AccessEvent.Outcome.ALLOWED}

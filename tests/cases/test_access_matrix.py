@@ -9,16 +9,18 @@ Personas outside it always get 404 and a refused AccessEvent; personas inside ge
 status the entry expects (some actions are for some roles only, which also answer 404).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases.models import AccessEvent, Case, Status
 from intake.models import Intake, Record
 from tests.billing.helpers import make_free, make_paid
-from tests.conftest import login
+from tests.conftest import login, persona
 from tests.factories import CaseFactory
 from tests.matrix import (
     ALL_200,
@@ -168,25 +170,14 @@ def test_every_case_scoped_url_is_in_the_matrix() -> None:
     assert _case_scoped_url_names() == set(MATRIX)
 
 
-@pytest.fixture
-def people(
-    family: Any,
-    other_family: Any,
-    physician: Any,
-    other_physician: Any,
-    coordinator: Any,
-    specialist: Any,
-    other_specialist: Any,
-) -> dict[str, Any]:
-    return {
-        "family": family,
-        "other_family": other_family,
-        "physician": physician,
-        "other_physician": other_physician,
-        "coordinator": coordinator,
-        "specialist": specialist,
-        "other_specialist": other_specialist,
-    }
+@pytest.fixture(scope="class")
+def people(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The seven personas, made once for the whole matrix (about 400 tests) as Django's
+    setUpTestData makes its data: in a transaction around all of them, rolled back at the
+    end; each test runs in a savepoint inside it, so what a test writes is still undone."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield {name: persona(name) for name in INSIDE + OUTSIDE}
+        transaction.set_rollback(True)
 
 
 # tests/intake/test_download_names.py still imports the old name from here.
@@ -198,33 +189,40 @@ def _call(client: Client, name: str, entry: Entry, reference: str, extra: dict[s
     return getattr(client, entry.method)(url, entry.data)
 
 
-@pytest.mark.parametrize("name", sorted(MATRIX))
-@pytest.mark.parametrize("who", INSIDE + OUTSIDE)
-def test_matrix(name: str, who: str, people: dict[str, Any]) -> None:
-    entry = MATRIX[name]
-    case = CaseFactory(
-        status=entry.status,
-        family=people["family"],
-        physician_email=people["physician"].email,
-        assigned_specialist=people["specialist"],
-    )
-    Intake.objects.create(case=case)
-    extra = entry.kwargs(case)
-    client = login(Client(), people[who])
-    before = AccessEvent.objects.count()
-    response = _call(client, name, entry, case.reference, extra)
-    _close_file(response)
-    events = list(AccessEvent.objects.order_by("pk")[before:])
-    assert events, "no audit row written"
-    event = events[0]
-    assert (event.user, event.case, event.object_type) == (people[who], case, entry.object_type)
-    assert event.request_id == response["X-Request-ID"]
-    if who in INSIDE:
-        assert response.status_code == entry.expect[who], response.content[:500]
-        assert event.outcome == AccessEvent.Outcome.ALLOWED
-    else:
-        assert response.status_code == 404
-        assert event.outcome == AccessEvent.Outcome.DENIED
+class TestEveryPersona:
+    """In a class so that ``people`` (class-scoped) exists only while these tests run."""
+
+    @pytest.mark.parametrize("name", sorted(MATRIX))
+    @pytest.mark.parametrize("who", INSIDE + OUTSIDE)
+    def test_matrix(self, name: str, who: str, people: dict[str, Any]) -> None:
+        entry = MATRIX[name]
+        case = CaseFactory(
+            status=entry.status,
+            family=people["family"],
+            physician_email=people["physician"].email,
+            assigned_specialist=people["specialist"],
+        )
+        Intake.objects.create(case=case)
+        extra = entry.kwargs(case)
+        client = login(Client(), people[who])
+        before = AccessEvent.objects.count()
+        response = _call(client, name, entry, case.reference, extra)
+        _close_file(response)
+        events = list(AccessEvent.objects.order_by("pk")[before:])
+        assert events, "no audit row written"
+        event = events[0]
+        assert (event.user, event.case, event.object_type) == (
+            people[who],
+            case,
+            entry.object_type,
+        )
+        assert event.request_id == response["X-Request-ID"]
+        if who in INSIDE:
+            assert response.status_code == entry.expect[who], response.content[:500]
+            assert event.outcome == AccessEvent.Outcome.ALLOWED
+        else:
+            assert response.status_code == 404
+            assert event.outcome == AccessEvent.Outcome.DENIED
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))

@@ -20,11 +20,11 @@ from cases.models import (
     Case,
     CaseMessage,
     CaseReadMarker,
-    OutboundEmail,
     RecordRequest,
     Status,
     TimelineEvent,
 )
+from core.models import OutboundEmail
 from intake import console as intake_console
 from intake.models import Intake, Record
 from tests.conftest import _person, login

@@ -12,7 +12,8 @@ from django.db import connection
 from django.utils import timezone
 
 from cases.clock_alerts import clock_alerts_send
-from cases.models import Case, OutboundEmail, Status
+from cases.models import Case, Status
+from core.models import OutboundEmail
 from tests.factories import CaseFactory
 from tests.services import need_postgres
 

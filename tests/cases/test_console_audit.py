@@ -15,7 +15,8 @@ from django.urls import reverse
 
 from billing.models import PaymentAttempt, Refund
 from cases.admin.base import AuditedAdmin
-from cases.models import AccessEvent, Case, OutboundEmail, Status
+from cases.models import AccessEvent, Case, Status
+from core.models import OutboundEmail
 from imaging.models import RecordIndex, Study
 from intake.models import Intake, PhysicianLinkRequest, Question
 from pacs.models import PacsTransfer
@@ -73,7 +74,7 @@ def everything(family: Any, physician: Any, specialist: Any, coordinator: Any) -
     FollowUpQuestion.objects.create(case=case, position=1, text="And now?", asked_by=family)
     ReportOpening.objects.create(report=report, user=family, role="family")
     OutboundEmail.objects.create(
-        to=family.email, subject="Update", text="Sign in", kind="x", case=case
+        to=family.email, subject="Update", text="Sign in", kind="x", about=case
     )
     study = Study.objects.create(case=case, study_uid="1.2.3", modalities="CT")
     RecordIndex.objects.create(record=case.records.get(), state="indexed")

@@ -9,7 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from cases.messaging import message_post, unread_count
-from cases.models import AccessEvent, Case, CaseMessage, OutboundEmail, Status
+from cases.models import AccessEvent, Case, CaseMessage, Status
+from core.models import OutboundEmail
 from tests.conftest import login
 from tests.factories import CaseFactory
 

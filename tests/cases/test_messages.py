@@ -29,10 +29,10 @@ from cases.models import (
     CaseMember,
     CaseMessage,
     CaseReadMarker,
-    OutboundEmail,
     Status,
     TimelineEvent,
 )
+from core.models import OutboundEmail
 from intake.filetypes import Rejected
 from intake.models import Intake, Record
 from tests.conftest import login

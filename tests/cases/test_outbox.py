@@ -8,18 +8,16 @@ from celery.exceptions import Retry
 from django.core import mail
 from django.utils import timezone
 
-from cases.models import OutboundEmail
-from cases.notifications import email_render_and_enqueue
-from cases.tasks import email_send, outbox_sweep
+from cases.notifications import case_email
+from core.models import OutboundEmail
+from core.tasks import email_send, outbox_sweep
 from tests.factories import CaseFactory
 
 
 def _queued(family: Any) -> OutboundEmail:
     # Queued but its task never ran (no on-commit here): as if the task message was lost.
-    email = email_render_and_enqueue(
-        template="case_update", to=family.email, case=CaseFactory(family=family)
-    )
-    assert email is not None
+    case = CaseFactory(family=family)
+    [email] = case_email(case, "case_update", [family.email], f"test:{case.pk}")
     return email
 
 

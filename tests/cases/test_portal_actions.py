@@ -15,7 +15,8 @@ from accounts.models import User
 from billing import services as billing_services
 from billing.models import CaseBilling, PaymentAttempt
 from cases.clock import format_pacific
-from cases.models import AccessEvent, Case, OutboundEmail, Status
+from cases.models import AccessEvent, Case, Status
+from core.models import OutboundEmail
 from intake.models import Intake
 from tests.billing.conftest import (  # noqa: F401 (fixtures)
     DECLINED_AT_CHARGE,

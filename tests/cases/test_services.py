@@ -17,12 +17,12 @@ from cases.models import (
     Case,
     CaseHold,
     CaseMember,
-    OutboundEmail,
     RecordRequest,
     Status,
     TimelineEvent,
     TurnaroundPolicy,
 )
+from core.models import OutboundEmail
 from intake.models import Intake
 from tests.factories import CaseFactory, UserFactory, specialty
 

@@ -26,10 +26,11 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
-from cases.models import OutboundEmail, TimelineEvent
-from cases.notifications import email_render_and_enqueue
-from cases.tasks import STALE_CLAIM, outbox_sweep
+from cases.models import TimelineEvent
+from cases.notifications import case_email
 from config.celery_app import app
+from core.models import OutboundEmail
+from core.tasks import STALE_CLAIM, outbox_sweep
 from tests.factories import CaseFactory
 from tests.services import need_postgres, need_redis
 
@@ -226,13 +227,9 @@ def test_a_worker_killed_mid_send_neither_loses_nor_duplicates_the_email(
     try:
         first = workers.start()
         case = CaseFactory(family=family)
-        dedupe_key = f"kill-test:{case.pk}"
+        key = f"kill-test:{case.pk}"
         # Autocommit: the on-commit hook publishes email_send to the broker right away.
-        queued = email_render_and_enqueue(
-            template="case_update", to=family.email, case=case, dedupe_key=dedupe_key
-        )
-        assert queued is not None
-        email = queued
+        [email] = case_email(case, "case_update", [family.email], key)
 
         # The worker claimed the row and is inside the SMTP conversation, body sent, no 250.
         _wait(smtp_server.stalled.is_set, "the worker to reach the SMTP server", timeout=60)
@@ -295,10 +292,7 @@ def test_a_worker_killed_mid_send_neither_loses_nor_duplicates_the_email(
         assert workers.log(2).count("'sent'") == 1
         assert outbox_sweep() == 0  # nothing left stuck
         # The same event never queues the email again.
-        again = email_render_and_enqueue(
-            template="case_update", to=family.email, case=case, dedupe_key=dedupe_key
-        )
-        assert again is None
+        assert case_email(case, "case_update", [family.email], key) == []
     except AssertionError as exc:
         logs = "\n".join(
             f"--- worker{n} ---\n{workers.log(n)[-3000:]}" for n in range(1, len(workers.procs) + 1)

@@ -122,7 +122,10 @@ def test_make_run_starts_moto_and_derives_the_email_links_from_host_and_port() -
         check=True,
         timeout=60,
     ).stdout
-    assert "export SITE_URL=http://127.0.0.1:8765;" in out
+    # The local settings asked for by name: the WSGI and Celery entry points default to
+    # production's.
+    exports = "export SITE_URL=http://127.0.0.1:8765 DJANGO_SETTINGS_MODULE=config.settings.local;"
+    assert exports in out
     assert "-m moto.server -H 127.0.0.1 -p 8766" in out
     assert "AWS_S3_ENDPOINT_URL=http://127.0.0.1:8766" in out
     assert "manage.py s3_configure_bucket" in out

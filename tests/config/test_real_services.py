@@ -11,8 +11,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.test import Client
 
-from cases.models import OutboundEmail, TimelineEvent
-from cases.notifications import email_render_and_enqueue
+from cases.models import TimelineEvent
+from cases.notifications import case_email
+from core.models import OutboundEmail
+from core.tasks import email_send
 from tests.factories import CaseFactory
 
 
@@ -29,8 +31,7 @@ def _wait(predicate: Any, timeout: float = 20.0) -> bool:
 def test_a_real_worker_sends_the_email_only_after_commit(celery_worker: Any, family: Any) -> None:
     case = CaseFactory(family=family)
     with transaction.atomic():
-        email = email_render_and_enqueue(template="case_update", to=family.email, case=case)
-        assert email is not None
+        [email] = case_email(case, "case_update", [family.email], "test")
         time.sleep(1.0)  # a worker that got the task now would find nothing committed yet
         assert mail.outbox == []
     assert _wait(lambda: OutboundEmail.objects.get(pk=email.pk).state == "sent")
@@ -47,7 +48,7 @@ def test_a_real_worker_sends_the_email_only_after_commit(celery_worker: Any, fam
 def test_a_rolled_back_email_is_never_sent(celery_worker: Any, family: Any) -> None:
     case = CaseFactory(family=family)
     with pytest.raises(RuntimeError), transaction.atomic():
-        email_render_and_enqueue(template="case_update", to=family.email, case=case)
+        case_email(case, "case_update", [family.email], "test")
         raise RuntimeError("the step that queued it failed")
     time.sleep(1.5)
     assert mail.outbox == [] and not OutboundEmail.objects.exists()
@@ -58,23 +59,16 @@ def test_the_same_event_is_queued_once(
 ) -> None:
     case = CaseFactory(family=family)
     with django_capture_on_commit_callbacks(execute=True):
-        first = email_render_and_enqueue(
-            template="case_update", to=family.email, case=case, dedupe_key=f"x:{case.pk}"
-        )
-        again = email_render_and_enqueue(
-            template="case_update", to=family.email, case=case, dedupe_key=f"x:{case.pk}"
-        )
-    assert first is not None and again is None
+        first = case_email(case, "case_update", [family.email], f"x:{case.pk}")
+        again = case_email(case, "case_update", [family.email], f"x:{case.pk}")
+    assert len(first) == 1 and again == []
     assert len(mail.outbox) == 1
 
 
 def test_the_send_task_is_idempotent(family: Any, django_capture_on_commit_callbacks: Any) -> None:
-    from cases.tasks import email_send
-
     case = CaseFactory(family=family)
     with django_capture_on_commit_callbacks(execute=True):
-        email = email_render_and_enqueue(template="case_update", to=family.email, case=case)
-    assert email is not None
+        [email] = case_email(case, "case_update", [family.email], "test")
     assert email_send.apply(args=[email.pk]).get() == "skipped"  # a redelivery
     assert len(mail.outbox) == 1
 
@@ -84,7 +78,7 @@ def test_email_carries_no_medical_detail(
 ) -> None:
     case = CaseFactory(family=family)
     with django_capture_on_commit_callbacks(execute=True):
-        email_render_and_enqueue(template="case_update", to=family.email, case=case)
+        case_email(case, "case_update", [family.email], "test")
     body = mail.outbox[0].body.lower()
     for word in ["diagnosis", "specialty", case.specialty.name.lower(), "record"]:
         assert word not in body

@@ -8,6 +8,7 @@ up in the middle of a stream, split across chunk boundaries.
 
 import io
 import random
+import runpy
 import socket
 import struct
 import threading
@@ -303,16 +304,23 @@ def test_address_from_settings(settings, monkeypatch):
     assert clamd_address() is None
 
 
-def test_address_falls_back_to_the_environment(settings, monkeypatch):
-    del settings.CLAMD_HOST
-    del settings.CLAMD_PORT
-    monkeypatch.delenv("CLAMD_HOST", raising=False)
-    monkeypatch.delenv("CLAMD_PORT", raising=False)
-    assert clamd_address() is None
-    monkeypatch.setenv("CLAMD_HOST", "127.0.0.1")
-    assert clamd_address() == ("127.0.0.1", 3310)
-    monkeypatch.setenv("CLAMD_PORT", "4410")
-    assert clamd_address() == ("127.0.0.1", 4410)
-    monkeypatch.setenv("CLAMD_PORT", "clamd")
+def test_address_refuses_a_port_that_is_not_tcp(settings):
+    settings.CLAMD_HOST = "127.0.0.1"
+    settings.CLAMD_PORT = 70000
     with pytest.raises(ImproperlyConfigured, match="CLAMD_PORT"):
         clamd_address()
+
+
+@pytest.mark.no_db
+# runpy warns that the module it runs afresh is already loaded: that copy is the point.
+@pytest.mark.filterwarnings("ignore:'config.settings.base' found in sys.modules:RuntimeWarning")
+def test_address_settings_come_from_the_environment(monkeypatch):
+    # base.py reads CLAMD_HOST/CLAMD_PORT with env.py, which refuses a port that is not a
+    # number. run_module executes a fresh copy of the settings module (the loaded one stays).
+    monkeypatch.setenv("CLAMD_HOST", "clamd.internal")
+    monkeypatch.setenv("CLAMD_PORT", "4410")
+    fresh = runpy.run_module("config.settings.base")
+    assert (fresh["CLAMD_HOST"], fresh["CLAMD_PORT"]) == ("clamd.internal", 4410)
+    monkeypatch.setenv("CLAMD_PORT", "clamd")
+    with pytest.raises(ImproperlyConfigured, match="CLAMD_PORT='clamd' is not an integer"):
+        runpy.run_module("config.settings.base")

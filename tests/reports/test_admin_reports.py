@@ -9,7 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from cases.models import Case, OutboundEmail, Status, TimelineEvent
+from cases.models import Case, Status, TimelineEvent
+from core.models import OutboundEmail
 from reports import services
 from reports.models import FollowUpQuestion, Report
 from tests.conftest import login

@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from cases.models import AccessEvent, Case, OutboundEmail, Status, TimelineEvent
+from cases.models import AccessEvent, Case, Status, TimelineEvent
+from core.models import OutboundEmail
 from reports import services
 from reports.models import ANSWER_MAX_CHARS, SECTION_MAX_CHARS, SECTIONS, Report
 from tests.conftest import login

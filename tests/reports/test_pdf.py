@@ -15,17 +15,12 @@ from typing import Any
 
 import pytest
 
-from reports import pdf as pdf_module
-from reports.pdf import (
-    PdfRenderError,
-    PdfRenderTimeout,
-    html_to_pdf,
-    pdf_sha256,
-    redact,
-    render_pdf,
-    static_file_for,
-    stop_renderers,
-)
+from core.pdf import pool
+from core.pdf.errors import PdfRenderError, PdfRenderTimeout
+from core.pdf.pool import stop_renderers
+from core.pdf.render import html_to_pdf, pdf_sha256, render_pdf
+from core.pdf.wire import redact
+from core.pdf.worker import static_file_for
 from tests.pdfs import PASSWD_MARKER, inflated, pdf_text
 
 # Pure functions: no database (tests/conftest.py would otherwise give every test one).
@@ -84,7 +79,7 @@ def test_nothing_outside_our_static_files_is_fetched(
       <img src="/admin/" alt="our own non-static path">
       <object data="file:///etc/passwd" type="text/plain">fallback</object>
       <svg width="10" height="10"><image href="{origin}/svg.png" width="10" height="10"/></svg>"""
-    caplog.set_level("WARNING", logger="reports.pdf")
+    caplog.set_level("WARNING", logger="core.pdf")
 
     pdf = html_to_pdf(page(hostile_body, head=hostile_head))
 
@@ -216,7 +211,7 @@ SLOW_BODY = "<table>" + "".join(f"<tr><td>{i}</td><td>{'w ' * 30}</td></tr>" for
 
 
 def idle_renderer_pids() -> list[int]:
-    return [renderer.proc.pid for renderer in pdf_module._pool.idle]
+    return [renderer.proc.pid for renderer in pool._pool.idle]
 
 
 def process_group(pgid: int) -> list[int]:
@@ -344,7 +339,7 @@ def test_threads_render_side_by_side() -> None:
         text = pdf_text(results[n])
         assert f"Document {n}" in text
         assert all(f"Document {m}" not in text for m in range(4) if m != n)
-    assert 1 <= len(idle_renderer_pids()) <= pdf_module._IDLE_RENDERERS
+    assert 1 <= len(idle_renderer_pids()) <= pool.IDLE_RENDERERS
 
 
 def test_a_forked_process_starts_its_own_renderer() -> None:

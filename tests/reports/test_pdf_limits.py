@@ -7,10 +7,10 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
-from cases.models import OutboundEmail
+from core.models import OutboundEmail
+from core.pdf.render import estimated_pages, render_seconds
 from reports import services
 from reports.models import Report
-from reports.pdf import estimated_pages, render_seconds
 from reports.tasks import RENDER_TRIES, _render_gave_up, render_sweep
 from tests.reports.helpers import case_in_review, fill
 

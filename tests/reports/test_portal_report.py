@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases.models import AccessEvent, Case, OutboundEmail, Status, TimelineEvent
+from cases.models import AccessEvent, Case, Status, TimelineEvent
+from core.models import OutboundEmail
 from reports import services
 from reports.models import FollowUpQuestion, Report, ReportOpening
 from tests.conftest import login

@@ -10,7 +10,8 @@ import time_machine
 from django.db import connection
 
 from accounts.models import User
-from cases.models import Case, OutboundEmail, Status, TimelineEvent
+from cases.models import Case, Status, TimelineEvent
+from core.models import OutboundEmail
 from reports import services
 from reports.models import Report
 from reports.tasks import physician_reminders

@@ -11,7 +11,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from accounts.models import User
-from cases.models import OutboundEmail, Status
+from cases.models import Status
+from core.models import OutboundEmail
 from reports import services
 from reports.models import SECTIONS, Report
 from reports.tasks import report_render

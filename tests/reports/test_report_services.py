@@ -11,7 +11,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from cases.models import OutboundEmail, Status
+from cases.models import Status
+from core.models import OutboundEmail
 from reports import services
 from reports.models import ANSWER_MAX_CHARS, SECTION_MAX_CHARS, Report
 from reports.tasks import report_render

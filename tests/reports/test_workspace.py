@@ -16,7 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from cases.clock import BusinessCalendar
 from cases.clock_alerts import acceptance_deadline
-from cases.models import AccessEvent, Case, CaseHold, OutboundEmail, Status, TimelineEvent
+from cases.models import AccessEvent, Case, CaseHold, Status, TimelineEvent
+from core.models import OutboundEmail
 from intake.models import Record
 from reports.models import FollowUpQuestion, Report
 from tests.conftest import login

@@ -275,7 +275,8 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def _status_case_sql() -> str:
     """A CASE expression mapping ``bucket`` (0 to 99) to a status by STATUS_MIX."""
-    assert sum(weight for _, weight in STATUS_MIX) == 100
+    if sum(weight for _, weight in STATUS_MIX) != 100:
+        raise ValueError("STATUS_MIX is a share of 100 cases: its weights must add up to 100.")
     parts, upto = [], 0
     for status, weight in STATUS_MIX:
         upto += weight
@@ -317,8 +318,11 @@ FROM generate_series(%(lo)s / %(per_family)s, %(hi)s / %(per_family)s) AS f
 ON CONFLICT DO NOTHING
 """
 
+# MATERIALIZED: bench_mix is a SQL function with subqueries, which PostgreSQL does not
+# inline; without it the CTE is folded into its uses and the function runs once for every
+# mention of ``h`` (about 4 ms a case instead of a few µs).
 CASES_SQL = """
-WITH numbered AS (
+WITH numbered AS MATERIALIZED (
     SELECT i, pg_temp.bench_mix(i) AS h FROM generate_series(%(lo)s, %(hi)s) AS i
 ), chosen AS (
     SELECT i, h, (h >> 7) %% 100 AS bucket,
@@ -414,6 +418,8 @@ FROM (
            (%(states)s::text[])[1 + (c.id * 40503) %% array_length(%(states)s::text[], 1)] AS state
     FROM cases_case AS c
     WHERE c.id BETWEEN %(lo)s AND %(hi)s
+    -- OFFSET 0 keeps this subquery whole, so bench_mix runs once a row (see CASES_SQL)
+    OFFSET 0
 ) AS c
 WHERE NOT EXISTS (SELECT 1 FROM intake_intake AS x WHERE x.case_id = c.id)
 """
@@ -455,8 +461,11 @@ INVITES_SQL = """
 INSERT INTO cases_casemember (case_id, role, email, user_id, invited_by_id, invited_at, revoked_at)
 SELECT c.id, 'guardian', u.email, NULL, c.family_id, c.created_at, NULL
 FROM cases_case AS c
+-- The next family account made: family accounts are made in order, a batch at a time, so
+-- this is the family of the next cases. (Not from the case's id: ids are not the cases'
+-- numbers once a database has any other case, or an interrupted batch used up ids.)
 JOIN accounts_user AS u
-  ON u.email = replace(%(family_email)s, '{}', (c.id / %(per_family)s + 1)::text)
+  ON u.id = c.created_by_id + 1 AND u.email LIKE 'bench-queue-family-%%'
 WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.id %% 10 = 3 AND u.id <> c.family_id
 ON CONFLICT DO NOTHING
 """
@@ -471,13 +480,92 @@ FROM cases_case AS c, generate_series(1, 2) AS n
 WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.submitted_at IS NOT NULL
 """
 
-AUDIT_SQL = """
-INSERT INTO cases_accessevent
-    (at, user_id, role, case_id, object_type, object_id, action, outcome, ip, request_id)
-SELECT c.submitted_at + make_interval(hours => n), c.family_id, 'family', c.id, 'case',
-       c.reference, 'view', 'allowed', '127.0.0.1', ''
+AUDIT_SELECT = """
+SELECT c.submitted_at + make_interval(hours => n) AS at, c.family_id AS user_id, c.id AS case_id,
+       c.reference AS object_id
 FROM cases_case AS c, generate_series(1, %(audit_rows)s) AS n
 WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.submitted_at IS NOT NULL
+"""
+
+AUDIT_INSERT_SQL = (
+    """
+INSERT INTO cases_accessevent
+    (at, user_id, role, case_id, object_type, object_id, action, outcome, ip, request_id)
+SELECT at, user_id, 'family', case_id, 'case', object_id, 'view', 'allowed', '127.0.0.1', ''
+FROM ("""
+    + AUDIT_SELECT
+    + """) AS audit"""
+)
+
+# The access log is hash-chained: the table's trigger (cases migration 0008) reads and
+# updates the chain's head row for every row inserted. Millions of rows that way update the
+# same 16 head rows millions of times in one transaction, each update leaving a dead
+# version the next lookup walks past: a batch of 250,000 rows took many minutes. This does
+# what the trigger does, once per batch: the heads read once, every row's seq, prev_hash and
+# row_hash computed in order (the same content string as the trigger and
+# cases.audit_chain.content_hash, so manage.py audit_verify accepts the rows), one INSERT,
+# the heads written once. It runs with the table's triggers off (session_replication_role),
+# so it needs a superuser, as the benchmarks' PostgreSQL role is.
+AUDIT_CHAIN_SQL = """
+CREATE OR REPLACE FUNCTION pg_temp.bench_audit(rows_sql text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    seqs bigint[] := array_fill(0::bigint, ARRAY[16]);
+    hashes text[] := array_fill(''::text, ARRAY[16]);
+    head record;
+    r record;
+    k int;
+    ch int;
+    made bigint := 0;
+    a_at timestamptz[] := '{}';
+    a_user bigint[] := '{}';
+    a_case bigint[] := '{}';
+    a_obj text[] := '{}';
+    a_chain smallint[] := '{}';
+    a_seq bigint[] := '{}';
+    a_prev text[] := '{}';
+    a_hash text[] := '{}';
+BEGIN
+    FOR head IN SELECT chain, seq, last_hash FROM cases_auditchainhead ORDER BY chain FOR UPDATE
+    LOOP
+        seqs[head.chain + 1] := head.seq;
+        hashes[head.chain + 1] := head.last_hash;
+    END LOOP;
+    FOR r IN EXECUTE rows_sql LOOP
+        ch := mod(r.case_id, 16);
+        k := ch + 1;
+        made := made + 1;
+        a_at[made] := r.at;
+        a_user[made] := r.user_id;
+        a_case[made] := r.case_id;
+        a_obj[made] := r.object_id;
+        a_chain[made] := ch;
+        a_prev[made] := hashes[k];
+        seqs[k] := seqs[k] + 1;
+        a_seq[made] := seqs[k];
+        hashes[k] := encode(sha256(convert_to(concat_ws(chr(31),
+            ch::text, seqs[k]::text, a_prev[made],
+            to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+            r.user_id::text, 'family', r.case_id::text, 'case', r.object_id, 'view',
+            'allowed', '127.0.0.1', ''), 'UTF8')), 'hex');
+        a_hash[made] := hashes[k];
+    END LOOP;
+    INSERT INTO cases_accessevent (at, user_id, role, case_id, object_type, object_id, action,
+                                   outcome, ip, request_id, chain, seq, prev_hash, row_hash)
+    SELECT at, user_id, 'family', case_id, 'case', object_id, 'view', 'allowed',
+           '127.0.0.1', '', chain, seq, prev, hash
+    FROM unnest(a_at, a_user, a_case, a_obj, a_chain, a_seq, a_prev, a_hash)
+        AS t(at, user_id, case_id, object_id, chain, seq, prev, hash);
+    FOR k IN 1..16 LOOP
+        IF seqs[k] > 0 THEN
+            INSERT INTO cases_auditchainhead (chain, seq, last_hash)
+            VALUES (k - 1, seqs[k], hashes[k])
+            ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, last_hash = EXCLUDED.last_hash;
+        END IF;
+    END LOOP;
+    RETURN made;
+END;
+$$
 """
 
 
@@ -514,6 +602,50 @@ def _specialists() -> list[int]:
     return ids
 
 
+# A service's work in progress does not grow with its history: only the newest OPEN_WINDOW
+# cases made here keep an open status from STATUS_MIX; older ones have long been finished
+# (closed once a specialist had them, withdrawn before). Without this, 16 % of every case
+# ever made stayed open, so a specialist of the pool of 40 had 4,000 open cases at a
+# million and "My cases", which lists all of them, grew with the table as no real one does.
+OPEN_WINDOW = 1_000
+STILL_OPEN = (
+    S.SUBMITTED,
+    S.IN_TRIAGE,
+    S.AWAITING_RECORDS,
+    S.AWAITING_FAMILY_CONFIRMATION,
+    S.PAYMENT_NEEDED,
+    S.ASSIGNED,
+    S.IN_REVIEW,
+    S.ON_HOLD,
+    S.REPORT_FINAL,
+)
+FINISH_OLD_WORK_SQL = """
+UPDATE cases_case AS c SET
+    status = CASE WHEN c.assigned_at IS NOT NULL THEN 'closed' ELSE 'withdrawn' END,
+    status_before_hold = '',
+    due_at = CASE WHEN c.assigned_at IS NOT NULL THEN c.assigned_at + interval '14 days' END
+WHERE c.status IN {still_open}
+  AND c.created_by_id IN (SELECT id FROM accounts_user WHERE email LIKE 'bench-queue-family-%%')
+  AND c.id < (SELECT max(id) FROM cases_case) - %(window)s
+"""
+
+
+class Steps:
+    """Runs a batch's statements and keeps how long each took (shown with -v 2)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, sql: str, params: Any) -> None:
+        began = time.monotonic()
+        self.cursor.execute(sql, params)
+        self.seconds[name] = time.monotonic() - began
+
+    def timings(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
+
+
 class Command(BaseCommand):
     help = (
         "Fill a benchmark database with realistic cases until it holds TOTAL: "
@@ -527,7 +659,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch", type=int, default=BATCH, help="cases per transaction")
 
+    def _finish_old_work(self) -> None:
+        """Finish the open cases older than the newest OPEN_WINDOW (see there)."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                FINISH_OLD_WORK_SQL.format(still_open=_in(STILL_OPEN)), {"window": OPEN_WINDOW}
+            )
+            if cursor.rowcount:
+                self.stdout.write(f"  {cursor.rowcount:,} older open cases finished")
+                cursor.execute("ANALYZE cases_case")
+
     def handle(self, *args: Any, total: int, yes: bool, batch: int, **options: Any) -> None:
+        verbosity = options.get("verbosity", 1)
         name = str(connection.settings_dict["NAME"])
         if connection.vendor != "postgresql":
             raise CommandError("bench_cases needs PostgreSQL (it generates rows in SQL).")
@@ -542,6 +685,7 @@ class Command(BaseCommand):
         missing = total - Case.objects.count()
         if missing <= 0:
             self.stdout.write(f"{name} already holds {Case.objects.count():,} cases.")
+            self._finish_old_work()
             return
         specialties = list(
             Specialty.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
@@ -575,6 +719,13 @@ class Command(BaseCommand):
             status_case=_status_case_sql(), open_states=open_states, assigned_states=assigned
         )
         billing_sql = BILLING_SQL.format(paid_states=_in(PAID_STATES))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            (superuser,) = cursor.fetchone()
+        if not superuser:
+            self.stdout.write(
+                "Not a superuser: the access log's rows go through its chain trigger, slowly."
+            )
         start = _made_so_far() + 1
         end = start + missing - 1
         began = time.monotonic()
@@ -582,21 +733,39 @@ class Command(BaseCommand):
         for lo in range(start, end + 1, batch):
             hi = min(lo + batch - 1, end)
             with transaction.atomic(), connection.cursor() as cursor:
+                # Rows nobody waits for: a crash loses at most the batch, which a rerun
+                # makes again.
+                cursor.execute("SET LOCAL synchronous_commit TO off")
+                if superuser:
+                    # The rows are made consistent by construction; the foreign keys'
+                    # per-row checks (deferred to each commit) and the audit chain's
+                    # per-row trigger would cost more than the inserts (see
+                    # AUDIT_CHAIN_SQL, which keeps the chain).
+                    cursor.execute("SET LOCAL session_replication_role TO replica")
                 cursor.execute(MIX_SQL)
+                cursor.execute(AUDIT_CHAIN_SQL)
                 params = {**fixed, "lo": lo, "hi": hi}
-                cursor.execute(FAMILIES_SQL, params)
-                cursor.execute(cases_sql, params)
+                steps = Steps(cursor)
+                steps.run("families", FAMILIES_SQL, params)
+                steps.run("cases", cases_sql, params)
                 first_id, last_id, _made = cursor.fetchone()
                 ids = {**fixed, "lo": first_id, "hi": last_id}
-                cursor.execute(INTAKES_SQL, ids)
-                cursor.execute(EVENTS_SQL, ids)
-                cursor.execute(billing_sql, ids)
-                cursor.execute(BIG_FAMILY_SQL, ids)
-                cursor.execute(INVITES_SQL, ids)
-                cursor.execute(MESSAGES_SQL, ids)
-                cursor.execute(AUDIT_SQL, ids)
+                steps.run("intakes", INTAKES_SQL, ids)
+                steps.run("events", EVENTS_SQL, ids)
+                steps.run("billing", billing_sql, ids)
+                steps.run("big family", BIG_FAMILY_SQL, ids)
+                steps.run("invitations", INVITES_SQL, ids)
+                steps.run("messages", MESSAGES_SQL, ids)
+                if superuser:
+                    audit_rows = cursor.mogrify(AUDIT_SELECT, ids)
+                    steps.run("audit", "SELECT pg_temp.bench_audit(%s)", [audit_rows])
+                else:
+                    steps.run("audit", AUDIT_INSERT_SQL, ids)
+            if verbosity > 1:
+                self.stdout.write("    " + steps.timings())
             elapsed = time.monotonic() - began
             self.stdout.write(f"  {hi - start + 1:,} of {missing:,} ({elapsed:.0f} s)")
+        self._finish_old_work()
         with connection.cursor() as cursor:
             # Fresh statistics, so the planner (and the queue's row-count estimate) sees the
             # table as it now is rather than as autovacuum last left it.
