@@ -1,6 +1,7 @@
 """The coordinator console's billing pages: the fee schedule (a new price is a new row, so
 history is kept), each case's billing (read-only, with a refund form), and the records of
-charge attempts, refunds and Stripe events (read-only)."""
+charge attempts, refunds and Stripe events (read-only: ``ReadOnlyAdmin``, records written
+by the billing services only)."""
 
 from decimal import Decimal
 from typing import Any
@@ -15,10 +16,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from cases.audit_admin import AuditedAdmin
+from cases.admin.base import AuditedAdmin, ReadOnlyAdmin
+from cases.admin.labels import console_status
 
 from . import services
-from .fees import format_cents
+from .fees import fee_for, format_cents
 from .models import CaseBilling, Fee, PaymentAttempt, Refund, StripeCustomer, WebhookEvent
 
 
@@ -32,19 +34,6 @@ def dollars(cents: int | None) -> str:
     if cents is None:
         return "—"
     return f"${Decimal(cents) / 100:,.2f}"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written by the billing services only."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- the fee schedule -------------------------------------------------------------------
@@ -104,8 +93,6 @@ class FeeAdmin(admin.ModelAdmin):
 
     @admin.display(description="In force today", boolean=True)
     def in_force(self, obj: Fee) -> bool:
-        from .fees import fee_for
-
         try:
             current = fee_for(obj.specialty)
         except LookupError:
@@ -182,8 +169,6 @@ class CaseBillingAdmin(AuditedAdmin):
 
     @admin.display(description="Case status", ordering="case__status")
     def case_status(self, obj: CaseBilling) -> str:
-        from cases.admin_queue import console_status
-
         return console_status(obj.case.status)
 
     @admin.display(description="Fee", ordering="fee_cents")

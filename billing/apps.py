@@ -13,6 +13,7 @@ class BillingConfig(AppConfig):
         from cases.payments import payments_provide
         from intake.step_handlers import register_step
 
+        from . import console
         from .panels import PANELS
         from .port import BillingPayments
         from .views import card_step
@@ -20,3 +21,4 @@ class BillingConfig(AppConfig):
         payments_provide(BillingPayments())
         register(*PANELS)
         register_step("card", card_step)
+        console.register()  # the console's payment panel, column and filter

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from cases.audit_admin import AuditedAdmin
+from cases.admin.base import AuditedAdmin, ExtensibleAdmin, ReadOnlyAdmin
 
 from .models import RecordIndex, Series, Study
 from .services import record_reindex_request
@@ -146,7 +146,10 @@ class SeriesInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(AuditedAdmin):
+class StudyAdmin(ExtensibleAdmin, ReadOnlyAdmin, AuditedAdmin):
+    """The studies of a case; PACS adds its status column and "Send to PACS" action
+    (``pacs.console``)."""
+
     audit_object_type = "imaging_study"
     audit_case_path = "case"
     list_display = [
@@ -180,12 +183,3 @@ class StudyAdmin(AuditedAdmin):
     @admin.display(description="images", ordering="instance_total_n")
     def instance_total(self, obj: Study) -> int:
         return int(getattr(obj, "instance_total_n", 0) or 0)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -7,4 +7,11 @@ class ImagingConfig(AppConfig):
 
     def ready(self) -> None:
         # The hook that queues indexing once a record's scan clears it.
-        from . import signals  # noqa: F401
+        # The study links of the coordinator console's case page; imported here because
+        # apps.py loads before the models that module reads.
+        from . import (
+            console,
+            signals,  # noqa: F401
+        )
+
+        console.register()

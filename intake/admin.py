@@ -2,10 +2,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from cases.audit_admin import AuditedAdmin
+from cases.admin.base import AuditedAdmin, ReadOnlyAdmin
+from cases.services import question_clarify
 
 from .models import Intake, PhysicianLinkRequest, Question, Record, StateEligibility
 from .services import physician_link_decide
@@ -39,17 +41,6 @@ class StateEligibilityAdmin(admin.ModelAdmin):
     readonly_fields = ["code"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -98,10 +89,6 @@ class QuestionAdmin(AuditedAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Question, form: Any, change: bool) -> None:
-        from django.core.exceptions import ValidationError
-
-        from cases.services import question_clarify
-
         try:
             question_clarify(
                 question=Question.objects.get(pk=obj.pk),

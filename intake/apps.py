@@ -11,6 +11,7 @@ class IntakeConfig(AppConfig):
         from cases.messaging import provide_attachments
         from cases.panels import register, register_list_count
 
+        from . import console
         from .attachments import ATTACHMENTS
         from .panels import LIST_COUNTS, PANELS
 
@@ -18,3 +19,4 @@ class IntakeConfig(AppConfig):
         for name, count in LIST_COUNTS.items():
             register_list_count(name, count)
         provide_attachments(ATTACHMENTS)
+        console.register()  # the console's intake panels, queue columns and name search

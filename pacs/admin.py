@@ -1,10 +1,14 @@
 """The console's PACS pages: studies with their PACS status and a "Send to PACS" button
 (and bulk action), the transfers, and the automatic-sending switch on the turnaround
-policy's page. Coordinators only; every send is audited and put on the case's timeline."""
+policy's page. Coordinators only; every send is audited and put on the case's timeline.
+
+The switch and the imaging study admin's column and action are added through the console's
+hook (``pacs.console``), not by replacing the admins those apps registered."""
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,10 +18,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from accounts.models import Role, User
+from cases.admin.base import AuditedAdmin, ReadOnlyAdmin
 from cases.audit import access_record
-from cases.audit_admin import AuditedAdmin
-from cases.models import TurnaroundPolicy
-from imaging.models import Study
 
 from .models import PacsPolicy, PacsTransfer, StudyForPacs
 from .services import study_refusal, transfer_queue
@@ -33,7 +35,7 @@ def is_coordinator(request: HttpRequest) -> bool:
     )
 
 
-class CoordinatorOnly:
+class CoordinatorOnly(ReadOnlyAdmin):
     """Coordinators read these pages; nobody adds, edits or deletes rows by hand."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -41,15 +43,6 @@ class CoordinatorOnly:
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_coordinator(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PacsStateFilter(admin.SimpleListFilter):
@@ -67,64 +60,73 @@ class PacsStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SendToPacs:
-    """The "Send to PACS" bulk action and the PACS status column, for any admin of studies:
-    this app's own list and the imaging app's study admin."""
+@admin.display(description="PACS")
+def pacs_status(study: Any) -> str:
+    """The PACS column, here and on the imaging app's study list."""
+    transfer = getattr(study, "pacs_transfer", None)
+    return transfer.status_label if transfer is not None else "not sent"
 
-    message_user: Any
 
-    @admin.display(description="PACS")
-    def pacs_status(self, study: StudyForPacs) -> str:
-        transfer = getattr(study, "pacs_transfer", None)
-        return transfer.status_label if transfer is not None else "not sent"
+def may_send_to_pacs(request: HttpRequest) -> bool:
+    return pacs_configured() and is_coordinator(request)
 
-    def has_send_to_pacs_permission(self, request: HttpRequest) -> bool:
-        return pacs_configured() and is_coordinator(request)
 
-    @admin.action(description="Send the selected studies to the PACS", permissions=["send_to_pacs"])
-    def send_to_pacs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        queued, refused = 0, []
-        for study in queryset.select_related("case"):
-            queued_now, problem = self._queue(request, study)
-            queued += int(queued_now)
-            if problem:
-                refused.append(f"{study.case.reference}: {problem}")
-        self.message_user(request, f"{queued} study(ies) queued for the PACS.", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+def queue_for_pacs(request: HttpRequest, study: Any) -> tuple[bool, str]:
+    """Queue one study for the coordinator; audited whether or not it was refused."""
+    by: User = request.user  # type: ignore[assignment]
+    try:
+        _, queued = transfer_queue(study=study, by=by)
+    except ValidationError as refused:
+        outcome: tuple[bool, str] = (False, " ".join(refused.messages))
+        allowed = False
+    else:
+        outcome = (queued, "" if queued else "already queued or sent.")
+        allowed = True
+    access_record(
+        request=request,
+        case=study.case,
+        object_type="imaging_study",
+        object_id=study.pk,
+        action="pacs_send",
+        allowed=allowed,
+    )
+    return outcome
 
-    def _queue(self, request: HttpRequest, study: Any) -> tuple[bool, str]:
-        """Queue one study for the coordinator; audited whether or not it was refused."""
-        by: User = request.user  # type: ignore[assignment]
-        try:
-            _, queued = transfer_queue(study=study, by=by)
-        except ValidationError as refused:
-            outcome: tuple[bool, str] = (False, " ".join(refused.messages))
-            allowed = False
-        else:
-            outcome = (queued, "" if queued else "already queued or sent.")
-            allowed = True
-        access_record(
-            request=request,
-            case=study.case,
-            object_type="imaging_study",
-            object_id=study.pk,
-            action="pacs_send",
-            allowed=allowed,
-        )
-        return outcome
+
+@admin.action(description="Send the selected studies to the PACS")
+def send_to_pacs(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    """The bulk action, on this app's list and the imaging app's study list."""
+    if not may_send_to_pacs(request):
+        raise PermissionDenied
+    queued, refused = 0, []
+    for study in queryset.select_related("case"):
+        queued_now, problem = queue_for_pacs(request, study)
+        queued += int(queued_now)
+        if problem:
+            refused.append(f"{study.case.reference}: {problem}")
+    modeladmin.message_user(request, f"{queued} study(ies) queued for the PACS.", messages.SUCCESS)
+    for line in refused:
+        modeladmin.message_user(request, line, messages.WARNING)
 
 
 @admin.register(StudyForPacs)
-class StudyForPacsAdmin(SendToPacs, CoordinatorOnly, AuditedAdmin):
+class StudyForPacsAdmin(CoordinatorOnly, AuditedAdmin):
     audit_object_type = "imaging_study"
     audit_case_path = "case"
-    list_display = ["case_reference", "study", "modalities", "images", "pacs_status", "send"]
+    list_display = ["case_reference", "study", "modalities", "images", pacs_status, "send"]
     list_display_links = None
     list_select_related = ["case", "pacs_transfer"]
     list_filter = [PacsStateFilter]
     search_fields = ["case__reference"]
-    actions = ["send_to_pacs"]
+    actions = [send_to_pacs]
+
+    def get_actions(
+        self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
+    ) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request, action_location)
+        if not may_send_to_pacs(request):
+            actions.pop("send_to_pacs", None)
+        return actions
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).with_counts()  # type: ignore[attr-defined]
@@ -176,7 +178,7 @@ class StudyForPacsAdmin(SendToPacs, CoordinatorOnly, AuditedAdmin):
             + urlencode({"q": study.case.reference})
         )
         if request.method == "POST":
-            queued, problem = self._queue(request, study)
+            queued, problem = queue_for_pacs(request, study)
             if queued:
                 self.message_user(
                     request, f"{study.case.reference}: study queued for the PACS.", messages.SUCCESS
@@ -243,33 +245,3 @@ class PacsPolicyInline(admin.StackedInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-# The switch belongs on the turnaround policy's page; the cases app's admin for the policy
-# stays as it is and this adds the PACS part to whatever admin class it registered.
-_policy_admin = type(admin.site._registry[TurnaroundPolicy])
-admin.site.unregister(TurnaroundPolicy)
-
-
-@admin.register(TurnaroundPolicy)
-class TurnaroundPolicyWithPacsAdmin(_policy_admin):  # type: ignore[valid-type,misc]
-    inlines = [*_policy_admin.inlines, PacsPolicyInline]
-
-
-# The imaging app's study admin (the studies of a case) gets the same action and column:
-# subclassing whatever it registered keeps its own behaviour as it grows.
-_study_admin = type(admin.site._registry[Study])
-admin.site.unregister(Study)
-
-
-@admin.register(Study)
-class StudyWithPacsAdmin(SendToPacs, _study_admin):  # type: ignore[valid-type,misc]
-    actions = [*(_study_admin.actions or []), "send_to_pacs"]
-
-    def get_list_display(self, request: HttpRequest) -> Any:
-        shown = list(super().get_list_display(request))
-        return [*shown, "pacs_status"] if pacs_configured() else shown
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        # The status column reads the transfer: one join, not a query per row.
-        return super().get_queryset(request).select_related("pacs_transfer")

@@ -7,4 +7,11 @@ class PacsConfig(AppConfig):
 
     def ready(self) -> None:
         # Automatic sending on assignment listens to the case state machine's signal.
-        from . import receivers  # noqa: F401
+        # The PACS panel, policy switch and "Send to PACS" of the coordinator console;
+        # imported here because apps.py loads before the models that module reads.
+        from . import (
+            console,
+            receivers,  # noqa: F401
+        )
+
+        console.register()

@@ -2,7 +2,7 @@
 lists of reports and follow-up questions.
 
 Status and content are never edited here: reopening and closing are buttons on the case page
-(``cases.admin.MOVES``) that call ``reports.services``. The report's text is read in the
+(registered by ``reports.console``) that call ``reports.services``. The report's text is read in the
 portal page (``reports.portal_views``), which writes the audit row, so these lists show what
 happened to each report, not what it says.
 """
@@ -10,11 +10,10 @@ happened to each report, not what it says.
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import Role
-from cases.audit_admin import AuditedAdmin
+from cases.admin.base import AuditedAdmin, ReadOnlyAdmin
 from cases.models import Case
 
 from .models import FollowUpQuestion, Report, ReportOpening
@@ -68,19 +67,8 @@ def report_panel(case: Case) -> dict[str, Any]:
     return {"rows": rows, "follow_ups": follow_ups}
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Report)
-class ReportAdmin(AuditedAdmin, _ReadOnly):
+class ReportAdmin(AuditedAdmin, ReadOnlyAdmin):
     audit_object_type = "report"
     list_display = [
         "case",
@@ -125,7 +113,7 @@ class ReportAdmin(AuditedAdmin, _ReadOnly):
 
 
 @admin.register(FollowUpQuestion)
-class FollowUpQuestionAdmin(AuditedAdmin, _ReadOnly):
+class FollowUpQuestionAdmin(AuditedAdmin, ReadOnlyAdmin):
     audit_object_type = "follow_up"
     list_display = ["case", "position", "asked_by", "asked_at", "answered_in"]
     list_select_related = ["case", "asked_by", "answered_in"]
@@ -134,7 +122,7 @@ class FollowUpQuestionAdmin(AuditedAdmin, _ReadOnly):
 
 
 @admin.register(ReportOpening)
-class ReportOpeningAdmin(AuditedAdmin, _ReadOnly):
+class ReportOpeningAdmin(AuditedAdmin, ReadOnlyAdmin):
     audit_object_type = "report_opening"
     audit_case_path = "report.case"
     list_display = ["report", "user", "role", "first_opened_at"]

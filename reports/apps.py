@@ -9,6 +9,8 @@ class ReportsConfig(AppConfig):
         # ready. The case page shows this app's panels (cases.panels).
         from cases.panels import register
 
+        from . import console
         from .panels import PANELS
 
         register(*PANELS)
+        console.register()  # the console's report panel and buttons

@@ -9,7 +9,7 @@ Guarantees:
 - My cases costs the same number of queries however many cases there are: one query for
   the cases (child, specialty, open draft, unanswered follow-ups and the latest move to
   "assigned" joined or annotated) and one calendar and policy for the request
-  (``cases.admin_queue.console_clock``).
+  (``cases.risk.console_clock``).
 - A finished case with work waiting for the specialist (a draft reopened for a correction,
   an addendum, an unanswered follow-up question) is listed under "Needs your action"
   however old it is.
@@ -35,10 +35,10 @@ from accounts.typing import AuthedRequest
 from cases import services as case_services
 from cases.access import case_for_user, cases_visible_to, may_act, may_do_now
 from cases.actions import allowed
-from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
 from cases.audit import access_record
 from cases.clock_alerts import acceptance_deadline
 from cases.models import AccessEvent, Case, CaseHold, Status, TimelineEvent
+from cases.risk import RISK_LABELS, ConsoleClock, console_clock
 from cases.web import refusals_shown
 from intake.models import Record
 

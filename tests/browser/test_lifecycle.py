@@ -18,7 +18,7 @@ from django.test import Client
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from accounts.models import SpecialistProfile, Specialty, User
-from cases.admin_queue import console_status
+from cases.admin.labels import console_status
 from cases.models import Case, RecordRequest, Status, TimelineEvent
 from tests.conftest import totp_now
 from tests.intake.helpers import complete_and_submit, start

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, SpecialistProfile
 from billing.models import CaseBilling
-from cases.admin_queue import BoundedPaginator
+from cases.admin.queue import BoundedPaginator, queue_search
 from cases.clock import BusinessCalendar
 from cases.models import (
     Case,
@@ -25,6 +25,7 @@ from cases.models import (
     TimelineEvent,
 )
 from core.models import OutboundEmail
+from intake import console as intake_console
 from intake.models import Intake, Record
 from tests.conftest import _person, login
 from tests.factories import CaseFactory, specialty
@@ -475,8 +476,6 @@ def test_dashboard_numbers(
 def test_queue_search_finds_by_reference_names_and_emails(
     queue: dict[str, Case], family: Any
 ) -> None:
-    from cases.admin_queue import queue_search
-
     def found(term: str) -> set[Case]:
         return set(queue_search(Case.objects.all(), term))
 
@@ -491,7 +490,7 @@ def test_queue_search_finds_by_reference_names_and_emails(
     assert found("  ") == set(Case.objects.all())
 
 
-# --- the queue's search (cases.admin_queue.queue_search, through the changelist) ----------
+# --- the queue's search (cases.admin.queue.queue_search, through the changelist) ---------
 
 
 def test_search_by_reference_is_exact_and_ignores_case(
@@ -564,10 +563,8 @@ def test_search_query_count_does_not_grow_with_the_number_of_cases(
 def test_a_common_name_prefix_walks_the_queue_instead_of_listing_ids(
     staff: Client, family: Any, specialist: Any, monkeypatch: Any
 ) -> None:
-    from cases import admin_queue
-
     _bulk_cases(30, family, specialist)
-    monkeypatch.setattr(admin_queue, "NAME_IDS_LIMIT", 5)
+    monkeypatch.setattr(intake_console, "NAME_IDS_LIMIT", 5)
     rows = _rows(staff.get(reverse(CHANGELIST), {"q": "kid1"}))
     # Kid1 and Kid10 to Kid19, most urgent first, as without the search.
     expected = list(
@@ -613,6 +610,24 @@ def test_specialist_filter_list_is_cached_and_dropped_when_a_user_is_saved(
     specialist.full_name = "Dr. Renamed Person"
     specialist.save()
     assert "Dr. Renamed Person" in staff.get(url).content.decode()
+
+
+def test_specialty_choices_are_cached_and_dropped_when_a_specialty_is_saved(
+    staff: Client, queue: dict[str, Case]
+) -> None:
+    url = reverse(CHANGELIST)
+    field = queue["on_track"].specialty
+    assert field is not None and field.name in staff.get(url).content.decode()
+    case_page = reverse("admin:cases_case_change", args=[queue["on_track"].pk])
+    for page in (url, case_page):
+        with CaptureQueriesContext(connection) as captured:
+            assert staff.get(page).status_code == 200
+        assert not any('FROM "accounts_specialty"' in q["sql"] for q in captured), page
+    field.name = "Renamed specialty"
+    field.save()
+    assert "Renamed specialty" in staff.get(url).content.decode()
+    selected = f'<option value="{field.pk}" selected>Renamed specialty</option>'
+    assert selected in staff.get(case_page).content.decode()
 
 
 def test_a_coordinator_gives_an_in_review_case_to_another_specialist(

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.models import PaymentAttempt, Refund
-from cases.audit_admin import AuditedAdmin
+from cases.admin.base import AuditedAdmin
 from cases.models import AccessEvent, Case, Status
 from core.models import OutboundEmail
 from imaging.models import RecordIndex, Study
@@ -173,7 +173,7 @@ def test_a_record_downloaded_from_the_case_page_is_audited(
 ) -> None:
     client = login(Client(), coordinator)
     page = client.get(reverse("admin:cases_case_change", args=[everything.pk]))
-    record = page.context["console"]["records"][0]
+    record = page.context["console"]["panel"]["records"]["rows"][0]
     assert record["url"]
     before = _last_pk()
     response = client.get(record["url"])

@@ -60,7 +60,7 @@ def test_panel_shows_each_report_and_who_opened_it(
     assert f"{family.full_name} (family)" in html
     assert "Family: not opened yet" not in html
     assert "Physician: not opened yet (reminded" in html
-    row = response.context["console"]["report_panel"]["rows"][0]
+    row = response.context["console"]["panel"]["report"]["rows"][0]
     assert row["state"] == "Delivered" and [o.user for o in row["openings"]] == [family]
 
     services.report_opened(report, physician)

@@ -1,22 +1,26 @@
-"""The console writes the audit log the way the portal does.
+"""What every console admin stands on: the audit of each look at case data, the read-only
+permission trio, and the hook through which apps above ``cases`` extend another app's admin.
 
-Coordinators see every case, so nothing here refuses anything; but each change page, history
-page and search result of case data is a view of it, and the audit log must show who looked
-(DESIGN: every view of a record or report is written to the audit log). Every console admin of
-a model that carries a case inherits ``AuditedAdmin``; ``tests/cases/test_console_audit.py``
-walks the admin registry and fails for one that does not.
+The console writes the audit log the way the portal does. Coordinators see every case, so
+nothing here refuses anything; but each change page, history page and search result of case
+data is a view of it, and the audit log must show who looked (DESIGN: every view of a record
+or report is written to the audit log). Every console admin of a model that carries a case
+inherits ``AuditedAdmin``; ``tests/cases/test_console_audit.py`` walks the admin registry and
+fails for one that does not.
 """
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
-from .audit import access_record, access_record_many
-from .models import Case
+from ..audit import access_record, access_record_many
+from ..models import Case
+from .hooks import extensions_for
 
 
 def case_of(obj: Model, path: str) -> Case | None:
@@ -107,3 +111,54 @@ class AuditedAdmin(admin.ModelAdmin):
             ]
             access_record_many(request=request, seen=seen, action="search")
         return response
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the services only: the console lists and shows them, nobody adds,
+    edits or deletes one by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ExtensibleAdmin(admin.ModelAdmin):
+    """An admin that apps above its own add to (``hooks.admin_extend``): inlines, columns,
+    actions and joins, read when the admin is used, so no app unregisters another's admin
+    to subclass it."""
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
+        extra = [i for ext in extensions_for(self.model) for i in ext.inlines]
+        return [*super().get_inlines(request, obj), *extra]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = list(super().get_list_display(request))
+        for ext in extensions_for(self.model):
+            if ext.column is not None and ext.shown(request):
+                shown.append(ext.column)
+        return shown
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)
+        related = [r for ext in extensions_for(self.model) for r in ext.select_related]
+        return queryset.select_related(*related) if related else queryset
+
+    def get_actions(
+        self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
+    ) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request, action_location)
+        if self.actions is None:
+            return actions
+        for ext in extensions_for(self.model):
+            if not ext.allowed(request):
+                continue
+            for func in ext.actions:
+                action = self.get_action(func, action_location)
+                if action is not None:
+                    actions[action.name] = action
+        return actions

@@ -1,0 +1,78 @@
+"""Reports' parts of the coordinator console, registered from ``ReportsConfig.ready``: the
+case page's "Report" panel and its two buttons, reopening a delivered report for correction
+and closing the case."""
+
+from typing import Any
+
+from django import forms
+
+from accounts.models import User
+from cases.admin import hooks
+from cases.lifecycle import allowed_targets
+from cases.models import Case, Status
+
+from . import services
+from .admin import report_panel
+from .models import Report
+
+
+class ReopenForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        label="What needs correcting",
+        help_text="The specialist reads it; the family and the physician do not.",
+    )
+
+
+def _report_reopenable(case: Case) -> bool:
+    """A delivered report and no correction already being written."""
+    reports = Report.objects.filter(case=case, kind=Report.Kind.REPORT)
+    return (
+        reports.filter(delivered_at__isnull=False).exists()
+        and not reports.filter(delivered_at__isnull=True).exists()
+    )
+
+
+def _reopen_available(case: Case) -> bool:
+    return case.status == Status.DELIVERED and _report_reopenable(case)
+
+
+def _reopen(case: Case, by: User, data: dict[str, Any]) -> str:
+    report = services.current_report(case)
+    if report is None:
+        raise services.ReportRefused("There is no delivered report to reopen.")
+    draft = services.report_reopen(report=report, by=by, note=data["note"])
+    return f"Reopened: the specialist is asked to write version {draft.version}."
+
+
+def _close_available(case: Case) -> bool:
+    return case.status == Status.DELIVERED and Status.CLOSED in allowed_targets(case)
+
+
+def _close(case: Case, by: User, data: dict[str, Any]) -> str:
+    services.case_close(case=case, by=by)
+    return "Case closed."
+
+
+def register() -> None:
+    hooks.case_panel(
+        hooks.CasePanel(
+            key="report",
+            order=50,
+            template="admin/reports/_console_report.html",
+            context=lambda request, case: report_panel(case),
+        )
+    )
+    hooks.case_move(
+        hooks.Move(
+            action="reopen_report",
+            label="Reopen for correction…",
+            available=_reopen_available,
+            run=_reopen,
+            form=ReopenForm,
+        )
+    )
+    hooks.case_move(
+        hooks.Move(action="close", label="Close case", available=_close_available, run=_close)
+    )
