@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 
 from accounts.models import User
+from cases.actions import allowed
 from cases.admin import hooks
-from cases.lifecycle import allowed_targets
-from cases.models import Case, Status
+from cases.models import Case
 
 from . import services
 from .admin import report_panel
@@ -35,7 +35,7 @@ def _report_reopenable(case: Case) -> bool:
 
 
 def _reopen_available(case: Case) -> bool:
-    return case.status == Status.DELIVERED and _report_reopenable(case)
+    return allowed(case, "reopen_report") and _report_reopenable(case)
 
 
 def _reopen(case: Case, by: User, data: dict[str, Any]) -> str:
@@ -47,7 +47,7 @@ def _reopen(case: Case, by: User, data: dict[str, Any]) -> str:
 
 
 def _close_available(case: Case) -> bool:
-    return case.status == Status.DELIVERED and Status.CLOSED in allowed_targets(case)
+    return allowed(case, "close")
 
 
 def _close(case: Case, by: User, data: dict[str, Any]) -> str:

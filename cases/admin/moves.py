@@ -15,7 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import Role, User
 
 from .. import services
-from ..lifecycle import allowed_targets
+from ..actions import allowed
 from ..models import Case, CaseMessage, RecordRequest, Status
 from . import hooks
 from .hooks import Move
@@ -121,21 +121,6 @@ class ReassignForm(forms.Form):
         self.fields["specialist"].queryset = choices  # type: ignore[attr-defined]
 
 
-def _records_complete_open(case: Case) -> bool:
-    return case.status == S.AWAITING_RECORDS or (
-        case.records_complete_at is None
-        and case.status
-        in (
-            S.IN_TRIAGE,
-            S.AWAITING_FAMILY_CONFIRMATION,
-            S.PAYMENT_NEEDED,
-            S.ASSIGNED,
-            S.IN_REVIEW,
-            S.ON_HOLD,
-        )
-    )
-
-
 def specialists_for(case: Case, *, any_specialty: bool = False) -> QuerySet[User]:
     """Who can be proposed: active specialists of the case's specialty (of any, with
     ``any_specialty``) who accept cases, least loaded first (``load``: their cases assigned
@@ -158,27 +143,20 @@ def specialists_for(case: Case, *, any_specialty: bool = False) -> QuerySet[User
     )
 
 
+# The console's button names that differ from the action they take in the table.
+_ACTION_OF = {"take": "triage"}
+
+
 def _available(action: str, case: Case) -> bool:
-    """When each of the case app's buttons shows."""
-    targets = allowed_targets(case)
-    match action:
-        case "take":
-            return case.status == S.SUBMITTED and S.IN_TRIAGE in targets
-        case "records_complete":
-            return _records_complete_open(case)
-        case "request_records":
-            return S.AWAITING_RECORDS in targets or case.status == S.AWAITING_RECORDS
-        case "propose":
-            return S.AWAITING_FAMILY_CONFIRMATION in targets
-        case "decline":
-            return S.DECLINED in targets
-        case "hold":
-            return S.ON_HOLD in targets
-        case "reassign":
-            return case.status in (S.ASSIGNED, S.IN_REVIEW)
-        case "resume":
-            return case.status == S.ON_HOLD and bool(targets)
-    return False
+    """When each of the case app's buttons shows: when the table of actions
+    (``cases.actions``) allows its action in the case's state, as the services that refuse
+    it read the same table. Who may press it is the console's permission (coordinators)."""
+    if not allowed(case, _ACTION_OF.get(action, action)):
+        return False
+    if action == "records_complete":
+        # Once every record is in, the button goes until a new request reopens the wait.
+        return case.status == S.AWAITING_RECORDS or case.records_complete_at is None
+    return True
 
 
 def _run(action: str, case: Case, by: User, data: dict[str, Any]) -> str:
