@@ -67,7 +67,7 @@ fresh-demo-db:
 
 run: install fresh-demo-db
 	@mkdir -p var/mail var/media
-	@export SITE_URL=$(SITE_URL); pids=; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	@export SITE_URL=$(SITE_URL) DJANGO_SETTINGS_MODULE=config.settings.local; pids=; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
 	if [ -z "$$AWS_STORAGE_BUCKET_NAME" ]; then \
 	  export AWS_S3_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT) AWS_ACCESS_KEY_ID=testing \
 	    AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-west-2; \
@@ -90,13 +90,17 @@ run: install fresh-demo-db
 	$(MANAGE) migrate --noinput && $(MANAGE) collectstatic --noinput --verbosity 0 \
 	&& $(MANAGE) seed_demo && $(MANAGE) runserver $(HOST):$(PORT)
 
+# Two pytest-xdist workers (each its own test database, Chromium and localstripe; the tests
+# that run a Celery worker on the broker share one worker, tests/conftest.py). TEST_WORKERS=0
+# runs in one process; more workers help only with more cores.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest --ds=config.settings.test -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core accounts cases intake billing reports config imaging slides pacs
+	$(BIN)/mypy core accounts cases intake billing reports config imaging slides pacs demo
 	$(BIN)/lint-imports
 
 format: install

@@ -287,8 +287,8 @@ def coordinator_user() -> "User":
 
 
 def _first_bench_case() -> "Case":
-    from cases.management.commands.bench_cases import FAMILY_EMAIL
     from cases.models import Case
+    from demo.management.commands.bench_cases import FAMILY_EMAIL
 
     case = (
         Case.objects.filter(family__email=FAMILY_EMAIL.format(0))
@@ -328,7 +328,7 @@ def seed_portal_dashboard_at_scale() -> Target:
     # bench_cases gives one case in 500 to this family: 200 requests at 100,000 cases, of
     # which the dashboard shows the latest 100, among every case of the table.
     from accounts.models import User
-    from cases.management.commands.bench_cases import BIG_FAMILY_EMAIL
+    from demo.management.commands.bench_cases import BIG_FAMILY_EMAIL
 
     family = User.objects.filter(email=BIG_FAMILY_EMAIL).first()
     if family is None:

@@ -3,3 +3,20 @@ from django.apps import AppConfig
 
 class BillingConfig(AppConfig):
     name = "billing"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: models may be used only once the app registry is
+        # ready. Billing provides the case kernel's payment port (cases.payments), the case
+        # page shows this app's panels (cases.panels), and the request form's card step is
+        # this app's view (intake.step_handlers).
+        from cases.panels import register
+        from cases.payments import payments_provide
+        from intake.step_handlers import register_step
+
+        from .panels import PANELS
+        from .port import BillingPayments
+        from .views import card_step
+
+        payments_provide(BillingPayments())
+        register(*PANELS)
+        register_step("card", card_step)

@@ -8,7 +8,10 @@ without Stripe configured nothing is created and the caller is told so.
 from django.conf import settings
 
 from accounts.models import User
-from cases.models import Case
+from cases.lifecycle import case_transition
+from cases.models import Case, Status
+from intake.demo import CHILDREN, demo_request_submit
+from intake.models import Intake
 
 from . import services, stripe_client
 from .models import CaseBilling
@@ -23,7 +26,8 @@ def demo_card_save(*, case: Case, by: User) -> bool:
         return False
     services.card_setup_start(case=case, by=by)
     setup_intent = CaseBilling.objects.get(case=case).setup_intent_id
-    assert setup_intent is not None
+    if setup_intent is None:
+        raise RuntimeError("card_setup_start left no SetupIntent on the demo request")
     stripe_client.setup_intent_confirm(setup_intent, payment_method=TEST_CARD)
     services.card_setup_complete(case=case, setup_intent_id=setup_intent, by=by)
     return True
@@ -32,11 +36,6 @@ def demo_card_save(*, case: Case, by: User) -> bool:
 def demo_billing_ensure(people: dict[str, User]) -> list[Case]:
     """family@: a cardiac-surgery request (no charge) and, when Stripe is there, a paid one
     (reviewed, confirmed and charged; receipt and superbill available)."""
-    from cases.lifecycle import case_transition
-    from cases.models import Status
-    from intake.demo import CHILDREN, demo_request_submit
-    from intake.models import Intake
-
     family = people["family@example.com"]
     coordinator = people["coordinator@example.com"]
     child = CHILDREN["family@example.com"]
@@ -48,7 +47,6 @@ def demo_billing_ensure(people: dict[str, User]) -> list[Case]:
                 child=child,
                 first="Lucia",
                 specialty="cardiac-surgery",
-                with_card=False,
             )
         )
     paid_exists = Intake.objects.filter(
@@ -60,7 +58,11 @@ def demo_billing_ensure(people: dict[str, User]) -> list[Case]:
         and settings.STRIPE_SECRET_KEY.startswith("sk_test_")
     ):
         case = demo_request_submit(
-            family=family, child=child, first="Diego", specialty="cardiology", with_card=True
+            family=family,
+            child=child,
+            first="Diego",
+            specialty="cardiology",
+            card_save=demo_card_save,
         )
         case_transition(case=case, to=Status.IN_TRIAGE, by=coordinator)
         Case.objects.filter(pk=case.pk).update(assigned_specialist=people["specialist@example.com"])

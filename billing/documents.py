@@ -24,7 +24,9 @@ from django.utils import timezone
 from accounts.models import Role, User
 from cases.models import Case, Status
 from core.pdf.render import render_pdf
+from intake.models import Intake
 
+from .fees import fee_for
 from .models import CaseBilling, PaymentAttempt, Refund
 
 RECEIPT = "receipt"
@@ -104,8 +106,6 @@ def _billing(case: Case) -> CaseBilling | None:
 def _fee_is_zero_without_billing_row(case: Case) -> bool:
     """A submitted case whose billing row is missing: the fee schedule on the day it was
     submitted decides (the schedule keeps its history)."""
-    from .fees import fee_for
-
     submitted = case.submitted_at or case.created_at
     try:
         return fee_for(case.specialty, timezone.localdate(submitted)).amount_cents == 0
@@ -199,8 +199,6 @@ def _hospital() -> dict[str, str]:
 
 
 def _people(case: Case) -> dict[str, Any]:
-    from intake.models import Intake
-
     intake = Intake.objects.filter(case=case).first()
     family_name = case.family.full_name if case.family is not None else ""
     if intake is None:

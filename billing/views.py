@@ -23,6 +23,8 @@ from accounts.models import Role
 from accounts.typing import AuthedRequest
 from cases.access import case_for_user
 from cases.models import Case, Status
+from intake.services import intake_missing
+from intake.steps import BY_SLUG, steps_for
 
 from . import services, stripe_client, webhooks
 from .fees import format_cents
@@ -45,9 +47,6 @@ def _intake_step_context(case: Case, context: Mapping[str, Any] | None) -> dict[
     their own steps; the intake view may pass its own instead."""
     if context is not None:
         return dict(context)
-    from intake.services import intake_missing
-    from intake.steps import BY_SLUG, steps_for
-
     steps = steps_for(case)
     slugs = [s.slug for s in steps]
     index = slugs.index(CARD_STEP) if CARD_STEP in slugs else len(slugs) - 1

@@ -16,9 +16,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cases.lifecycle import timeline_note
 from cases.models import Case
 
-from . import services, stripe_client
+from . import stripe_client
+from .cards import card_keep
+from .charges import payment_intent_apply
+from .common import PAID_STATES, CardNotSaved, billing_lock, stripe_id
+from .fees import format_cents
 from .models import CaseBilling, PaymentAttempt, Refund, StripeCustomer, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -46,9 +51,9 @@ def _on_payment_intent(object_id: str) -> None:
     attempt = _attempt_for(intent)
     if attempt is None:
         return
-    case, billing = services.billing_lock(Case(pk=attempt.case_id))
+    case, billing = billing_lock(Case(pk=attempt.case_id))
     attempt = PaymentAttempt.objects.get(pk=attempt.pk)
-    services.payment_intent_apply(case, billing, attempt, intent, None)
+    payment_intent_apply(case, billing, attempt, intent, None)
 
 
 def _on_setup_intent(object_id: str) -> None:
@@ -56,7 +61,7 @@ def _on_setup_intent(object_id: str) -> None:
     found = CaseBilling.objects.filter(setup_intent_id=intent.get("id")).first()
     if found is None:
         return
-    case, billing = services.billing_lock(Case(pk=found.case_id))
+    case, billing = billing_lock(Case(pk=found.case_id))
     # Only fills in a card the page did not record (the family closed the tab after
     # Stripe.js saved it); never replaces or revives one. A failed setup was shown on the
     # page and changes nothing here.
@@ -67,24 +72,24 @@ def _on_setup_intent(object_id: str) -> None:
         or billing.state != S.NO_CARD
     ):
         return
-    customer = StripeCustomer.objects.filter(customer_id=services.stripe_id(intent.get("customer")))
+    customer = StripeCustomer.objects.filter(customer_id=stripe_id(intent.get("customer")))
     owner = customer.first()
     if owner is None:
         return
     try:
-        services.card_keep(case, billing, intent, owner, None)
-    except services.CardNotSaved as refused:
+        card_keep(case, billing, intent, owner, None)
+    except CardNotSaved as refused:
         logger.info("setup_intent %s not kept: %s", object_id, refused.messages)
 
 
 def _on_charge_refunded(object_id: str) -> None:
     charge = stripe_client.charge_retrieve(object_id)
     found = PaymentAttempt.objects.filter(
-        payment_intent_id=services.stripe_id(charge.get("payment_intent")) or None
+        payment_intent_id=stripe_id(charge.get("payment_intent")) or None
     ).first()
     if found is None:
         return
-    case, billing = services.billing_lock(Case(pk=found.case_id))
+    case, billing = billing_lock(Case(pk=found.case_id))
     listed = (charge.get("refunds") or {}).get("data") or []
     ours = {r.refund_id: r for r in Refund.objects.filter(case=case, refund_id__isnull=False)}
     unknown = 0
@@ -99,7 +104,7 @@ def _on_charge_refunded(object_id: str) -> None:
     if total == billing.refunded_cents:
         return
     billing.refunded_cents = total
-    if billing.state in services.PAID_STATES:
+    if billing.state in PAID_STATES:
         if total <= 0:
             billing.state = S.PAID
         elif total >= billing.paid_cents:
@@ -107,15 +112,11 @@ def _on_charge_refunded(object_id: str) -> None:
         else:
             billing.state = S.PARTIALLY_REFUNDED
     billing.save()
-    services.timeline_note(
+    timeline_note(
         case,
         None,
-        f"Stripe reports {services.format_cents(total)} refunded in total"
-        + (
-            f", including {services.format_cents(unknown)} refunded outside the portal."
-            if unknown
-            else "."
-        ),
+        f"Stripe reports {format_cents(total)} refunded in total"
+        + (f", including {format_cents(unknown)} refunded outside the portal." if unknown else "."),
     )
 
 

@@ -15,12 +15,13 @@ Who may see a case:
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from allauth.account.models import EmailAddress
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from accounts.models import Role, User
 
+from .actions import ACTIONS, Action, Who, allowed
 from .audit import access_record
 from .models import Case, CaseMember
 
@@ -90,9 +91,11 @@ def can_see_case(user: User, case: Case) -> bool:
     return cases_visible_to(user).filter(pk=case.pk).exists()
 
 
-def _refuse(
+def refuse_audited(
     request: HttpRequest, reference: str, *, action: str, object_type: str, object_id: str
 ) -> NoReturn:
+    """The gate's answer to someone who may not see, or do, this: a refused AccessEvent
+    (with the case, when the reference names one) and the same 404 as for no such case."""
     access_record(
         request=request,
         case=Case.objects.filter(reference=reference).first(),
@@ -125,7 +128,9 @@ def case_for_user(
         visible = visible.select_related(*related)
     case = visible.filter(reference=reference).first()
     if case is None:
-        _refuse(request, reference, action=action, object_type=object_type, object_id=object_id)
+        refuse_audited(
+            request, reference, action=action, object_type=object_type, object_id=object_id
+        )
     access_record(
         request=request,
         case=case,
@@ -154,7 +159,9 @@ def record_for_user(
     if case is not None:
         record = Record.objects.filter(case=case, uid=record_uid).first()
     if record is None or not record.downloadable_by(user):
-        _refuse(request, reference, action=action, object_type="record", object_id=str(record_uid))
+        refuse_audited(
+            request, reference, action=action, object_type="record", object_id=str(record_uid)
+        )
     access_record(
         request=request,
         case=case,
@@ -209,3 +216,126 @@ def posted_object[M: Model](
         )
         raise Http404("No such case.")
     return found
+
+
+# --- who may act ----------------------------------------------------------------------------
+#
+# Seeing a case (above) and acting on it are different questions: a physician sees the case
+# but does not confirm the charges; a specialist sees it only once assigned. Which role may
+# do which action is the table in cases.actions; whether *this* person holds that role on
+# *this* case is decided here, for every service, view and button alike.
+
+
+class NotYours(PermissionDenied):
+    """The person may not do this on this case. Views answer it with the gate's 404
+    (``cases.web.refusals_shown``) or, in the console, with the message."""
+
+
+def is_coordinator(user: User) -> bool:
+    return user.is_authenticated and user.is_active and user.role == Role.COORDINATOR
+
+
+def is_family_of(user: User, case: Case) -> bool:
+    """The owner of the request or a second guardian invited onto it (verified email)."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role == Role.FAMILY
+        and can_see_case(user, case)
+    )
+
+
+def is_physician_of(user: User, case: Case) -> bool:
+    """The local physician named on the case or linked to it (verified email)."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role == Role.PHYSICIAN
+        and can_see_case(user, case)
+    )
+
+
+def is_assigned_specialist(user: User, case: Case) -> bool:
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role == Role.SPECIALIST
+        and case.assigned_specialist_id is not None
+        and case.assigned_specialist_id == user.pk
+    )
+
+
+def can_manage_guardians(user: User, case: Case) -> bool:
+    """The first guardian (the owner), or the physician who started it before a family owns it."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if case.family_id is not None:
+        return case.family_id == user.pk
+    return case.created_by_id == user.pk
+
+
+def acts_as(user: User | None, case: Case, who: Who) -> bool:
+    """Whether ``user`` is ``who`` on ``case`` (None: a task or webhook, nobody signed in)."""
+    if user is None:
+        return who == Who.SYSTEM
+    match who:
+        case Who.COORDINATOR:
+            return is_coordinator(user)
+        case Who.FAMILY:
+            return is_family_of(user, case)
+        case Who.OWNER:
+            return can_manage_guardians(user, case)
+        case Who.PHYSICIAN:
+            return is_physician_of(user, case)
+        case Who.SPECIALIST:
+            return is_assigned_specialist(user, case)
+    return False
+
+
+def may_act(user: User | None, case: Case, action: str) -> bool:
+    """Whether ``user`` is one of those who may do ``action`` on ``case`` (any state)."""
+    return any(acts_as(user, case, who) for who in ACTIONS[action].who)
+
+
+_ONLY: dict[frozenset[Who], str] = {
+    frozenset({Who.COORDINATOR}): "Only a coordinator can do this.",
+    frozenset({Who.FAMILY}): "Only the child's parent or guardian can do this.",
+    frozenset({Who.OWNER}): "Only the person who started the request can do this.",
+    frozenset({Who.SPECIALIST}): "Only the specialist assigned to this request can do this.",
+    frozenset({Who.FAMILY, Who.PHYSICIAN}): "Only the family or the physician can do this.",
+}
+
+
+def not_yours_message(action: str) -> str:
+    return _ONLY.get(ACTIONS[action].who - {Who.SYSTEM}, "You cannot do this on this request.")
+
+
+def require_may_act(user: User | None, case: Case, action: str) -> None:
+    """Refuse (``NotYours``) anyone who may not do ``action`` on ``case``. Call it on the
+    locked row when the answer depends on it (the assigned specialist can change)."""
+    if not may_act(user, case, action):
+        raise NotYours(not_yours_message(action))
+
+
+def require_coordinator(by: User) -> None:
+    """For steps on no one case (a fee, a holiday): the coordinator role alone."""
+    if not is_coordinator(by):
+        raise NotYours("Only a coordinator can do this.")
+
+
+def require_assigned_specialist(by: User, case: Case) -> None:
+    if not is_assigned_specialist(by, case):
+        raise NotYours(not_yours_message("accept"))
+
+
+def available_actions(user: User | None, case: Case) -> list[Action]:
+    """What ``user`` may do on ``case`` now: allowed in its state and theirs to do. The
+    console, the portal and the workspace show a button for each of these, and only these."""
+    # Who the person is on this case, asked once (at most one query), not once per action.
+    whos = frozenset(who for who in Who if acts_as(user, case, who))
+    return [a for a in ACTIONS.values() if allowed(case, a.name) and a.who & whos]
+
+
+def may_do_now(user: User | None, case: Case, action: str) -> bool:
+    """One button's question: this person, this action, this case as it is now."""
+    return allowed(case, action) and may_act(user, case, action)

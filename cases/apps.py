@@ -9,3 +9,9 @@ class CasesConfig(AppConfig):
         # The clock's receivers drop its cached closures and policy when they are edited;
         # the notifications' receiver marks a sent email on its case's timeline.
         from . import clock, notifications  # noqa: F401
+
+        # The kernel's own panels of the case page (imported once the models are ready).
+        from .page import KERNEL_PANELS
+        from .panels import register
+
+        register(*KERNEL_PANELS)

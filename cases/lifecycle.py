@@ -1,5 +1,6 @@
-"""The case state machine: the one table of allowed moves and the one function that moves.
+"""The case state machine: the allowed moves and the one function that moves.
 
+The moves are read from the table of actions (``cases.actions``), not written here again.
 Every status change goes through ``case_transition``. It locks the case row, refuses a move
 the table does not allow, writes the timeline row in the same transaction and announces the
 change (``case_transitioned``) only after commit, so side effects such as emails never fire
@@ -17,42 +18,19 @@ from django.utils import timezone
 from accounts.models import User
 from core.refusals import Refused
 
+from . import actions
 from .models import Case, Status, TimelineEvent
 
 S = Status
 
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    S.DRAFT: frozenset({S.SUBMITTED}),
-    S.SUBMITTED: frozenset({S.IN_TRIAGE}),
-    S.IN_TRIAGE: frozenset({S.AWAITING_RECORDS, S.DECLINED, S.AWAITING_FAMILY_CONFIRMATION}),
-    S.AWAITING_RECORDS: frozenset({S.IN_TRIAGE}),
-    S.AWAITING_FAMILY_CONFIRMATION: frozenset({S.WITHDRAWN, S.PAYMENT_NEEDED, S.ASSIGNED}),
-    S.PAYMENT_NEEDED: frozenset({S.ASSIGNED}),
-    # ASSIGNED → ASSIGNED and IN_REVIEW → ASSIGNED: a coordinator hands the case to another
-    # specialist (cases.services.specialist_reassign), who then has to accept it.
-    S.ASSIGNED: frozenset({S.IN_REVIEW, S.IN_TRIAGE, S.ASSIGNED}),
-    S.IN_REVIEW: frozenset({S.REPORT_FINAL, S.ASSIGNED}),
-    S.REPORT_FINAL: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset({S.CLOSED}),
-    S.DECLINED: frozenset(),
-    S.WITHDRAWN: frozenset(),
-    S.CLOSED: frozenset(),
-    # Leaving ON_HOLD is only ever back to the state it was put on hold from.
-    S.ON_HOLD: frozenset(),
-}
+# Built from the table of actions (cases.actions): a move exists because an action makes it.
+# ASSIGNED → ASSIGNED and IN_REVIEW → ASSIGNED: a coordinator hands the case to another
+# specialist ("reassign"), who then has to accept it. Leaving ON_HOLD is only ever back to the
+# state it was put on hold from, so ON_HOLD has no row of its own here.
+TRANSITIONS: dict[Status, frozenset[Status]] = actions.transitions()
 
 # "Open" states may be paused (clock stopped while waiting on the family or physician).
-HOLDABLE: frozenset[Status] = frozenset(
-    {
-        S.SUBMITTED,
-        S.IN_TRIAGE,
-        S.AWAITING_RECORDS,
-        S.AWAITING_FAMILY_CONFIRMATION,
-        S.PAYMENT_NEEDED,
-        S.ASSIGNED,
-        S.IN_REVIEW,
-    }
-)
+HOLDABLE: frozenset[Status] = actions.holdable()
 
 case_transitioned = Signal()  # sent after commit: case_id, from_status, to_status, actor_id
 
@@ -103,8 +81,9 @@ def _announce(move: Move) -> None:
 def case_transition(*, case: Case, to: Status, by: User | None, note: str = "") -> Case:
     """Move ``case`` to ``to`` or raise IllegalTransition. Returns the locked, updated case.
 
-    The caller's ``case`` instance may be stale (another request may have moved it); the
-    decision is made on the row as locked now, and the caller's instance is refreshed.
+    The caller's ``case`` instance may be stale (another request may have moved it): the
+    decision is made on the row as locked now, and that row is returned. The caller's
+    instance is left as it was; use the returned one.
     """
     locked = Case.objects.lock(case)
     current = Status(locked.status)
@@ -134,6 +113,4 @@ def case_transition(*, case: Case, to: Status, by: User | None, note: str = "") 
     )
     move = Move(locked.pk, current, target, by.pk if by else None)
     transaction.on_commit(lambda: _announce(move))
-    for field in fields:
-        setattr(case, field, getattr(locked, field))
     return locked

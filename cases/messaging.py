@@ -13,14 +13,30 @@ email) and adds a timeline note without the body.
 
 Unread: one read marker per person and case; a message is unread when someone else wrote it
 in a thread the person may see after their marker (or when they have no marker yet).
+
+The records pipeline belongs to intake, above this kernel: intake provides it here at
+start-up (``provide_attachments``), so messages can take files without this module naming it.
 """
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +44,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from cases.notifications import coordinator_addresses as _coordinator_addresses
 from cases.notifications import family_addresses as _family_addresses
+from core.refusals import Refused
 
 from .access import can_see_case
 from .lifecycle import timeline_note as _note
@@ -35,6 +52,34 @@ from .models import Case, CaseMember, CaseMessage, CaseReadMarker
 from .notifications import case_email
 
 Thread = CaseMessage.Thread
+
+
+class AttachmentRefused(Refused):
+    """A file the records pipeline will not keep (its type, its size, a duplicate); the
+    message is for the person who sent it and belongs next to the file field."""
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """How a message's file becomes a record of the case (provided by the records app)."""
+
+    kinds: Sequence[tuple[str, str]]  # what the sender says the file is
+    default_kind: str
+    accepted: str  # the accepted file types, in words
+    # (case, by, uploaded, kind) -> the new record's id; raises AttachmentRefused.
+    store: Callable[[Case, User, UploadedFile, str], int]
+
+
+_attachments: list[Attachments] = []
+
+
+def provide_attachments(attachments: Attachments) -> None:
+    """Called once by the records app's ``ready``; without it messages take no files."""
+    _attachments[:] = [attachments]
+
+
+def attachments() -> Attachments | None:
+    return _attachments[0] if _attachments else None
 
 
 def _active(user: User) -> bool:
@@ -93,8 +138,9 @@ def can_read_thread(user: User, case: Case, thread: str) -> bool:
     if thread == Thread.PHYSICIAN_SPECIALIST:
         if is_coordinator(user):
             return True
-        return p2p_is_open(case) and (
-            is_assigned_specialist(user, case) or is_case_physician(user, case)
+        # The role first: a family never sees this thread, so need not ask whether it is open.
+        return (is_assigned_specialist(user, case) or is_case_physician(user, case)) and (
+            p2p_is_open(case)
         )
     return False
 
@@ -112,7 +158,11 @@ def can_post(user: User, case: Case, thread: str) -> bool:
 
 def can_attach(user: User) -> bool:
     """Attachments become records: the people who may add records (not specialists)."""
-    return user.role in (Role.FAMILY, Role.PHYSICIAN, Role.COORDINATOR)
+    return attachments() is not None and user.role in (
+        Role.FAMILY,
+        Role.PHYSICIAN,
+        Role.COORDINATOR,
+    )
 
 
 def _physician_addresses(case: Case) -> list[str]:
@@ -172,12 +222,12 @@ def message_post(
     body: str,
     thread: str,
     attachment: UploadedFile | None = None,
-    kind: str = "other",
+    kind: str = "",
 ) -> CaseMessage:
     """Post a message; with ``attachment``, the file becomes a record of the case first.
 
     Raises PermissionDenied when ``by`` may not post in ``thread``, ValidationError for an
-    empty body, and Rejected or DuplicateRecord (from the records pipeline) for a bad file;
+    empty body, and AttachmentRefused for a file the records pipeline will not keep;
     nothing is kept then.
     """
     if thread not in Thread.values or not can_post(by, case, thread):
@@ -187,13 +237,12 @@ def message_post(
         raise ValidationError("Write a message.")
     if len(body) > 5000:
         raise ValidationError("Messages can be up to 5,000 characters.")
-    record = None
+    record: int | None = None
     if attachment is not None:
-        if not can_attach(by):
+        store = attachments()
+        if store is None or not can_attach(by):
             raise PermissionDenied("You cannot attach files here.")
-        from intake.records import record_create_from_upload
-
-        record = record_create_from_upload(case=case, by=by, uploaded=attachment, kind=kind)
+        record = store.store(case, by, attachment, kind or store.default_kind)
     message = CaseMessage.objects.create(case=case, thread=thread, author=by, body=body)
     if record is not None:
         message.records.add(record)
@@ -276,6 +325,37 @@ def thread_counts(case: Case, user: User) -> dict[str, tuple[int, int]]:
     counts = {row["thread"]: (row["total"], row["unread"]) for row in rows}
     setattr(case, _P2P_OPEN, Thread.PHYSICIAN_SPECIALIST in counts)
     return counts
+
+
+def role_thread_messages(case: Case, user: User) -> tuple[list[CaseMessage], dict[str, int]]:
+    """Every message of ``case`` in the threads ``user``'s role can see, oldest first, with
+    its author, and per thread how many are unread (as in ``unread_count``): one query that
+    gives the case page both the thread it shows and every thread's count. Notes on ``case``
+    whether the physician-to-physician thread is open when that thread was read."""
+    threads = role_threads(user)
+    read = CaseReadMarker.objects.filter(
+        case=OuterRef("case"), user=user, last_read_at__gte=OuterRef("created_at")
+    )
+    rows = (
+        case.messages.filter(thread__in=threads)
+        .select_related("author")
+        .annotate(
+            unread=ExpressionWrapper(~Q(author=user) & ~Exists(read), output_field=BooleanField()),
+            # Whether it has files, so the page reads attachments only when some message has.
+            has_files=Exists(
+                CaseMessage.records.through.objects.filter(casemessage=OuterRef("pk"))
+            ),
+        )
+        .order_by("created_at", "pk")
+    )
+    messages: list[CaseMessage] = []
+    unread: dict[str, int] = dict.fromkeys(threads, 0)
+    for message in rows:
+        messages.append(message)
+        unread[message.thread] += bool(message.unread)
+    if Thread.PHYSICIAN_SPECIALIST in threads:
+        setattr(case, _P2P_OPEN, any(m.thread == Thread.PHYSICIAN_SPECIALIST for m in messages))
+    return messages, unread
 
 
 def unread_count(case: Case, user: User, *, thread: str | None = None) -> int:

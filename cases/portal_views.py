@@ -23,18 +23,18 @@ def _family_action(
     reference: str,
     *,
     action: str,
-    run: Callable[[Case], object],
+    run: Callable[[Case], Case],
     done: Callable[[Case], str],
 ) -> HttpResponse:
     case = case_for_user(request, reference, action=action, object_type="case")
     if not services.is_family_of(request.user, case):
         raise Http404("No such case.")
     try:
-        run(case)
+        fresh = run(case)  # the services return the case as they left it
     except ValidationError as refused:
         messages.error(request, refused.messages[0])
     else:
-        messages.success(request, done(case))
+        messages.success(request, done(fresh))
     return redirect("case_detail", case.reference)
 
 

@@ -1,21 +1,22 @@
 """The download of a records-release authorisation (see cases.release), through the gate."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts.typing import AuthedRequest
 
-from .access import case_for_user
-from .audit import access_record
+from .access import NotYours, case_for_user
 from .models import RecordRequest
 from .release import authorisation_filename, may_download, render_authorisation
+from .web import refusals_shown
 
 OBJECT_TYPE = "release_authorisation"
 
 
 @login_required
 @require_GET
+@refusals_shown(action="download", object_type=OBJECT_TYPE, object_id="request_id")
 def release_authorisation(request: AuthedRequest, reference: str, request_id: int) -> HttpResponse:
     case = case_for_user(
         request,
@@ -28,16 +29,8 @@ def release_authorisation(request: AuthedRequest, reference: str, request_id: in
     if record_request is None or not may_download(request.user, record_request):
         # Let through the gate, but no such request on this case, not one of an outside
         # provider, or a role that does not get the guardian's details: the same 404, and
-        # the refusal is audited too.
-        access_record(
-            request=request,
-            case=case,
-            object_type=OBJECT_TYPE,
-            object_id=str(request_id),
-            action="download",
-            allowed=False,
-        )
-        raise Http404("No such authorisation.")
+        # the refusal is audited too (refusals_shown).
+        raise NotYours("No such authorisation.")
     record_request.case = case
     pdf = render_authorisation(record_request)
     response = HttpResponse(pdf, content_type="application/pdf")

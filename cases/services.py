@@ -7,25 +7,30 @@ inside the same transaction (``case_email``, core.outbox), so they are sent by t
 only after the change commits, never for a change that rolled back; each has a dedupe key
 so one event never mails the same person twice. Emails carry no medical detail.
 
-Refusals: a move the case's state does not allow raises ``LifecycleRefused`` (or
-``IllegalTransition`` from the state machine), both ``ValidationError`` with a message that
-can be shown as it is; a person who may not act raises ``PermissionDenied``.
+Which state allows which step, and who may take it, is the table in ``cases.actions``:
+each service asks ``cases.access.require_may_act`` (a person who may not act:
+``NotYours``, a ``PermissionDenied``) and ``cases.actions.require_allowed`` (a state that
+does not allow it: ``LifecycleRefused``, a message that can be shown as it is) on the
+locked row, and returns that fresh row; the caller's instance is left as it was.
 """
 
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
 from cases.notifications import coordinator_addresses as _coordinator_addresses
 from cases.notifications import family_addresses as _family_addresses
-from core.refusals import Refused
 
-from .access import can_see_case
+# is_family_of, require_assigned_specialist, require_coordinator: re-exported, the report
+# services and older callers import them from here.
+from .access import is_family_of as is_family_of
+from .access import require_assigned_specialist as require_assigned_specialist
+from .access import require_coordinator as require_coordinator
+from .access import require_may_act
+from .actions import LifecycleRefused, require_allowed
 from .clock import BusinessCalendar
 from .clock import due_at as clock_due_at
 from .clock import explain as clock_explain
@@ -33,15 +38,9 @@ from .lifecycle import case_transition
 from .lifecycle import timeline_note as _note
 from .models import Case, CaseHold, RecordRequest, Status, TimelineEvent, TurnaroundPolicy
 from .notifications import case_email
+from .payments import PaymentsUnavailable, payments
 
 S = Status
-
-
-class LifecycleRefused(Refused):
-    """A move the case's current state does not allow; the message can be shown as it is."""
-
-    def __init__(self, message: str, code: str = "lifecycle") -> None:
-        super().__init__(message, code=code)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -51,47 +50,10 @@ def _lock(case: Case) -> Case:
     return Case.objects.lock(case)
 
 
-def _sync(case: Case, locked: Case, fields: Iterable[str] = ()) -> None:
-    for field in ("status", "status_before_hold", *fields):
-        setattr(case, field, getattr(locked, field))
-
-
-def _require_status(case: Case, *allowed: Status, doing: str) -> None:
-    if case.status not in allowed:
-        raise LifecycleRefused(
-            f"This request cannot {doing} now: it is “{Status(case.status).label}”.",
-            code="wrong_state",
-        )
-
-
-def require_coordinator(by: User) -> None:
-    if not by.is_active or by.role != Role.COORDINATOR:
-        raise PermissionDenied("Only a coordinator can do this.")
-
-
-def is_family_of(user: User, case: Case) -> bool:
-    """The owner of the request or a second guardian invited onto it (verified email)."""
-    return (
-        user.is_authenticated
-        and user.is_active
-        and user.role == Role.FAMILY
-        and can_see_case(user, case)
-    )
-
-
-def _require_family(by: User, case: Case) -> None:
-    if not is_family_of(by, case):
-        raise PermissionDenied("Only the child's parent or guardian can do this.")
-
-
-def require_assigned_specialist(by: User, case: Case) -> None:
-    if (
-        not by.is_active
-        or by.role != Role.SPECIALIST
-        or case.assigned_specialist_id is None
-        or case.assigned_specialist_id != by.pk
-    ):
-        raise PermissionDenied("Only the specialist assigned to this request can do this.")
+def _may(by: User | None, locked: Case, action: str) -> None:
+    """Who, then when: the person may take this step, and the case's state allows it now."""
+    require_may_act(by, locked, action)
+    require_allowed(locked, action)
 
 
 def _round(case: Case, status: Status) -> int:
@@ -111,22 +73,16 @@ def _alert_coordinators(case: Case, what: str, key: str) -> None:
 
 def _card_detach(case: Case, by: User | None) -> None:
     """Drop the saved card of a case that will never be charged (withdrawn or declined)."""
-    from billing import services as billing_services
-    from billing import stripe_client
-
-    _locked, billing = billing_services.billing_lock(case)
-    if not billing.payment_method_id:
-        return
     try:
-        billing_services._card_forget(billing)
-    except stripe_client.StripeFailure as failure:
+        dropped = payments().card_drop(case=case)
+    except PaymentsUnavailable as failure:
         raise LifecycleRefused(
             "The saved card could not be removed just now (the payment service did not "
             "answer). Nothing was changed: please try again in a few minutes.",
             code="card_detach",
         ) from failure
-    billing.save()
-    _note(case, by, "Saved card removed: this request will not be charged.")
+    if dropped:
+        _note(case, by, "Saved card removed: this request will not be charged.")
 
 
 # --- the clock ----------------------------------------------------------------------------
@@ -169,11 +125,9 @@ def _due_refresh(case: Case) -> Case:
 @transaction.atomic
 def triage_take(*, case: Case, by: User) -> Case:
     """A coordinator starts reviewing a submitted request."""
-    require_coordinator(by)
     locked = _lock(case)
-    _require_status(locked, S.SUBMITTED, doing="be taken into review")
-    case_transition(case=case, to=S.IN_TRIAGE, by=by, note="Taken into review.")
-    return case
+    _may(by, locked, "triage")
+    return case_transition(case=locked, to=S.IN_TRIAGE, by=by, note="Taken into review.")
 
 
 @transaction.atomic
@@ -182,11 +136,8 @@ def question_clarify(*, question: Any, by: User, text: str) -> Any:
     kept on the (coordinator-only) timeline and the family is told to look."""
     from intake.models import Question
 
-    require_coordinator(by)
     locked = _lock(question.case)
-    _require_status(
-        locked, S.SUBMITTED, S.IN_TRIAGE, S.AWAITING_RECORDS, doing="have its questions edited"
-    )
+    _may(by, locked, "clarify_question")
     text = text.strip()
     if not Question.MIN_LENGTH <= len(text) <= Question.MAX_LENGTH:
         raise LifecycleRefused("Each question must be between 10 and 1,000 characters.")
@@ -215,14 +166,14 @@ def record_request_create(
 ) -> RecordRequest:
     """Ask for a missing record; the case waits for records (from review) and the family,
     and the physician when the request is theirs, are emailed."""
-    require_coordinator(by)
+    locked = _lock(case)
+    require_may_act(by, locked, "request_records")
     what = what.strip()
     if not what:
         raise LifecycleRefused("Say which record is needed.", code="what")
     if requested_from not in RecordRequest.From.values:
         raise LifecycleRefused("Say who should send the record.", code="requested_from")
-    locked = _lock(case)
-    _require_status(locked, S.IN_TRIAGE, S.AWAITING_RECORDS, doing="have records requested")
+    require_allowed(locked, "request_records")
     request = RecordRequest.objects.create(
         case=locked,
         what=what,
@@ -234,7 +185,9 @@ def record_request_create(
         created_by=by,
     )
     if locked.status == S.IN_TRIAGE:
-        case_transition(case=case, to=S.AWAITING_RECORDS, by=by, note="Records requested.")
+        locked = case_transition(
+            case=locked, to=S.AWAITING_RECORDS, by=by, note="Records requested."
+        )
     else:
         _note(locked, by, "Another record requested.")
     recipients = _family_addresses(locked)
@@ -247,13 +200,13 @@ def record_request_create(
 @transaction.atomic
 def record_request_received(*, request: RecordRequest, by: User) -> RecordRequest:
     """Tick one requested record off the checklist."""
-    require_coordinator(by)
-    _lock(request.case)
-    request.refresh_from_db()
+    locked = _lock(request.case)
+    _may(by, locked, "record_received")
+    request = RecordRequest.objects.get(pk=request.pk)
     if request.received_at is None:
         request.received_at = timezone.now()
         request.save(update_fields=["received_at"])
-        _note(request.case, by, f"Record received: {request.what}")
+        _note(locked, by, f"Record received: {request.what}")
     return request
 
 
@@ -261,15 +214,13 @@ def record_request_received(*, request: RecordRequest, by: User) -> RecordReques
 def record_request_uploaded(*, request: RecordRequest, by: User) -> RecordRequest:
     """The family or physician ticks a requested item off by uploading it. The coordinator
     still checks the file and says when all records are complete."""
-    case = request.case
-    if not (is_family_of(by, case) or (by.role == Role.PHYSICIAN and case.physician_email)):
-        raise PermissionDenied("Only the family or the physician answer record requests.")
-    _lock(case)
-    request.refresh_from_db()
+    locked = _lock(request.case)
+    _may(by, locked, "record_uploaded")
+    request = RecordRequest.objects.get(pk=request.pk)
     if request.received_at is None:
         request.received_at = timezone.now()
         request.save(update_fields=["received_at"])
-        _note(case, by, f"Uploaded for the request: {request.what}")
+        _note(locked, by, f"Uploaded for the request: {request.what}")
     return request
 
 
@@ -277,19 +228,8 @@ def record_request_uploaded(*, request: RecordRequest, by: User) -> RecordReques
 def records_complete(*, case: Case, by: User) -> Case:
     """Every record is in: ticks off what is still open, starts the record side of the
     clock, and sends a case waiting for records back to review."""
-    require_coordinator(by)
     locked = _lock(case)
-    _require_status(
-        locked,
-        S.IN_TRIAGE,
-        S.AWAITING_RECORDS,
-        S.AWAITING_FAMILY_CONFIRMATION,
-        S.PAYMENT_NEEDED,
-        S.ASSIGNED,
-        S.IN_REVIEW,
-        S.ON_HOLD,
-        doing="be marked as having all records",
-    )
+    _may(by, locked, "records_complete")
     now = timezone.now()
     RecordRequest.objects.filter(case=locked, received_at__isnull=True).update(received_at=now)
     if locked.records_complete_at is None:
@@ -297,10 +237,8 @@ def records_complete(*, case: Case, by: User) -> Case:
         locked.save(update_fields=["records_complete_at", "updated_at"])
     _note(locked, by, "All records received.")
     if locked.status == S.AWAITING_RECORDS:
-        case_transition(case=locked, to=S.IN_TRIAGE, by=by, note="All records received.")
-    _due_refresh(locked)
-    _sync(case, locked, ("records_complete_at", "due_at"))
-    return case
+        locked = case_transition(case=locked, to=S.IN_TRIAGE, by=by, note="All records received.")
+    return _due_refresh(locked)
 
 
 # --- the proposal and the family's answer -------------------------------------------------------
@@ -312,11 +250,11 @@ def proposal_make(
 ) -> Case:
     """Propose the specialist (and so the charges) to the family, who confirm or withdraw.
     When the family asked for someone else, the note says so before anything is charged."""
-    require_coordinator(by)
+    locked = _lock(case)
+    require_may_act(by, locked, "propose")
     if specialist.role != Role.SPECIALIST or not specialist.is_active:
         raise LifecycleRefused("Choose an active specialist.", code="specialist")
-    locked = _lock(case)
-    _require_status(locked, S.IN_TRIAGE, doing="be proposed to the family")
+    require_allowed(locked, "propose")
     note = note.strip()
     intake = getattr(locked, "intake", None)
     if intake is not None:
@@ -337,7 +275,7 @@ def proposal_make(
     locked.save(
         update_fields=["proposed_specialist", "proposal_note", "review_extension", "updated_at"]
     )
-    case_transition(
+    locked = case_transition(
         case=locked,
         to=S.AWAITING_FAMILY_CONFIRMATION,
         by=by,
@@ -345,8 +283,7 @@ def proposal_make(
     )
     round_ = _round(locked, S.AWAITING_FAMILY_CONFIRMATION)
     _email_family(locked, "proposal_ready", f"proposal:{locked.pk}:{round_}")
-    _sync(case, locked, ("proposed_specialist", "proposal_note", "review_extension"))
-    return case
+    return locked
 
 
 @transaction.atomic
@@ -354,22 +291,16 @@ def family_confirm(*, case: Case, by: User) -> Case:
     """The family confirms the specialist and the charges: the specialist is assigned and
     the card charged (billing moves the case to assigned, or to payment needed when the
     charge fails)."""
-    from billing.services import payment_charge
-
-    _require_family(by, case)
     locked = _lock(case)
-    _require_status(locked, S.AWAITING_FAMILY_CONFIRMATION, doing="be confirmed")
+    _may(by, locked, "confirm")
     if locked.proposed_specialist_id is None:
         raise LifecycleRefused("There is no proposal to confirm yet.", code="no_proposal")
     locked.assigned_specialist_id = locked.proposed_specialist_id
     locked.save(update_fields=["assigned_specialist", "updated_at"])
     _note(locked, by, "The family confirmed the specialist and the charges.")
-    payment_charge(case=locked, by=by)
-    locked.refresh_from_db()
-    assignment_after_payment(case=locked, by=by)  # stamps once, whichever path assigned it
-    locked.refresh_from_db()
-    _sync(case, locked, ("assigned_specialist_id", "assigned_at", "due_at"))
-    return case
+    payments().charge(case=locked, by=by)
+    # Stamps once, whichever path assigned it; the row as billing and the stamp left it.
+    return assignment_after_payment(case=locked, by=by)
 
 
 def _assigned(case: Case, by: User | None) -> None:
@@ -396,44 +327,40 @@ def assignment_after_payment(*, case: Case, by: User | None = None) -> Case:
     locked = _lock(case)
     if locked.status == S.ASSIGNED and locked.assigned_at is None:
         _assigned(locked, by)
-    _sync(case, locked, ("assigned_at", "due_at"))
-    return case
+    return locked
 
 
 @transaction.atomic
 def family_withdraw(*, case: Case, by: User) -> Case:
     """The family does not go ahead: never charged, the saved card is removed."""
-    _require_family(by, case)
     locked = _lock(case)
-    _require_status(locked, S.AWAITING_FAMILY_CONFIRMATION, doing="be withdrawn")
-    case_transition(case=locked, to=S.WITHDRAWN, by=by, note="Withdrawn by the family.")
+    _may(by, locked, "withdraw")
+    locked = case_transition(case=locked, to=S.WITHDRAWN, by=by, note="Withdrawn by the family.")
     _card_detach(locked, by)
     _alert_coordinators(
         locked,
         f"The family withdrew {locked.reference} before confirming. Nothing was charged.",
         f"withdrawn:{locked.pk}",
     )
-    _sync(case, locked)
-    return case
+    return locked
 
 
 @transaction.atomic
 def case_decline(*, case: Case, by: User, reason: str) -> Case:
     """The hospital cannot give this opinion: never charged, the saved card is removed, and
     the family reads the reason on the portal."""
-    require_coordinator(by)
+    locked = _lock(case)
+    require_may_act(by, locked, "decline")
     reason = reason.strip()
     if not reason:
         raise LifecycleRefused("Give the reason the family will read.", code="reason")
-    locked = _lock(case)
-    _require_status(locked, S.IN_TRIAGE, doing="be declined")
+    require_allowed(locked, "decline")
     locked.decline_reason = reason
     locked.save(update_fields=["decline_reason", "updated_at"])
-    case_transition(case=locked, to=S.DECLINED, by=by, note="Declined.")
+    locked = case_transition(case=locked, to=S.DECLINED, by=by, note="Declined.")
     _card_detach(locked, by)
     _email_family(locked, "case_declined", f"declined:{locked.pk}")
-    _sync(case, locked, ("decline_reason",))
-    return case
+    return locked
 
 
 # --- the specialist -------------------------------------------------------------------------
@@ -442,24 +369,22 @@ def case_decline(*, case: Case, by: User, reason: str) -> Case:
 @transaction.atomic
 def specialist_accept(*, case: Case, by: User) -> Case:
     locked = _lock(case)
-    require_assigned_specialist(by, locked)
-    _require_status(locked, S.ASSIGNED, doing="be accepted")
-    case_transition(case=case, to=S.IN_REVIEW, by=by, note="Accepted by the specialist.")
-    return case
+    _may(by, locked, "accept")
+    return case_transition(case=locked, to=S.IN_REVIEW, by=by, note="Accepted by the specialist.")
 
 
 @transaction.atomic
 def specialist_decline(*, case: Case, by: User, reason: str) -> Case:
     """The specialist cannot take the case: back to the coordinator to reassign."""
+    locked = _lock(case)
+    require_may_act(by, locked, "specialist_decline")
     reason = reason.strip()
     if not reason:
         raise LifecycleRefused("Give the reason for the coordinator.", code="reason")
-    locked = _lock(case)
-    require_assigned_specialist(by, locked)
-    _require_status(locked, S.ASSIGNED, doing="be declined by the specialist")
+    require_allowed(locked, "specialist_decline")
     locked.assigned_specialist = None
     locked.save(update_fields=["assigned_specialist", "updated_at"])
-    case_transition(
+    locked = case_transition(
         case=locked, to=S.IN_TRIAGE, by=by, note=f"Declined by the specialist: {reason}"
     )
     round_ = _round(locked, S.IN_TRIAGE)
@@ -469,8 +394,7 @@ def specialist_decline(*, case: Case, by: User, reason: str) -> Case:
         f"specialist-declined:{locked.pk}:{round_}",
     )
     _email_family(locked, "specialist_changed", f"specialist-changed:{locked.pk}:{round_}")
-    _sync(case, locked, ("assigned_specialist_id",))
-    return case
+    return locked
 
 
 @transaction.atomic
@@ -478,13 +402,13 @@ def specialist_ask(*, case: Case, by: User, reason: str) -> CaseHold:
     """The specialist needs more information: the case goes on hold (the clock stops) with
     the reason, and the coordinators are told to relay it (the specialist never contacts
     the family directly). The coordinator resumes the case with ``hold_end``."""
+    locked = _lock(case)
+    require_may_act(by, locked, "ask_information")
     reason = reason.strip()
     if not reason:
         raise LifecycleRefused("Say what information you need.", code="reason")
-    locked = _lock(case)
-    require_assigned_specialist(by, locked)
-    _require_status(locked, S.ASSIGNED, S.IN_REVIEW, doing="be put on hold by the specialist")
-    case_transition(
+    require_allowed(locked, "ask_information")
+    locked = case_transition(
         case=locked, to=S.ON_HOLD, by=by, note=f"The specialist asked for information: {reason}"
     )
     hold = CaseHold.objects.create(
@@ -498,7 +422,6 @@ def specialist_ask(*, case: Case, by: User, reason: str) -> CaseHold:
         f"specialist-asked:{hold.pk}",
     )
     _email_family(locked, "case_on_hold", f"hold:{hold.pk}")
-    _sync(case, locked, ("due_at",))
     return hold
 
 
@@ -508,12 +431,12 @@ def specialist_reassign(*, case: Case, by: User, specialist: User, reason: str) 
     cannot go on, or has not answered in time). The new specialist must accept it; a draft
     report carries over to them; the clock is not restarted; the family is told of the
     change (no names or reasons in the email)."""
-    require_coordinator(by)
+    locked = _lock(case)
+    require_may_act(by, locked, "reassign")
     reason = reason.strip()
     if not reason:
         raise LifecycleRefused("Give the reason, for the timeline.", code="reason")
-    locked = _lock(case)
-    _require_status(locked, S.ASSIGNED, S.IN_REVIEW, doing="be given to another specialist")
+    require_allowed(locked, "reassign")
     if (
         not specialist.is_active
         or specialist.role != Role.SPECIALIST
@@ -523,7 +446,7 @@ def specialist_reassign(*, case: Case, by: User, specialist: User, reason: str) 
     before = locked.assigned_specialist
     locked.assigned_specialist = specialist
     locked.save(update_fields=["assigned_specialist", "updated_at"])
-    case_transition(
+    locked = case_transition(
         case=locked,
         to=S.ASSIGNED,
         by=by,
@@ -534,8 +457,7 @@ def specialist_reassign(*, case: Case, by: User, specialist: User, reason: str) 
         locked, "specialist_new_case", [specialist.email], f"specialist-new:{locked.pk}:{round_}"
     )
     _email_family(locked, "specialist_changed", f"specialist-changed:{locked.pk}:a{round_}")
-    _sync(case, locked, ("assigned_specialist_id",))
-    return case
+    return locked
 
 
 # --- holds ----------------------------------------------------------------------------------
@@ -544,28 +466,29 @@ def specialist_reassign(*, case: Case, by: User, specialist: User, reason: str) 
 @transaction.atomic
 def hold_start(*, case: Case, by: User, reason: str) -> CaseHold:
     """Pause the case (and its clock) while waiting on the family or the physician."""
-    require_coordinator(by)
+    locked = _lock(case)
+    require_may_act(by, locked, "hold")
     reason = reason.strip()
     if not reason:
         raise LifecycleRefused("Say what the case is waiting for.", code="reason")
-    locked = _lock(case)
-    case_transition(case=locked, to=S.ON_HOLD, by=by, note=f"On hold: {reason}")
+    require_allowed(locked, "hold")
+    locked = case_transition(case=locked, to=S.ON_HOLD, by=by, note=f"On hold: {reason}")
     hold = CaseHold.objects.create(
         case=locked, started_at=timezone.now(), reason=reason[:300], started_by=by
     )
     _due_refresh(locked)
     _email_family(locked, "case_on_hold", f"hold:{hold.pk}")
-    _sync(case, locked, ("due_at",))
     return hold
 
 
 @transaction.atomic
 def hold_end(*, case: Case, by: User) -> Case:
     """Resume the case where it was; the due date moves by the business time on hold."""
-    require_coordinator(by)
     locked = _lock(case)
-    _require_status(locked, S.ON_HOLD, doing="resume")
-    case_transition(case=locked, to=Status(locked.status_before_hold), by=by, note="Resumed.")
+    _may(by, locked, "resume")
+    locked = case_transition(
+        case=locked, to=Status(locked.status_before_hold), by=by, note="Resumed."
+    )
     hold = CaseHold.objects.filter(case=locked, ended_at__isnull=True).order_by("-pk").first()
     if hold is not None:
         hold.ended_at = timezone.now()
@@ -577,37 +500,17 @@ def hold_end(*, case: Case, by: User) -> Case:
         else f"resumed:{locked.pk}:{_round(locked, S.ON_HOLD)}"
     )
     _email_family(locked, "case_resumed", key)
-    _sync(case, locked, ("due_at",))
-    return case
+    return locked
 
 
 # --- in person ----------------------------------------------------------------------------
 
 
-IN_PERSON_OPEN = frozenset(
-    {
-        S.SUBMITTED,
-        S.IN_TRIAGE,
-        S.AWAITING_RECORDS,
-        S.AWAITING_FAMILY_CONFIRMATION,
-        S.PAYMENT_NEEDED,
-        S.ASSIGNED,
-        S.IN_REVIEW,
-        S.REPORT_FINAL,
-        S.DELIVERED,
-        S.CLOSED,
-        S.DECLINED,
-        S.ON_HOLD,
-    }
-)
-
-
 @transaction.atomic
 def in_person_request(*, case: Case, by: User) -> Case:
     """The family asks to turn the opinion into an in-person appointment (once)."""
-    _require_family(by, case)
     locked = _lock(case)
-    _require_status(locked, *IN_PERSON_OPEN, doing="ask for an in-person appointment")
+    _may(by, locked, "in_person")
     if locked.in_person_requested_at is not None:
         raise LifecycleRefused(
             "You have already asked for an in-person appointment: our team will call you.",
@@ -621,5 +524,4 @@ def in_person_request(*, case: Case, by: User) -> Case:
         f"The family of {locked.reference} asked for an in-person appointment: call them.",
         f"in-person:{locked.pk}",
     )
-    _sync(case, locked, ("in_person_requested_at",))
-    return case
+    return locked

@@ -20,7 +20,12 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    # The request form first: its "new/" and "link/" are not case references.
+    path("cases/", include("intake.urls")),
     path("cases/", include("cases.urls")),
+    path("cases/<str:reference>/billing/documents/", include("billing.document_urls")),
+    path("cases/<str:reference>/billing/", include("billing.case_urls")),
+    path("cases/<str:reference>/report/", include("reports.portal_urls")),
     path("workspace/", include("reports.workspace_urls")),
     path("admin/", admin.site.urls),
     path("slides/", include("slides.urls")),

@@ -35,10 +35,6 @@ def native_save(*, data: bytes) -> str:
     return default_storage.save(native_key(), ContentFile(data))
 
 
-def instance_delete(*, key: str) -> None:
-    default_storage.delete(key)
-
-
 def keys_delete(keys: Iterable[str]) -> int:
     """Delete stored objects, each on its own: a storage error leaves an orphan (logged,
     without the key or anything about the patient) and never stops the others. Returns

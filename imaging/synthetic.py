@@ -118,14 +118,6 @@ def _marker_columns(spec: SeriesSpec) -> tuple[int, int, int]:
     return row, first, first + offset
 
 
-def marker_points_mm(spec: SeriesSpec) -> tuple[tuple[float, float], tuple[float, float]]:
-    row, first, second = _marker_columns(spec)
-    return (
-        (row * spec.spacing_mm, first * spec.spacing_mm),
-        (row * spec.spacing_mm, second * spec.spacing_mm),
-    )
-
-
 def _dataset(study: StudySpec, spec: SeriesSpec, index: int, pixels: np.ndarray) -> Dataset:
     series_uid = uid(study.key, "series", spec.number)
     sop_uid = uid(study.key, "instance", spec.number, index)

@@ -3,3 +3,18 @@ from django.apps import AppConfig
 
 class IntakeConfig(AppConfig):
     name = "intake"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: models may be used only once the app registry is
+        # ready. The case page shows this app's panels and the case lists its counts
+        # (cases.panels); messages take files through its records pipeline.
+        from cases.messaging import provide_attachments
+        from cases.panels import register, register_list_count
+
+        from .attachments import ATTACHMENTS
+        from .panels import LIST_COUNTS, PANELS
+
+        register(*PANELS)
+        for name, count in LIST_COUNTS.items():
+            register_list_count(name, count)
+        provide_attachments(ATTACHMENTS)

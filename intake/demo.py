@@ -1,7 +1,10 @@
-"""Demo requests for ``seed_demo``: a draft and a submitted request for each demo family."""
+"""Demo requests for ``seed_demo``: a draft and a submitted request for each demo family.
+
+Saving a card is billing's (above this app): the demo scenario (``demo.scenario``) passes
+billing's demo card step in as ``card_save``."""
 
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -12,6 +15,13 @@ from cases.models import Case, Status
 from .models import Intake, StateEligibility
 from .records import record_create_from_upload
 from .services import case_start, case_submit, question_add
+
+
+class CardSave(Protocol):
+    """Saves a test card on a demo request; False when there is no Stripe to save it with."""
+
+    def __call__(self, *, case: Case, by: User) -> bool: ...
+
 
 DEMO_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -78,12 +88,16 @@ def _fill(intake: Intake, child: dict, first: str, *, complete: bool) -> None:
 
 
 def demo_request_submit(
-    *, family: User, child: dict[str, Any], first: str, specialty: str, with_card: bool
+    *,
+    family: User,
+    child: dict[str, Any],
+    first: str,
+    specialty: str,
+    card_save: CardSave | None = None,
 ) -> Case:
-    """A complete request with questions and two small records, submitted. A paid specialty
-    gets the test card when Stripe (localstripe) is there; otherwise it becomes free."""
-    from billing.demo import demo_card_save
-
+    """A complete request with questions and two small records, submitted. With
+    ``card_save``, a paid specialty gets the test card when Stripe (localstripe) is there;
+    otherwise it becomes free."""
     case = case_start(by=family)
     _fill(case.intake, child, first, complete=True)
     case.physician_email = child["physician"][1]
@@ -103,17 +117,25 @@ def demo_request_submit(
             kind=kind,
             uploaded=SimpleUploadedFile(name, content, content_type="application/pdf"),
         )
-    if with_card and not demo_card_save(case=case, by=family):
+    if card_save is not None and not card_save(case=case, by=family):
         # No Stripe (test) key here: make the demo request a free one instead.
         case.specialty = Specialty.objects.get(slug="cardiac-surgery")
         case.save(update_fields=["specialty"])
-    case_submit(case=case, by=family)
-    if case.status != Status.SUBMITTED:
-        raise RuntimeError(f"The demo request {case.reference} was not submitted.")
-    return case
+    submitted = case_submit(case=case, by=family)
+    if submitted.status != Status.SUBMITTED:
+        raise RuntimeError(f"The demo request {submitted.reference} was not submitted.")
+    return submitted
 
 
-def demo_intake_ensure(people: dict[str, User]) -> list[Case]:
+def demo_free_request_submit(family: User, first: str) -> Case:
+    """A submitted request for another child of a demo family, in a free specialty (cardiac
+    surgery): the lifecycle and report demos need no card; billing's demo shows payments."""
+    return demo_request_submit(
+        family=family, child=CHILDREN[family.email], first=first, specialty="cardiac-surgery"
+    )
+
+
+def demo_intake_ensure(people: dict[str, User], *, card_save: CardSave) -> list[Case]:
     """For each demo family: a draft, and a submitted request (card saved when paid)."""
     made = []
     for email, child in CHILDREN.items():
@@ -127,7 +149,7 @@ def demo_intake_ensure(people: dict[str, User]) -> list[Case]:
             child=child,
             first=child["first"],
             specialty=child["specialty"],
-            with_card=True,
+            card_save=card_save,
         )
         made += [draft, submitted]
     return made

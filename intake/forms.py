@@ -7,6 +7,7 @@ from localflavor.us.forms import USZipCodeField
 from localflavor.us.us_states import US_STATES
 
 from accounts.models import Role, Specialty, User
+from cases.models import RecordRequest
 
 from .models import Intake, Question, Record, StateEligibility, age_on
 
@@ -318,10 +319,12 @@ class RecordUploadForm(forms.Form):
         empty_label="Not for a specific request",
     )
 
-    def __init__(self, *args: Any, case: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, case: Any = None, requested: list[Any] | None = None, **kwargs: Any
+    ) -> None:
+        """``requested``: the case's record requests when the page has read them already,
+        so the form need not ask whether any is open."""
         super().__init__(*args, **kwargs)
-        from cases.models import RecordRequest
-
         field = self.fields["for_request"]
         open_requests = (
             RecordRequest.objects.filter(case=case, received_at__isnull=True, by_mail=False)
@@ -329,7 +332,11 @@ class RecordUploadForm(forms.Form):
             else RecordRequest.objects.none()
         )
         field.queryset = open_requests  # type: ignore[attr-defined]
-        if case is None or not open_requests.exists():
+        if requested is not None:
+            any_open = any(r.received_at is None and not r.by_mail for r in requested)
+        else:
+            any_open = case is not None and open_requests.exists()
+        if not any_open:
             del self.fields["for_request"]
 
 

@@ -1,5 +1,9 @@
 """Writes of the intake app: starting a request, its questions, people invited onto it,
-and submitting it. Views, admin actions and tests all call these."""
+and submitting it. Views, admin actions and tests all call these.
+
+Who may take each step, and in which state, is the table in ``cases.actions``: each write
+asks ``cases.access.require_may_act`` and ``cases.actions.require_allowed`` on the locked
+case, so no caller has to have checked first."""
 
 from datetime import date
 
@@ -9,20 +13,22 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Role, User
-from cases.access import verified_emails
+from cases import actions
+from cases.access import can_manage_guardians as can_manage_guardians
+from cases.access import require_coordinator, require_may_act, verified_emails
 from cases.lifecycle import case_transition
 from cases.lifecycle import timeline_note as _note
 from cases.models import Case, CaseMember, Status
+from cases.payments import payments
 from core.refusals import Refused
 
 from .models import Intake, PhysicianLinkRequest, Question, StateEligibility
 from .steps import BY_SLUG
 
-# While a case is in these states the family and physician may still add questions/records.
-OPEN_FOR_QUESTIONS = frozenset(
-    {Status.DRAFT, Status.SUBMITTED, Status.IN_TRIAGE, Status.AWAITING_RECORDS}
-)
-OPEN_FOR_RECORDS = OPEN_FOR_QUESTIONS | {Status.ON_HOLD}
+# While a case is in these states the family and physician may still add questions/records
+# (read from the table of actions; the case page asks these to show its forms).
+OPEN_FOR_QUESTIONS = actions.action("edit_questions").states
+OPEN_FOR_RECORDS = actions.action("upload_records").states
 
 
 @transaction.atomic
@@ -48,17 +54,17 @@ def intake_mark_step(*, intake: Intake, step: str) -> None:
 # --- questions -------------------------------------------------------------------------
 
 
-def _question_case_locked(case: Case) -> Case:
-    locked = Case.objects.select_for_update().get(pk=case.pk)
-    if locked.status not in OPEN_FOR_QUESTIONS:
-        raise ValidationError("Questions can no longer be changed on this request.")
+def _question_case_locked(case: Case, by: User) -> Case:
+    locked = Case.objects.lock(case)
+    require_may_act(by, locked, "edit_questions")
+    actions.require_allowed(locked, "edit_questions")
     return locked
 
 
 @transaction.atomic
 def question_add(*, case: Case, by: User, text: str) -> Question:
     # The row lock on the case serialises two people adding the tenth question at once.
-    locked = _question_case_locked(case)
+    locked = _question_case_locked(case, by)
     count = Question.objects.filter(case=locked).count()
     if count >= Question.MAX_PER_CASE:
         raise ValidationError(
@@ -77,7 +83,7 @@ def question_add(*, case: Case, by: User, text: str) -> Question:
 
 @transaction.atomic
 def question_update(*, question: Question, by: User, text: str) -> Question:
-    _question_case_locked(question.case)
+    _question_case_locked(question.case, by)
     text = text.strip()
     if not Question.MIN_LENGTH <= len(text) <= Question.MAX_LENGTH:
         raise ValidationError("Each question must be between 10 and 1,000 characters.")
@@ -94,14 +100,14 @@ def _renumber(case: Case) -> None:
 
 @transaction.atomic
 def question_remove(*, question: Question, by: User) -> None:
-    case = _question_case_locked(question.case)
+    case = _question_case_locked(question.case, by)
     question.delete()
     _renumber(case)
 
 
 @transaction.atomic
 def question_move(*, question: Question, by: User, up: bool) -> None:
-    case = _question_case_locked(question.case)
+    case = _question_case_locked(question.case, by)
     _renumber(case)
     question.refresh_from_db()
     neighbour_position = question.position - 1 if up else question.position + 1
@@ -117,6 +123,8 @@ def question_move(*, question: Question, by: User, up: bool) -> None:
 
 @transaction.atomic
 def guardian_invite(*, case: Case, by: User, email: str) -> CaseMember:
+    case = Case.objects.lock(case)
+    require_may_act(by, case, "manage_guardians")
     email = email.strip().lower()
     if email in verified_emails(by) or (case.family and case.family.email == email):
         raise ValidationError("That is already your own address.")
@@ -135,17 +143,12 @@ def guardian_invite(*, case: Case, by: User, email: str) -> CaseMember:
 
 @transaction.atomic
 def guardian_revoke(*, member: CaseMember, by: User) -> None:
+    case = Case.objects.lock(member.case_id)
+    require_may_act(by, case, "manage_guardians")
     CaseMember.objects.filter(pk=member.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    _note(member.case, by, "A second guardian's access was revoked")
-
-
-def can_manage_guardians(user: User, case: Case) -> bool:
-    """The first guardian (the owner), or the physician who started it before a family owns it."""
-    if case.family_id is not None:
-        return case.family_id == user.pk
-    return case.created_by_id == user.pk
+    _note(case, by, "A second guardian's access was revoked")
 
 
 @transaction.atomic
@@ -177,6 +180,7 @@ def physician_link_request(*, physician: User, reference: str, date_of_birth: da
 
 @transaction.atomic
 def physician_link_decide(*, link: PhysicianLinkRequest, by: User, approve: bool) -> None:
+    require_coordinator(by)
     link = PhysicianLinkRequest.objects.select_for_update().get(pk=link.pk)
     if link.state != PhysicianLinkRequest.State.PENDING:
         return
@@ -229,9 +233,7 @@ def intake_missing(case: Case) -> dict[str, str]:
         missing["question"] = "Choose a specialty and describe the diagnosis and treatment."
     if not Question.objects.filter(case=case).exists():
         missing["questions"] = "Ask at least one question."
-    from billing.services import billing_missing_for_submit
-
-    card = billing_missing_for_submit(case)
+    card = payments().missing_for_submit(case)
     if card:
         missing["card"] = card
     if not (
@@ -253,7 +255,8 @@ class IncompleteRequest(Refused):
 def case_submit(*, case: Case, by: User) -> Case:
     """Submit a complete draft: draft → submitted, then tell the family, invite the
     physician and notify the coordinators (after commit)."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.lock(case)
+    actions.require_allowed(locked, "submit")
     missing = intake_missing(locked)
     if missing:
         raise IncompleteRequest(missing)
@@ -261,17 +264,16 @@ def case_submit(*, case: Case, by: User) -> Case:
         # A physician-started request becomes the submitting guardian's.
         if by.role != Role.FAMILY:
             raise ValidationError("The parent or guardian must review and submit the request.")
+        require_may_act(by, locked, "submit")
         Case.objects.filter(pk=locked.pk).update(family=by)
         locked.family = by
-    from billing.services import fee_fix_at_submission
-
-    fee_fix_at_submission(case=locked)  # later fee schedule changes never alter this case
-    case_transition(case=locked, to=Status.SUBMITTED, by=by)
-    case_id = locked.pk
+    else:
+        require_may_act(by, locked, "submit")
+    payments().fee_fix(case=locked)  # later fee schedule changes never alter this case
+    submitted = case_transition(case=locked, to=Status.SUBMITTED, by=by)
+    case_id = submitted.pk
     transaction.on_commit(lambda: _notify("notify_submitted", case_id=case_id))
-    for field in ("status", "submitted_at", "family_id"):
-        setattr(case, field, getattr(locked, field))
-    return locked
+    return submitted
 
 
 def _notify(name: str, **kwargs: int) -> None:

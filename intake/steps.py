@@ -7,6 +7,7 @@ The card step is there only when the chosen specialty costs something: a free op
 from dataclasses import dataclass
 
 from cases.models import Case
+from cases.payments import payments
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,7 @@ BY_SLUG = {s.slug: s for s in STEPS}
 
 
 def needs_card(case: Case) -> bool:
-    from billing.fees import fee_for
-
-    return fee_for(case.specialty).amount_cents > 0
+    return payments().card_step_needed(case)
 
 
 def steps_for(case: Case) -> list[Step]:

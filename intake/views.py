@@ -6,7 +6,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
@@ -15,11 +14,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import login_required_keeping_input
 from accounts.models import Role
-from accounts.stash import stash_pop, stash_post
+from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
 from cases.access import case_for_user, cases_visible_to, posted_object, record_for_user
 from cases.models import Case, CaseMember, Status
+from cases.page import case_page
+from cases.services import record_request_uploaded
 
 from . import services
 from .checklists import checklist_for
@@ -35,29 +37,10 @@ from .forms import (
 )
 from .models import Intake, Question, Record
 from .records import DuplicateRecord, record_create_from_upload
+from .step_handlers import step_handler
 from .steps import BY_SLUG, STEPS, next_step, previous_step, steps_for
 
 View = Callable[..., HttpResponseBase]
-
-
-def login_required_keeping_input(view: View) -> View:
-    """Like login_required, but a form posted after the session ended is kept (accounts.stash)
-    and shown again once the person has signed back in."""
-
-    @wraps(view)
-    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            if request.method == "POST":
-                stash_post(request)
-                messages.info(
-                    request,
-                    "For your privacy you were signed out. Sign in again: what you typed "
-                    "is waiting for you (files must be chosen again).",
-                )
-            return redirect_to_login(request.path)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _editable_case(request: AuthedRequest, reference: str) -> Case:
@@ -137,12 +120,11 @@ def intake_step(request: AuthedRequest, reference: str, step: str) -> HttpRespon
         return render(request, "intake/step_questions.html", _questions_context(case))
     if step == "records":
         return _records_step(request, case, intake)
-    if step == "card":
+    handler = step_handler(step)
+    if handler is not None:  # a step another app shows (the card step is billing's)
         if step not in [s.slug for s in steps_for(case)]:
             return redirect("intake_step", case.reference, "review")
-        from billing.views import card_step
-
-        return card_step(request, case)
+        return handler(request, case)
     return _review_step(request, case, intake)
 
 
@@ -300,8 +282,6 @@ def _render_question_error(request: AuthedRequest, case: Case, form: QuestionFor
         return render(
             request, "intake/step_questions.html", _questions_context(case, form), status=400
         )
-    from cases.views import case_page
-
     return case_page(request, case, question_form=form, status=400)
 
 
@@ -331,8 +311,6 @@ def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
         else:
             answered = form.cleaned_data.get("for_request")
             if answered is not None:
-                from cases.services import record_request_uploaded
-
                 record_request_uploaded(request=answered, by=request.user)
             messages.success(request, "File received. Thank you.")
             if case.status == Status.DRAFT:
@@ -347,8 +325,6 @@ def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
             ),
             status=400,
         )
-    from cases.views import case_page
-
     return case_page(request, case, upload_form=form, status=400)
 
 
@@ -407,8 +383,6 @@ def guardians_action(request: AuthedRequest, reference: str) -> HttpResponse:
             except ValidationError as error:
                 form.add_error("email", error)
         if not form.is_valid() or form.errors:
-            from cases.views import case_page
-
             return case_page(request, case, invite_form=form, status=400)
         messages.success(request, "Invitation sent.")
     return redirect(f"{reverse('case_detail', args=[case.reference])}#people")

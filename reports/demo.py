@@ -8,8 +8,10 @@ from django.conf import settings
 
 from accounts.models import User
 from cases import services as case_services
-from cases.demo import _assigned, _submitted
+from cases.demo import demo_case_assign
 from cases.models import Case
+from intake.demo import demo_free_request_submit
+from intake.models import Intake
 
 from . import services
 from .models import Report
@@ -88,7 +90,7 @@ def _write(report: Report, by: User, first: str, *, complete: bool = True) -> Re
 
 
 def _delivered(case: Case, family: User, coordinator: User, specialist: User, first: str) -> None:
-    _assigned(case, coordinator, specialist, family)
+    demo_case_assign(case, coordinator, specialist, family)
     case_services.specialist_accept(case=case, by=specialist)
     draft = services.report_draft_for(case=case, by=specialist)
     _write(draft, specialist, first)
@@ -96,8 +98,6 @@ def _delivered(case: Case, family: User, coordinator: User, specialist: User, fi
 
 
 def demo_reports_ensure(people: dict[str, User]) -> list[Case]:
-    from intake.models import Intake
-
     coordinator = people["coordinator@example.com"]
     specialist = people["specialist@example.com"]
     made: list[Case] = []
@@ -107,9 +107,9 @@ def demo_reports_ensure(people: dict[str, User]) -> list[Case]:
         if Intake.objects.filter(case__family=family, child_legal_first_name=names[0]).exists():
             continue  # already seeded
         for name in names:
-            case = _submitted(family, name)
+            case = demo_free_request_submit(family, name)
             if name == "Ada":  # in review, with a draft half written
-                _assigned(case, coordinator, specialist, family)
+                demo_case_assign(case, coordinator, specialist, family)
                 case_services.specialist_accept(case=case, by=specialist)
                 draft = services.report_draft_for(case=case, by=specialist)
                 _write(draft, specialist, name, complete=False)

@@ -23,19 +23,20 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse, QueryDict
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.decorators import login_required_keeping_input
 from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
 from cases.models import Case, Status
+from cases.web import refusals_shown
 from core.pdf.errors import PdfRenderError
-from intake.views import login_required_keeping_input
 
 from . import services
 from .forms import AUDIENCE, DraftForm, SignForm, answer_field_name
@@ -93,8 +94,6 @@ def editor_report(case: Case, request: AuthedRequest, kind: str) -> Report:
         if latest is None:
             raise
         return latest
-    except PermissionDenied:
-        raise Http404("No such case.") from None
 
 
 def posted_report(case: Case, kind: str, uid: Any) -> Report | None:
@@ -244,6 +243,7 @@ def _restored_page(
 
 @login_required_keeping_input
 @require_http_methods(["GET", "HEAD", "POST"])
+@refusals_shown(action="save", object_type="report")
 def report_edit(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
     """The editor; a POST is the "Save draft" button (the page without JavaScript)."""
     action = "save" if request.method == "POST" else "edit"
@@ -271,11 +271,10 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
     if "revision" in form.errors or "report_uid" in form.errors:
         return editor_page(request, case, report, form=form, status=400)
     try:
-        services.draft_save(
+        saved = services.draft_save(
             report=report, by=request.user, revision=form.cleaned_data["revision"], **form.changes()
         )
-    except PermissionDenied:
-        raise Http404("No such case.") from None
+        revision = saved.revision
     except services.DraftConflict as conflict:
         return editor_page(
             request, case, report, form=form, refusal=conflict.messages[0], status=409
@@ -287,12 +286,13 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
         )
     except services.DraftPartlySaved as partly:
         _add_errors(form, partly)
+        revision = partly.revision
         valid = False
     except ValidationError as invalid:
         _add_errors(form, invalid)
         return editor_page(request, case, report, form=form, status=400)
     if not valid:
-        # The valid fields are saved (draft_save moved report.revision on): the page keeps
+        # The valid fields are saved (at the new ``revision``): the page keeps
         # every character typed and carries the new revision, so the next save is not
         # taken for a second tab.
         return editor_page(
@@ -300,7 +300,7 @@ def report_edit(request: AuthedRequest, reference: str, kind: str = "report") ->
             case,
             report,
             form=form,
-            revision=report.revision,
+            revision=revision,
             partly_saved=True,
             status=400,
         )
@@ -345,6 +345,7 @@ def _login_required_json(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
 @_login_required_json
 @require_http_methods(["GET", "POST"])
+@refusals_shown(action="autosave", object_type="report")
 def report_autosave(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
     """Save the fields the editor sends (those that changed): JSON ``{revision, saved_at}``;
     409 when the draft changed elsewhere or is signed, 400 with ``errors`` per field (the
@@ -379,8 +380,6 @@ def report_autosave(request: AuthedRequest, reference: str, kind: str = "report"
                 revision=form.cleaned_data["revision"],
                 **changes,
             )
-        except PermissionDenied:
-            raise Http404("No such case.") from None
         except services.DraftConflict as conflict:
             return _json_refusal(
                 "conflict", conflict.messages[0], 409, current_revision=conflict.current_revision
@@ -413,6 +412,7 @@ def report_autosave(request: AuthedRequest, reference: str, kind: str = "report"
 
 @login_required
 @require_safe
+@refusals_shown(action="preview", object_type="report")
 def report_preview(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
     """The PDF as it would print now, marked as a draft, made while the specialist waits."""
     case = specialist_case(request, reference, action="preview", object_type="report")
@@ -435,6 +435,7 @@ def report_preview(request: AuthedRequest, reference: str, kind: str = "report")
 
 @login_required
 @require_POST
+@refusals_shown(action="sign", object_type="report")
 def report_sign(request: AuthedRequest, reference: str, kind: str = "report") -> HttpResponse:
     """Signing is re-authenticating: the password or a fresh code, then the report is final."""
     case = specialist_case(request, reference, action="sign", object_type="report")
@@ -471,8 +472,6 @@ def report_sign(request: AuthedRequest, reference: str, kind: str = "report") ->
             # must make the signature fail, not sign text this page did not show.
             revision=sign_form.cleaned_data["revision"],
         )
-    except PermissionDenied:
-        raise Http404("No such case.") from None
     except services.DraftConflict:
         report.refresh_from_db()
         return editor_page(

@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.core.files.base import ContentFile
@@ -9,10 +10,12 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from cases.models import Case
 from cases.notifications import case_email, coordinator_addresses
 from core.pdf.errors import PdfRenderError
 from core.pdf.render import pdf_sha256
 
+from .delivery import physician_reminders_send, render_report_pdf, report_deliver
 from .models import Report
 
 logger = logging.getLogger(__name__)
@@ -39,16 +42,12 @@ def report_render(self, report_id: int) -> str:
     email per recipient. A failed render is retried with backoff; when retries run out the
     coordinators are told, and the case stays "report signed" until someone acts.
     """
-    from cases.models import Case
-
-    from .services import render_report_pdf, report_deliver
-
     stored = ""
     try:
         with transaction.atomic():
             # The case first, then the report: the order every service locks them in.
             case_id = Report.objects.values_list("case_id", flat=True).get(pk=report_id)
-            Case.objects.select_for_update().filter(pk=case_id).exists()
+            Case.objects.lock(case_id)
             report = Report.objects.select_for_update().select_related("case").get(pk=report_id)
             if not report.is_signed:
                 return "not-signed"
@@ -97,8 +96,6 @@ def _render_gave_up(report_id: int) -> None:
 
 @shared_task(acks_late=True)
 def physician_reminders() -> int:
-    from .services import physician_reminders_send
-
     return physician_reminders_send()
 
 
@@ -108,8 +105,6 @@ def render_sweep() -> int:
 
     Not one whose renders have all failed: the coordinators were told once, and queueing it
     every hour would render (and fail) it again forever."""
-    from datetime import timedelta
-
     stuck = Report.objects.filter(
         signed_at__lt=timezone.now() - timedelta(hours=1),
         delivered_at__isnull=True,

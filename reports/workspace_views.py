@@ -23,7 +23,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -33,11 +33,13 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import Role
 from accounts.typing import AuthedRequest
 from cases import services as case_services
-from cases.access import case_for_user, cases_visible_to
+from cases.access import case_for_user, cases_visible_to, may_act, may_do_now
+from cases.actions import allowed
 from cases.admin_queue import RISK_LABELS, ConsoleClock, console_clock
 from cases.audit import access_record
 from cases.clock_alerts import acceptance_deadline
 from cases.models import AccessEvent, Case, CaseHold, Status, TimelineEvent
+from cases.web import refusals_shown
 from intake.models import Record
 
 from .forms import ReasonForm
@@ -258,6 +260,8 @@ class RecordsOverview:
     waiting: int
     refused: int
     unopened: list[Record]
+    # The cleared ones, as the page lists them (oldest upload first).
+    listed: list[Record]
 
     @property
     def signing_warnings(self) -> list[str]:
@@ -279,7 +283,8 @@ class RecordsOverview:
 
 
 def records_overview(case: Case, specialist: Any) -> RecordsOverview:
-    """Counted in two queries; "opened" = an allowed view or download in the audit log."""
+    """Counted in two queries; "opened" = an allowed view or download in the audit log (one
+    scan of the case's audit rows by its index, rather than a lookup per record)."""
     records = list(
         Record.objects.filter(case=case).exclude(state=Record.State.UPLOADING).order_by("pk")
     )
@@ -304,6 +309,7 @@ def records_overview(case: Case, specialist: Any) -> RecordsOverview:
         waiting=len(records) - len(cleared) - refused,
         refused=refused,
         unopened=[r for r in cleared if str(r.uid) not in opened],
+        listed=sorted(cleared, key=lambda r: (r.uploaded_at, r.pk)),
     )
 
 
@@ -314,9 +320,14 @@ def case_workspace_page(
     errors and what was typed."""
     clock = console_clock(request)
     is_specialist = request.user.role == Role.SPECIALIST
-    records = Record.objects.filter(case=case).cleared().order_by("uploaded_at", "pk")
     reports = list(Report.objects.filter(case=case).order_by("kind", "version"))
-    follow_ups = list(FollowUpQuestion.objects.filter(case=case).select_related("answered_in"))
+    # Follow-up questions are asked only once a report was delivered (follow_up_ask): before
+    # that there is none to read.
+    follow_ups = (
+        list(FollowUpQuestion.objects.filter(case=case).select_related("answered_in"))
+        if any(r.delivered_at is not None for r in reports)
+        else []
+    )
     row = _row(case, clock)
     hold = (
         CaseHold.objects.filter(case=case, ended_at__isnull=True).order_by("-started_at").first()
@@ -324,12 +335,14 @@ def case_workspace_page(
         else None
     )
     open_report = next((r for r in reports if r.kind == "report" and not r.is_signed), None)
+    overview = records_overview(case, request.user)
     context = {
         "case": case,
         "intake": getattr(case, "intake", None),
         "questions": list(case.questions.all()),
-        "records": records,
-        "records_overview": records_overview(case, request.user),
+        # One read of the records for both the overview and the list of cleared ones.
+        "records": overview.listed,
+        "records_overview": overview,
         "done": case.status in DONE_STATES,
         "reports": reports,
         "follow_ups": follow_ups,
@@ -337,10 +350,12 @@ def case_workspace_page(
         "row": row,
         "hold": hold,
         "is_specialist": is_specialist,
-        "can_accept": is_specialist and case.status == S.ASSIGNED,
-        "can_ask": is_specialist and case.status in (S.ASSIGNED, S.IN_REVIEW),
+        # The buttons the table of actions (cases.actions) offers this person now.
+        "can_accept": may_do_now(request.user, case, "accept"),
+        "can_ask": may_do_now(request.user, case, "ask_information"),
         # A draft already started can be written on hold too; a new one needs "in review".
-        "can_write": is_specialist and (case.status == S.IN_REVIEW or open_report is not None),
+        "can_write": may_act(request.user, case, "write_report")
+        and (allowed(case, "write_report") or open_report is not None),
         "open_report": open_report,
         "decline_form": forms.get("decline_form") or ReasonForm(prefix="decline"),
         "ask_form": forms.get("ask_form") or ReasonForm(prefix="ask"),
@@ -363,21 +378,16 @@ def workspace_case(request: AuthedRequest, reference: str) -> HttpResponse:
 # --- accept, decline, ask -------------------------------------------------------------------
 
 
-def _refused(request: AuthedRequest, case: Case, error: ValidationError) -> HttpResponse:
-    messages.error(request, " ".join(error.messages))
-    return redirect("workspace_case", reference=case.reference)
+# A refusal of the state goes back to the case page as a message, and a specialist who is no
+# longer the one assigned gets the gate's audited 404 (cases.web.refusals_shown).
 
 
 @login_required
 @require_POST
+@refusals_shown(action="accept", back="workspace_case")
 def case_accept(request: AuthedRequest, reference: str) -> HttpResponse:
     case = specialist_case(request, reference, action="accept")
-    try:
-        case_services.specialist_accept(case=case, by=request.user)
-    except PermissionDenied:
-        raise Http404("No such case.") from None
-    except ValidationError as error:
-        return _refused(request, case, error)
+    case_services.specialist_accept(case=case, by=request.user)
     messages.success(request, f"You accepted {case.reference}. The review has started.")
     return redirect("workspace_case", reference=case.reference)
 
@@ -392,6 +402,7 @@ def _reason_action(
 
 @login_required
 @require_POST
+@refusals_shown(action="decline", back="workspace_case")
 def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
     required = "Give the reason for the coordinator."
     case, form = _reason_action(request, reference, action="decline", required=required)
@@ -400,11 +411,9 @@ def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
             case_services.specialist_decline(
                 case=case, by=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied:
-            raise Http404("No such case.") from None
         except ValidationError as error:
             if getattr(error, "code", "") != "reason":
-                return _refused(request, case, error)
+                raise  # the state's refusal: a message on the case page
             form.add_error("reason", error)
         else:
             messages.success(
@@ -418,6 +427,7 @@ def case_decline(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_shown(action="ask", back="workspace_case")
 def case_ask(request: AuthedRequest, reference: str) -> HttpResponse:
     required = "Say what information you need."
     case, form = _reason_action(request, reference, action="ask", required=required)
@@ -426,11 +436,9 @@ def case_ask(request: AuthedRequest, reference: str) -> HttpResponse:
             case_services.specialist_ask(
                 case=case, by=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied:
-            raise Http404("No such case.") from None
         except ValidationError as error:
             if getattr(error, "code", "") != "reason":
-                return _refused(request, case, error)
+                raise  # the state's refusal: a message on the case page
             form.add_error("reason", error)
         else:
             messages.success(

@@ -129,7 +129,3 @@ class TileRenderer:
         out = io.BytesIO()
         tile.convert("RGB").save(out, "JPEG", quality=int(job.get("quality", JPEG_QUALITY)))
         return out.getvalue()
-
-
-def tile_job(job: dict[str, Any]) -> bytes:  # runs in core.bounded's child
-    return TileRenderer(keep=1).render(job)

@@ -23,6 +23,8 @@ from intake import records
 from intake.models import Record
 from intake.scanning import clamd_address
 
+from . import services
+
 LABEL_COLOR = (255, 0, 255)  # pure magenta: never in the demo tissue
 MACRO_COLOR = (0, 255, 255)
 LABEL_TEXT = "DOE, JANE  DOB 01/02/2015  MRN 00012345"
@@ -87,9 +89,6 @@ def demo_slide_bytes(width: int = 2048, height: int = 1536) -> bytes:
 def demo_slide_record(case: Case, *, by: User, scan: str | None = None) -> Record:
     """A received whole-slide record on ``case``, checked by the scanner when one is
     configured (otherwise in the development scanner state, as under ``make run``)."""
-
-    from . import services
-
     content = demo_slide_bytes()
     record = Record(
         case=case,

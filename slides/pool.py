@@ -176,11 +176,3 @@ def get_pool(*, size: int, memory_bytes: int, seconds: float) -> TilePool:
             _pool_pid = os.getpid()
             atexit.register(_pool.close)
         return _pool
-
-
-def reset_pool() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is not None and _pool_pid == os.getpid():
-            _pool.close()
-        _pool = None

@@ -84,14 +84,14 @@ def _isolated(settings: Any, tmp_path: Any, request: pytest.FixtureRequest) -> I
 
 def _cache_clear() -> None:
     backend = caches["default"]
-    if not backend.key_prefix or not isinstance(backend, RedisCache):
+    if not isinstance(backend, RedisCache):
         backend.clear()
         return
-    # A pytest-xdist worker's keys (config/settings/test.py): the other worker's stay, which
-    # clear() (FLUSHDB) would empty in the middle of its test.
-    prefix = backend.key_prefix
+    # Only this run's keys ("<KEY_PREFIX>:<version>:<key>"; a pytest-xdist worker's prefix is
+    # its name, config/settings/test.py): clear() is FLUSHDB, which would also empty the
+    # other worker's, or those of a child run started by a test, in the middle of its test.
     client = backend._cache.get_client(write=True)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    keys = list(client.scan_iter(match=f"{backend.key_prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "imaging",
     "slides",
     "pacs",
+    "demo",
 ]
 
 MIDDLEWARE = [

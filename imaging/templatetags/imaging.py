@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from intake.models import Record
 
+from ..indexing import is_imaging
 from ..models import Instance
 
 register = template.Library()
@@ -60,11 +61,13 @@ def record_lines(record_ids: list[int]) -> dict[int, list[str]]:
 
 @register.simple_tag(takes_context=True)
 def record_imaging_line(context: template.Context, record: Record) -> str:
+    if not is_imaging(record):
+        return format_html("{}", record.original_name)  # only imaging files are indexed
     cache = context.render_context.get(_CACHE)
     if cache is None or record.pk not in cache:
         # The whole list at once: the records table calls this once per row.
         listed = context.get("records")
-        ids = [r.pk for r in listed] if listed is not None else []
+        ids = [r.pk for r in listed if is_imaging(r)] if listed is not None else []
         if record.pk not in ids:
             ids = [record.pk]
         found = record_lines(ids)

@@ -1,7 +1,8 @@
 """localstripe for the billing tests, and helpers that act as Stripe.js and Stripe would.
 
-``localstripe_url`` is the localstripe .ci/run started (STRIPE_API_BASE) when set, else one
-started here on a free loopback port by ``billing.localstripe_server``. ``stripe_on``
+``localstripe_url`` is the localstripe .ci/run started (STRIPE_API_BASE) when set, else (and
+in each pytest-xdist worker) one started here on a free loopback port by
+``billing.localstripe_server``. ``stripe_on``
 points the settings at it and empties its store first, so every test starts with no
 customers, cards or payments. ``boundary`` puts ``StripeAtTheBoundary`` between the Stripe
 SDK and localstripe, for what localstripe cannot show (idempotent replays, lost answers,
@@ -44,7 +45,9 @@ NEEDS_3DS = "4000002500003155"  # localstripe asks for 3-D Secure on every use
 @pytest.fixture(scope="session")
 def localstripe_url() -> Iterator[str]:
     existing = os.environ.get("STRIPE_API_BASE", "").rstrip("/")
-    if existing:
+    # stripe_on empties localstripe before every test: pytest-xdist's workers run tests at
+    # the same time, so each starts its own rather than share the one .ci/run started.
+    if existing and not os.environ.get("PYTEST_XDIST_WORKER"):
         yield existing
         return
     port = free_port()

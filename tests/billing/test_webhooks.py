@@ -14,7 +14,7 @@ import pytest
 import requests
 from django.test import Client
 
-from billing import services
+from billing import charges, common, services
 from billing.models import CaseBilling, PaymentAttempt, WebhookEvent
 from cases.models import Case, Status, TimelineEvent
 from core.models import OutboundEmail
@@ -102,8 +102,8 @@ def test_the_same_event_five_times_has_one_effect(
     """A payment_intent.succeeded whose API answer we never recorded (the attempt is still
     "sent"): the first delivery pays the case, the four replays answer 200 and do nothing."""
     case = case_to_charge(stripe_on, family)
-    _, billing = services.billing_lock(case)
-    attempt = services._attempt_new(case, billing, on_session=False)
+    _, billing = common.billing_lock(case)
+    attempt = charges._attempt_new(case, billing, on_session=False)
     # The charge happened at Stripe, but its answer was lost before we saw it.
     intent = requests.post(
         f"{stripe_on}/v1/payment_intents",
@@ -191,8 +191,8 @@ def test_success_event_before_the_api_answer_is_recorded(
     """The webhook may be handled before the charge's own answer is: then the answer finds
     the attempt already paid and changes nothing more."""
     case = case_to_charge(stripe_on, family)
-    _, billing = services.billing_lock(case)
-    attempt = services._attempt_new(case, billing, on_session=False)
+    _, billing = common.billing_lock(case)
+    attempt = charges._attempt_new(case, billing, on_session=False)
     intent = requests.post(
         f"{stripe_on}/v1/payment_intents",
         data={
@@ -209,9 +209,9 @@ def test_success_event_before_the_api_answer_is_recorded(
     ).json()
     assert post_event(client, event("payment_intent.succeeded", intent)).status_code == 200
     before = snapshot(case)
-    locked, billing = services.billing_lock(case)
+    locked, billing = common.billing_lock(case)
     attempt.refresh_from_db()
-    services.payment_intent_apply(locked, billing, attempt, intent, None)  # the late answer
+    charges.payment_intent_apply(locked, billing, attempt, intent, None)  # the late answer
     assert snapshot(case) == before
 
 
@@ -259,7 +259,7 @@ def test_charge_refunded_outside_the_portal_is_recorded(
     event is built in Stripe's shape; the charge and refund are real and re-fetched."""
     case, attempt = paid_case(stripe_on, family)
     intent = ls_get(stripe_on, f"/v1/payment_intents/{attempt.payment_intent_id}")
-    charge_id = services.stripe_id(intent["latest_charge"])
+    charge_id = common.stripe_id(intent["latest_charge"])
     requests.post(
         f"{stripe_on}/v1/refunds",
         data={"payment_intent": attempt.payment_intent_id, "amount": 20000},

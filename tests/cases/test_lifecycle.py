@@ -79,7 +79,7 @@ def test_forbidden_moves_are_refused_and_change_nothing(
 @pytest.mark.parametrize("src", sorted(HOLDABLE))
 def test_hold_and_resume_return_to_where_the_case_was(src: Status, coordinator: Any) -> None:
     case = CaseFactory(status=src)
-    case_transition(case=case, to=Status.ON_HOLD, by=coordinator, note="waiting on family")
+    case = case_transition(case=case, to=Status.ON_HOLD, by=coordinator, note="waiting on family")
     assert case.status == Status.ON_HOLD and case.status_before_hold == src
     assert allowed_targets(case) == {src}
     other = next(s for s in ALL_STATES if s not in (src, Status.ON_HOLD))

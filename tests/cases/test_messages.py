@@ -15,8 +15,9 @@ from django.utils.html import escape
 
 from accounts.models import User
 from cases.access import cases_visible_to
-from cases.message_views import messages_context
+from cases.message_panel import messages_context
 from cases.messaging import (
+    AttachmentRefused,
     can_post,
     message_post,
     messages_mark_read,
@@ -33,7 +34,6 @@ from cases.models import (
     TimelineEvent,
 )
 from core.models import OutboundEmail
-from intake.filetypes import Rejected
 from intake.models import Intake, Record
 from tests.conftest import login
 from tests.factories import CaseFactory
@@ -310,7 +310,7 @@ def test_an_attachment_becomes_a_record_of_the_case(case: Case, family: User) ->
 
 
 def test_a_bad_attachment_keeps_nothing(case: Case, family: User) -> None:
-    with pytest.raises(Rejected):
+    with pytest.raises(AttachmentRefused):
         message_post(
             case=case,
             by=family,

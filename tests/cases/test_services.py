@@ -12,7 +12,6 @@ from billing import services as billing_services
 from billing.models import CaseBilling, PaymentAttempt
 from cases import services
 from cases.clock import BusinessCalendar, due_at
-from cases.lifecycle import IllegalTransition
 from cases.models import (
     Case,
     CaseHold,
@@ -64,8 +63,9 @@ def _notes(case: Case) -> list[str]:
 
 def test_triage_take(family: User, coordinator: User) -> None:
     case = _case(family, S.SUBMITTED)
-    services.triage_take(case=case, by=coordinator)
-    assert case.status == S.IN_TRIAGE
+    taken = services.triage_take(case=case, by=coordinator)
+    # The service hands back the fresh row and leaves the caller's instance alone.
+    assert (taken.status, case.status) == (S.IN_TRIAGE, S.SUBMITTED)
     case.refresh_from_db()
     assert case.status == S.IN_TRIAGE
     event = case.timeline.get(kind=TimelineEvent.Kind.STATUS)
@@ -450,7 +450,7 @@ def test_hold_start_and_end_move_the_due_date(
 
 
 def test_hold_refused(family: User, coordinator: User) -> None:
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(services.LifecycleRefused, match="cannot be put on hold now"):
         services.hold_start(case=_case(family, S.WITHDRAWN), by=coordinator, reason="x")
     with pytest.raises(services.LifecycleRefused):
         services.hold_start(case=_case(family, S.IN_TRIAGE), by=coordinator, reason=" ")

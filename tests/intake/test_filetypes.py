@@ -27,7 +27,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from intake import filetypes
+from intake import filezip
 from intake.filetypes import (
     ACCEPTED_DESCRIPTION,
     HEAD_BYTES,
@@ -692,7 +692,7 @@ def test_zero_size_is_refused_even_with_bytes_claimed() -> None:
 
 
 def test_too_many_zip_entries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(filetypes, "MAX_ZIP_ENTRIES", 3)
+    monkeypatch.setattr(filezip, "MAX_ZIP_ENTRIES", 3)
     data = make_zip([(f"IM{i:04}.dcm", dicom()) for i in range(4)])
     with pytest.raises(Rejected) as refused:
         validate(data)
@@ -701,7 +701,7 @@ def test_too_many_zip_entries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_zip_unpacking_past_the_total_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(filetypes, "MAX_ZIP_UNCOMPRESSED_BYTES", 2000)
+    monkeypatch.setattr(filezip, "MAX_ZIP_UNCOMPRESSED_BYTES", 2000)
     data = make_zip([(f"IM{i:04}.dcm", dicom(pixel_bytes=1024)) for i in range(2)])
     with pytest.raises(Rejected) as refused:
         validate(data)

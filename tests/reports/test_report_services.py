@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from cases.models import Status
 from core.models import OutboundEmail
-from reports import services
+from reports import services, tasks
 from reports.models import ANSWER_MAX_CHARS, SECTION_MAX_CHARS, Report
 from reports.tasks import report_render
 from tests.reports.helpers import case_in_review, code, fill
@@ -76,7 +76,8 @@ def test_draft_save_saves_the_valid_fields_and_names_the_long_one(
             answers={1: "Answer kept.", 2: "a" * (ANSWER_MAX_CHARS + 1)},
         )
     assert set(partly.value.message_dict) == {"next_steps", "answer_2"}
-    assert partly.value.revision == 1 and draft.revision == 1
+    # The new revision travels with the refusal; the caller's copy is left as it was.
+    assert partly.value.revision == 1 and draft.revision == 0
     draft.refresh_from_db()
     assert draft.revision == 1
     assert draft.summary == "Kept." and draft.next_steps == ""
@@ -198,7 +199,7 @@ def test_render_removes_its_file_when_delivery_fails(
             raise RuntimeError("mail template broke")
         return real_deliver(report)
 
-    monkeypatch.setattr(services, "report_deliver", fails_once)
+    monkeypatch.setattr(tasks, "report_deliver", fails_once)
     with pytest.raises(RuntimeError):
         report_render(report.pk)
     assert stored() == before  # no orphan left behind by the rolled-back row

@@ -4,16 +4,18 @@ authorises them, the audit rows, the headers, and the label that is never served
 import io
 import json
 import math
-import time
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pytest
+import time_machine
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User
@@ -418,14 +420,18 @@ def test_no_grant_is_refused(slide_record: Record, specialist: User) -> None:
 
 
 def test_a_grant_expires(slide_record: Record, specialist: User, settings: Any) -> None:
-    settings.SLIDES_GRANT_SECONDS = 1
+    # The clock is moved, not waited for: a one-second grant read back after a sleep raced a
+    # loaded machine (the first request could come after the grant had already expired).
+    settings.SLIDES_GRANT_SECONDS = 60
     client = login(Client(), specialist)
-    dzi = _open(client, slide_record)
-    assert client.get(dzi).status_code == 200
-    time.sleep(2.1)
-    before = AccessEvent.objects.count()
-    assert client.get(_tile_url(dzi, 11, 0, 0)).status_code == 404
-    _denied_after(before, specialist)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        dzi = _open(client, slide_record)
+        clock.shift(timedelta(seconds=59))
+        assert client.get(dzi).status_code == 200
+        clock.shift(timedelta(seconds=2))
+        before = AccessEvent.objects.count()
+        assert client.get(_tile_url(dzi, 11, 0, 0)).status_code == 404
+        _denied_after(before, specialist)
 
 
 def test_the_default_grant_lasts_minutes() -> None:
@@ -463,22 +469,23 @@ def test_deleting_the_record_deletes_its_tiles_and_local_copy(
 def test_a_viewer_left_open_renews_its_grant_through_the_gate(
     slide_record: Record, specialist: User, other_specialist: User, settings: Any
 ) -> None:
-    settings.SLIDES_GRANT_SECONDS = 1
+    settings.SLIDES_GRANT_SECONDS = 60
     client = login(Client(), specialist)
-    dzi = _open(client, slide_record)
-    time.sleep(2.1)
-    assert client.get(dzi).status_code == 404  # expired
-    url = reverse("slides:grant", args=[slide_record.case.reference, slide_record.uid])
-    before = AccessEvent.objects.count()
-    response = client.get(url)
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    events = list(AccessEvent.objects.order_by("pk")[before:])
-    assert [(e.user, e.action, e.outcome) for e in events] == [
-        (specialist, "renew_slide_grant", AccessEvent.Outcome.ALLOWED)
-    ]
-    renewed = response.json()["grant"]
-    assert client.get(dzi, headers=_with(renewed)).status_code == 200
-    assert client.get(_tile_url(dzi, 11, 0, 0), headers=_with(renewed)).status_code == 200
-    # Not for someone outside the case.
-    assert login(Client(), other_specialist).get(url).status_code == 404
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        dzi = _open(client, slide_record)
+        clock.shift(timedelta(seconds=61))
+        assert client.get(dzi).status_code == 404  # expired
+        url = reverse("slides:grant", args=[slide_record.case.reference, slide_record.uid])
+        before = AccessEvent.objects.count()
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+        events = list(AccessEvent.objects.order_by("pk")[before:])
+        assert [(e.user, e.action, e.outcome) for e in events] == [
+            (specialist, "renew_slide_grant", AccessEvent.Outcome.ALLOWED)
+        ]
+        renewed = response.json()["grant"]
+        assert client.get(dzi, headers=_with(renewed)).status_code == 200
+        assert client.get(_tile_url(dzi, 11, 0, 0), headers=_with(renewed)).status_code == 200
+        # Not for someone outside the case.
+        assert login(Client(), other_specialist).get(url).status_code == 404

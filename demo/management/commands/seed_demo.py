@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from accounts.demo import demo_people_ensure, demo_specialists_ensure
-from billing.demo import demo_billing_ensure
-from cases.demo import demo_lifecycle_ensure
+from billing.demo import demo_billing_ensure, demo_card_save
+from demo.scenario import demo_lifecycle_ensure
 from imaging.demo import demo_imaging_ensure
 from intake.demo import demo_intake_ensure
 from reports.demo import demo_reports_ensure
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         people = demo_people_ensure()
         self.stdout.write(f"Demo accounts ready: {', '.join(sorted(people))}")
         cases = (
-            demo_intake_ensure(people)
+            demo_intake_ensure(people, card_save=demo_card_save)
             + demo_billing_ensure(people)
             + demo_lifecycle_ensure(people)
             + demo_reports_ensure(people)

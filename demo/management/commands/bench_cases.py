@@ -352,7 +352,9 @@ WITH numbered AS MATERIALIZED (
         -- open cases are recent; the rest keep their spread over three years
         CASE WHEN status IN {open_states} THEN now() - interval '20 days' + (created - now()) / 60
              ELSE created END,
-        now(),
+        -- last touched: now for work in progress, weeks after it started for the rest
+        CASE WHEN status IN {still_open} THEN now()
+             ELSE LEAST(now(), created + interval '25 days') END,
         CASE WHEN status = 'draft' THEN NULL
              WHEN status IN {open_states}
                  THEN now() - interval '19 days' + (created - now()) / 60
@@ -628,6 +630,34 @@ WHERE c.status IN {still_open}
   AND c.created_by_id IN (SELECT id FROM accounts_user WHERE email LIKE 'bench-queue-family-%%')
   AND c.id < (SELECT max(id) FROM cases_case) - %(window)s
 """
+# CASES_SQL dates open cases in the last three weeks; once finished above, a case is moved
+# back to when it would have run (100 to 1,000 days ago, every date by the same shift), or
+# a specialist would have thousands of cases "finished in the last 90 days".
+AGE_FINISHED_SQL = """
+UPDATE cases_case AS c SET
+    created_at = c.created_at - make_interval(days => 100 + (c.id %% 900)::int),
+    submitted_at = c.submitted_at - make_interval(days => 100 + (c.id %% 900)::int),
+    assigned_at = c.assigned_at - make_interval(days => 100 + (c.id %% 900)::int),
+    records_complete_at = c.records_complete_at - make_interval(days => 100 + (c.id %% 900)::int),
+    due_at = c.due_at - make_interval(days => 100 + (c.id %% 900)::int),
+    updated_at = LEAST(
+        now(), c.created_at - make_interval(days => 100 + (c.id %% 900)::int) + interval '25 days'
+    )
+WHERE c.status IN ('closed', 'withdrawn')
+  AND c.created_at > now() - interval '30 days'
+  AND c.created_by_id IN (SELECT id FROM accounts_user WHERE email LIKE 'bench-queue-family-%%')
+  AND c.id < (SELECT max(id) FROM cases_case) - %(window)s
+"""
+# A finished case was last touched weeks after it started, not today: "My cases" lists the
+# specialist's cases finished in the last 90 days by ``updated_at``, and with every row
+# touched "now" it read all of them (15,000 at a million). Tables made before this fix get
+# it here once; CASES_SQL now writes it so.
+LAST_TOUCHED_SQL = """
+UPDATE cases_case AS c SET updated_at = LEAST(now(), c.created_at + interval '25 days')
+WHERE c.status NOT IN {still_open}
+  AND c.updated_at > LEAST(now(), c.created_at + interval '25 days') + interval '1 minute'
+  AND c.created_by_id IN (SELECT id FROM accounts_user WHERE email LIKE 'bench-queue-family-%%')
+"""
 
 
 class Steps:
@@ -665,8 +695,14 @@ class Command(BaseCommand):
             cursor.execute(
                 FINISH_OLD_WORK_SQL.format(still_open=_in(STILL_OPEN)), {"window": OPEN_WINDOW}
             )
-            if cursor.rowcount:
-                self.stdout.write(f"  {cursor.rowcount:,} older open cases finished")
+            finished = cursor.rowcount
+            cursor.execute(AGE_FINISHED_SQL, {"window": OPEN_WINDOW})
+            cursor.execute(LAST_TOUCHED_SQL.format(still_open=_in(STILL_OPEN)))
+            if finished or cursor.rowcount:
+                self.stdout.write(
+                    f"  {finished:,} older open cases finished, "
+                    f"{cursor.rowcount:,} finished ones dated back"
+                )
                 cursor.execute("ANALYZE cases_case")
 
     def handle(self, *args: Any, total: int, yes: bool, batch: int, **options: Any) -> None:
@@ -716,7 +752,10 @@ class Command(BaseCommand):
         fixed["big"], fixed["coordinator"] = _big_family_and_coordinator()
         open_states, assigned = _in(OPEN_CLOCK_STATES), _in(ASSIGNED_STATES)
         cases_sql = CASES_SQL.format(
-            status_case=_status_case_sql(), open_states=open_states, assigned_states=assigned
+            status_case=_status_case_sql(),
+            open_states=open_states,
+            assigned_states=assigned,
+            still_open=_in(STILL_OPEN),
         )
         billing_sql = BILLING_SQL.format(paid_states=_in(PAID_STATES))
         with connection.cursor() as cursor:

@@ -1,0 +1,106 @@
+"""The request's panels on the case page (``cases.panels``): its summary, the questions, the
+records (with what the coordinator asked for) and the second guardian; registered by
+``IntakeConfig.ready``."""
+
+from typing import Any
+
+from django.db.models import Count, Expression, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import Role
+from cases.models import CaseMember, Status
+from cases.panels import Panel, PanelRequest, Shown
+
+from .filetypes import ACCEPTED_DESCRIPTION
+from .forms import InviteForm, QuestionForm, RecordUploadForm
+from .models import Question, Record
+from .services import OPEN_FOR_QUESTIONS, OPEN_FOR_RECORDS, can_manage_guardians
+
+_FAMILY_OR_PHYSICIAN = (Role.FAMILY, Role.PHYSICIAN)
+
+
+def _summary(panel: PanelRequest) -> Shown | None:
+    if getattr(panel.case, "intake", None) is None:
+        return None
+    return Shown({}, [("summary-section", "The request")])
+
+
+def _questions(panel: PanelRequest) -> Shown:
+    case = panel.case
+    questions = list(case.questions.select_related("asked_by"))
+    can_add = (
+        panel.user.role in _FAMILY_OR_PHYSICIAN
+        and case.status in OPEN_FOR_QUESTIONS
+        and case.status != Status.DRAFT
+        and len(questions) < Question.MAX_PER_CASE
+    )
+    context = {
+        "questions": questions,
+        "can_add_question": can_add,
+        "question_form": panel.extra.get("question_form") or (QuestionForm() if can_add else None),
+    }
+    return Shown(context, [("questions-section", "Questions")])
+
+
+def _records(panel: PanelRequest) -> Shown:
+    case, user = panel.case, panel.user
+    records = case.records.exclude(state=Record.State.UPLOADING).select_related("uploaded_by")
+    if user.role == Role.SPECIALIST:
+        records = records.cleared()
+    # The page lists them to the family and physician only; the upload form needs to know
+    # whether one is open, from the same rows.
+    requested = list(case.record_requests.all()) if user.role != Role.SPECIALIST else []
+    can_upload = (
+        user.role in _FAMILY_OR_PHYSICIAN
+        and case.status in OPEN_FOR_RECORDS
+        and case.status != Status.DRAFT
+    )
+    form = panel.extra.get("upload_form")
+    if form is None and can_upload:
+        form = RecordUploadForm(case=case, requested=requested)
+    context = {
+        "records": list(records),
+        "record_requests": requested,
+        "accepted": ACCEPTED_DESCRIPTION,
+        "can_upload": can_upload,
+        "upload_form": form,
+    }
+    return Shown(context, [("records-section", "Records")])
+
+
+def _guardians(panel: PanelRequest) -> Shown | None:
+    if not can_manage_guardians(panel.user, panel.case):
+        return None
+    guardians = panel.case.members.filter(role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True)
+    context = {
+        "can_manage_guardians": True,
+        "guardians": list(guardians),
+        "invite_form": panel.extra.get("invite_form") or InviteForm(),
+    }
+    return Shown(context, [("people-section", "Second parent or guardian")])
+
+
+PANELS = (
+    Panel("request", 200, "intake/_summary_panel.html", _summary),
+    Panel("questions", 300, "intake/_questions_panel.html", _questions),
+    Panel("records", 400, "intake/_records_panel.html", _records),
+    Panel("guardians", 500, "intake/_guardians_panel.html", _guardians),
+)
+
+
+def _count_of(rows: QuerySet[Any]) -> Expression:
+    """How many of ``rows`` belong to the outer case: one correlated subquery, which
+    PostgreSQL evaluates only for the rows a list shows (after its sort and LIMIT), instead
+    of joining every question and record of every visible case first."""
+    counts = rows.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
+    return Coalesce(
+        Subquery(counts.values("n"), output_field=IntegerField()),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
+LIST_COUNTS = {
+    "question_count": lambda: _count_of(Question.objects.all()),
+    "record_count": lambda: _count_of(Record.objects.filter(state=Record.State.AVAILABLE)),
+}
