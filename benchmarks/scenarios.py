@@ -507,12 +507,12 @@ def seed_specialist_case() -> Target:
 # gives the count by table size, from that many cases up.
 PORTAL_QUERIES: dict[str, QueryCount] = {
     "dashboard": 4,
-    "family-case": 16,
-    "messages": 23,
+    "family-case": 12,
+    "messages": 18,
     "physician-dashboard": 4,
-    "physician-case": 16,
+    "physician-case": 12,
     "workspace": 4,
-    "specialist-case": 12,
+    "specialist-case": 10,
 }
 QUEUE_QUERIES: dict[str, QueryCount] = {
     # The console queue's budget is 6 (issue #12); tests/cases/test_page_budgets.py holds
@@ -561,12 +561,10 @@ SCENARIOS: list[Scenario] = [
         path="/cases/<reference>/",
         baseline="L2",
         setup=seed_family_case,
-        # session, user, verified emails, the case with its intake, residence, specialty and
-        # billing row, its access-log INSERT; questions, record requests (the upload form's
-        # exists, then the checklist), the specialty's fee (no billing row here), the
-        # messages' per-thread counts, the report panel, records, guardians, messages,
-        # timeline (benchmarks/README.md, "The page scenarios").
-        queries=15,
+        # session, user, verified emails, the case with what the page shows, its access-log
+        # INSERT, then the panels' reads (tests/cases/test_page_budgets.py holds the same
+        # page's budget; a wrong figure here makes the runner list the queries).
+        queries=13,
     ),
     Scenario(
         name="specialist-case",
@@ -576,9 +574,8 @@ SCENARIOS: list[Scenario] = [
         baseline="L2",
         setup=seed_specialist_case,
         # session, user, MFA check, the case with its intake and specialty, its access-log
-        # INSERT; reports, follow-ups, questions, records. The clock's closures and policy
-        # come from the cache.
-        queries=9,
+        # INSERT, then the panels' reads. The clock's closures and policy come from the cache.
+        queries=11,
     ),
     Scenario(
         name="portal-dashboard-big",
