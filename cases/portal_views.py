@@ -1,21 +1,23 @@
 """The family's lifecycle actions on the case page: confirm the proposal (and so the charge),
 withdraw, ask for an in-person appointment. POST only; each fetches the case through the
-access gate, and anyone but the family gets the same 404 as for an unknown case."""
+access gate, and anyone the table of actions does not let do it (anyone but the family) gets
+the same audited 404 as for an unknown case (``cases.web.refusals_shown``)."""
 
 from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from accounts.typing import AuthedRequest
 
 from . import services
-from .access import case_for_user
+from .access import case_for_user, require_may_act
 from .models import Case, Status
+from .web import refusals_shown
 
 
 def _family_action(
@@ -27,8 +29,7 @@ def _family_action(
     done: Callable[[Case], str],
 ) -> HttpResponse:
     case = case_for_user(request, reference, action=action, object_type="case")
-    if not services.is_family_of(request.user, case):
-        raise Http404("No such case.")
+    require_may_act(request.user, case, action)
     try:
         fresh = run(case)  # the services return the case as they left it
     except ValidationError as refused:
@@ -48,6 +49,7 @@ def _confirmed(case: Case) -> str:
 
 @login_required
 @require_POST
+@refusals_shown(action="confirm", back="case_detail")
 def case_confirm(request: AuthedRequest, reference: str) -> HttpResponse:
     return _family_action(
         request,
@@ -60,6 +62,7 @@ def case_confirm(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_shown(action="withdraw", back="case_detail")
 def case_withdraw(request: AuthedRequest, reference: str) -> HttpResponse:
     return _family_action(
         request,
@@ -72,6 +75,7 @@ def case_withdraw(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_shown(action="in_person", back="case_detail")
 def case_in_person(request: AuthedRequest, reference: str) -> HttpResponse:
     return _family_action(
         request,

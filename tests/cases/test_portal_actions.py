@@ -144,10 +144,18 @@ def test_only_the_family_may_act(name: str, who: str, request: pytest.FixtureReq
         proposed_specialist=request.getfixturevalue("specialist"),
         assigned_specialist=request.getfixturevalue("specialist"),
     )
-    response = _post(login(Client(), user), name, case)
+    client = login(Client(), user)
+    before = AccessEvent.objects.count()
+    response = _post(client, name, case)
     assert response.status_code == 404
     case.refresh_from_db()
     assert (case.status, case.in_person_requested_at) == (S.AWAITING_FAMILY_CONFIRMATION, None)
+    # The refusal is in the audit log, whoever tried (the table of actions said no).
+    tried = {"case_confirm": "confirm", "case_withdraw": "withdraw", "case_in_person": "in_person"}
+    refused = AccessEvent.objects.order_by("pk")[before:].filter(
+        user=user, outcome=AccessEvent.Outcome.DENIED
+    )
+    assert [(e.action, e.object_type) for e in refused] == [(tried[name], "case")]
 
 
 @pytest.mark.parametrize("name", ACTIONS)
