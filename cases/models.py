@@ -122,6 +122,14 @@ class Case(models.Model):
             ),
             models.Index(fields=["status", "created_at"], name="case_status_created_idx"),
             models.Index(fields=["physician_email"], name="case_physician_email_idx"),
+            # The specialist's workspace: work in hand by status, and the newest finished
+            # cases, each read from the specialist's own rows whatever the years of history.
+            models.Index(
+                fields=["assigned_specialist", "status"], name="case_specialist_status_idx"
+            ),
+            models.Index(
+                fields=["assigned_specialist", "-updated_at"], name="case_specialist_recent_idx"
+            ),
             # The queue's default view: open work only (no drafts, no ended cases), sorted by
             # urgency. Urgency is a CASE over status and due date that no index can order, so
             # this partial index makes the filter read only the open cases (a working set of

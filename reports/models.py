@@ -208,6 +208,13 @@ class FollowUpQuestion(models.Model):
                 condition=Q(position__gte=1, position__lte=3), name="follow_up_at_most_three"
             ),
         ]
+        indexes = [
+            # The unanswered ones (a handful, whatever the years of answered ones): the
+            # specialist's workspace lists their cases.
+            models.Index(
+                fields=["case"], condition=Q(answered_in__isnull=True), name="follow_up_open_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case.reference} follow-up {self.position}"

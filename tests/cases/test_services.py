@@ -241,8 +241,9 @@ def test_proposal_refused(
 def test_family_confirm_free_assigns_and_starts_the_clock(family: User, specialist: User) -> None:
     complete = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
     case = _free(family, proposed_specialist=specialist, records_complete_at=complete)
-    services.family_confirm(case=case, by=family)
-    assert case.status == S.ASSIGNED
+    confirmed = services.family_confirm(case=case, by=family)
+    assert confirmed.status == S.ASSIGNED  # the fresh row, as the service left it
+    assert case.status == S.AWAITING_FAMILY_CONFIRMATION  # the caller's copy is not patched
     case.refresh_from_db()
     assert case.status == S.ASSIGNED
     assert case.assigned_specialist == specialist

@@ -406,6 +406,32 @@ def test_my_cases_lists_work_waiting_on_old_delivered_cases(
     assert recent.reference in rest.split('id="done"')[1]
 
 
+def test_my_cases_shows_the_newest_finished_cases_and_reads_only_a_page_of_them(
+    client: Client, family: User, specialist: User
+) -> None:
+    """Years of finished cases: the page lists the 20 newest, each once, and asks the database
+    for a page of them, not for every case of the last 90 days."""
+    finished = []
+    for days in range(30):
+        case = _case(specialist, family, Status.CLOSED)
+        Case.objects.filter(pk=case.pk).update(updated_at=timezone.now() - timedelta(days=days))
+        finished.append(case)
+    # The newest one also has a follow-up waiting: listed under "needs action", not twice.
+    _follow_up(finished[0], family)
+
+    with CaptureQueriesContext(connection) as captured:
+        html = login(client, specialist).get(reverse("workspace")).content.decode()
+    needs, rest = html.split('id="in-review"')
+    done = rest.split('id="done"')[1]
+    assert finished[0].reference in needs and finished[0].reference not in done
+    shown = [c for c in finished if c.reference in done]
+    assert shown == finished[1:21]  # the 20 newest of the rest, newest first
+    assert _order(done, [c.reference for c in shown]) == [c.reference for c in shown]
+    # The finished cases are read a page at a time (LIMIT), whatever their number.
+    recent = [q["sql"] for q in captured.captured_queries if '"updated_at" >=' in q["sql"]]
+    assert len(recent) == 1 and "LIMIT 30" in recent[0], recent
+
+
 def test_my_cases_has_no_action_group_when_nothing_waits(
     client: Client, family: User, specialist: User
 ) -> None:
