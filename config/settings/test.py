@@ -30,3 +30,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 XDIST_WORKER = env_str("PYTEST_XDIST_WORKER")
 if XDIST_WORKER:
     CACHES["default"]["KEY_PREFIX"] = XDIST_WORKER  # noqa: F405
+    # And its own Celery queue on the shared broker: a worker a test starts (in process or
+    # as a subprocess, which inherits PYTEST_XDIST_WORKER) takes only the tasks of its own
+    # test database, never a message the other worker's test queued.
+    _queue = env_str("CELERY_QUEUE", "celery")
+    if not _queue.endswith(f"-{XDIST_WORKER}"):
+        CELERY_TASK_DEFAULT_QUEUE = f"{_queue}-{XDIST_WORKER}"
