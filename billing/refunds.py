@@ -4,6 +4,7 @@ is derived from the case and the refund's number)."""
 from django.db import transaction
 
 from accounts.models import User
+from cases.access import require_may_act
 from cases.lifecycle import timeline_note
 from cases.models import Case
 
@@ -18,6 +19,9 @@ def refund_create(*, case: Case, amount_cents: int, reason: str, by: User) -> Re
     """Refund part or all of what was paid. The reason stays in our records (Stripe gets the
     amount and the case reference only); the timeline shows it and the family is emailed."""
     locked, billing = billing_lock(case)
+    # The service checks who asks itself (the table of actions: a coordinator), not only
+    # the console's permission in front of it.
+    require_may_act(by, locked, "refund")
     reason = reason.strip()
     if not reason:
         raise BillingError("Give the reason for the refund (kept in our records).")

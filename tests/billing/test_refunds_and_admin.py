@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -59,6 +60,20 @@ def test_full_refund(stripe_on: str, family: Any, coordinator: Any) -> None:
     assert "Specialist unavailable" not in email.text
     with pytest.raises(services.BillingError, match="Only a paid request"):
         services.refund_create(case=case, amount_cents=1, reason="again", by=coordinator)
+
+
+@pytest.mark.parametrize("who", ["family", "specialist", "physician"])
+def test_only_a_coordinator_may_refund_whoever_calls_the_service(
+    stripe_on: str, family: Any, who: str, request: pytest.FixtureRequest
+) -> None:
+    case = paid(stripe_on, family)
+    with pytest.raises(PermissionDenied):
+        services.refund_create(
+            case=case, amount_cents=100, reason="asked", by=request.getfixturevalue(who)
+        )
+    assert not Refund.objects.filter(case=case).exists()
+    assert stripe_refunds(stripe_on, case) == []
+    assert CaseBilling.objects.get(case=case).state == S.PAID
 
 
 def test_partial_refunds_up_to_what_was_paid(stripe_on: str, family: Any, coordinator: Any) -> None:
