@@ -258,11 +258,12 @@ def p2p_open(*, case: Case, by: User) -> CaseMessage:
     the local physician and the specialist are emailed. Opening it again changes nothing."""
     if not is_coordinator(by):
         raise PermissionDenied("Only a coordinator can open this conversation.")
-    Case.objects.select_for_update().filter(pk=case.pk).first()
+    # Two coordinators opening it at once: the second waits here, then finds the first's.
+    locked = Case.objects.lock(case)
     first = case.messages.filter(thread=Thread.PHYSICIAN_SPECIALIST).first()
     if first is not None:
         return first
-    if case.assigned_specialist_id is None:
+    if locked.assigned_specialist_id is None:
         raise ValidationError("Assign a specialist before opening this conversation.")
     if not _physician_addresses(case):
         raise ValidationError("This request names no local physician.")
