@@ -1,9 +1,9 @@
 """The front of the PDF renderer: a template or an HTML string in, PDF bytes out, under a
 time limit that grows with the document (see the package docstring for every guarantee).
 
-Tunables (optional settings): ``PDF_RENDER_SECONDS`` (default 20),
-``PDF_RENDER_SECONDS_PER_PAGE`` (default 1.5), ``PDF_RENDER_MAX_SECONDS`` (default 120),
-``PDF_RENDER_MEMORY_MB`` (default 1024), ``PDF_MAX_RESOURCE_BYTES`` (default 10 MB).
+Limits (settings, declared with their defaults from the environment in
+config/settings/base.py): ``PDF_RENDER_SECONDS``, ``PDF_RENDER_SECONDS_PER_PAGE``,
+``PDF_RENDER_MAX_SECONDS``, ``PDF_RENDER_MEMORY_MB``, ``PDF_MAX_RESOURCE_BYTES``.
 
 The time limit scales with the document: ``PDF_RENDER_SECONDS`` covers a report of up to
 ``BASE_PAGES`` pages, each page past that adds ``PDF_RENDER_SECONDS_PER_PAGE``, and
@@ -32,15 +32,10 @@ from .wire import redact
 
 logger = logging.getLogger("core.pdf")
 
-DEFAULT_SECONDS = 20
-DEFAULT_SECONDS_PER_PAGE = 1.5
-DEFAULT_MAX_SECONDS = 120
 # The pages PDF_RENDER_SECONDS alone covers, and the characters of text a page of the
 # report holds (its body type on Letter paper; measured on the benchmark's reports).
 BASE_PAGES = 10
 CHARS_PER_PAGE = 3_000
-DEFAULT_MEMORY_MB = 1024
-DEFAULT_MAX_RESOURCE_BYTES = 10 * 1024 * 1024
 _MAX_LOG_LINES = {"warning": 200, "debug": 50}
 
 
@@ -75,9 +70,9 @@ def estimated_pages(html: str) -> int:
 
 def render_seconds(html: str) -> float:
     """The time limit for rendering ``html``: grows with its pages, up to the ceiling."""
-    base = float(_setting("PDF_RENDER_SECONDS"))
-    per_page = float(_setting("PDF_RENDER_SECONDS_PER_PAGE"))
-    ceiling = float(_setting("PDF_RENDER_MAX_SECONDS"))
+    base = float(settings.PDF_RENDER_SECONDS)
+    per_page = float(settings.PDF_RENDER_SECONDS_PER_PAGE)
+    ceiling = float(settings.PDF_RENDER_MAX_SECONDS)
     extra_pages = max(0, estimated_pages(html) - BASE_PAGES)
     return min(ceiling, base + per_page * extra_pages)
 
@@ -92,8 +87,8 @@ def html_to_pdf(html: str, *, base_url: str | None = None, timeout: float | None
         "static_url": urljoin(base, settings.STATIC_URL or "/static/"),
         "static_roots": static_roots(),
         "cpu_seconds": math.ceil(seconds) + 1,
-        "memory_bytes": int(_setting("PDF_RENDER_MEMORY_MB")) * 1024 * 1024,
-        "max_resource_bytes": int(_setting("PDF_MAX_RESOURCE_BYTES")),
+        "memory_bytes": int(settings.PDF_RENDER_MEMORY_MB) * 1024 * 1024,
+        "max_resource_bytes": int(settings.PDF_MAX_RESOURCE_BYTES),
     }
     outcome = run(job, seconds)
     if outcome is None or outcome.timed_out:
@@ -129,17 +124,6 @@ def static_roots() -> list[tuple[str, str]]:
     if settings.STATIC_ROOT and Path(settings.STATIC_ROOT).is_dir():
         roots.append(("", str(settings.STATIC_ROOT)))
     return roots
-
-
-def _setting(name: str) -> Any:
-    defaults = {
-        "PDF_RENDER_SECONDS": DEFAULT_SECONDS,
-        "PDF_RENDER_SECONDS_PER_PAGE": DEFAULT_SECONDS_PER_PAGE,
-        "PDF_RENDER_MAX_SECONDS": DEFAULT_MAX_SECONDS,
-        "PDF_RENDER_MEMORY_MB": DEFAULT_MEMORY_MB,
-        "PDF_MAX_RESOURCE_BYTES": DEFAULT_MAX_RESOURCE_BYTES,
-    }
-    return getattr(settings, name, defaults[name])
 
 
 def _relay(stderr: bytes) -> str:

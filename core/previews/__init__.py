@@ -19,8 +19,8 @@ What they guarantee:
   compressed DICOM without a decoder, a password-protected PDF, a render that ran out of
   time) give a ``Summary`` with a sentence for the reader and no pages.
 
-Pages are numbered from 1 everywhere. Tunables (optional settings): ``VIEWER_MAX_PAGES``
-(50), ``VIEWER_MAX_SIDE_PX`` (1600), ``VIEWER_MAX_IMAGE_PIXELS`` (50 million),
-``VIEWER_RENDER_SECONDS`` (20), ``VIEWER_RENDER_MEMORY_MB`` (1024); the records' side
-(``reports.viewer``) adds ``VIEWER_MAX_SOURCE_MB`` (64).
+Pages are numbered from 1 everywhere. Limits (settings, declared with their defaults from
+the environment in config/settings/base.py): ``VIEWER_MAX_PAGES``, ``VIEWER_MAX_SIDE_PX``,
+``VIEWER_MAX_IMAGE_PIXELS``, ``VIEWER_RENDER_SECONDS``, ``VIEWER_RENDER_MEMORY_MB``; the
+records' side (``reports.viewer``) adds ``VIEWER_MAX_SOURCE_MB``.
 """

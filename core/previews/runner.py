@@ -11,24 +11,7 @@ from django.conf import settings
 
 from core import bounded
 
-from .decoders import (
-    MAX_IMAGE_PIXELS,
-    MAX_PAGES,
-    MAX_SIDE_PX,
-    NOTE_FAILED,
-    NOTE_TIMEOUT,
-    Limits,
-    NoPreview,
-    Summary,
-)
-
-DEFAULTS = {
-    "VIEWER_MAX_PAGES": MAX_PAGES,
-    "VIEWER_MAX_SIDE_PX": MAX_SIDE_PX,
-    "VIEWER_MAX_IMAGE_PIXELS": MAX_IMAGE_PIXELS,
-    "VIEWER_RENDER_SECONDS": 20,
-    "VIEWER_RENDER_MEMORY_MB": 1024,
-}
+from .decoders import NOTE_FAILED, NOTE_TIMEOUT, Limits, NoPreview, Summary
 
 
 class PreviewFailed(RuntimeError):
@@ -36,8 +19,9 @@ class PreviewFailed(RuntimeError):
 
 
 def setting(name: str) -> int:
-    """A viewer limit from settings, or its default here."""
-    return int(getattr(settings, name, DEFAULTS[name]))
+    """A viewer limit (``VIEWER_…``) from settings, where config/settings/base.py declares
+    each from the environment with its default; there is no second default here."""
+    return int(getattr(settings, name))
 
 
 def limits_from_settings() -> Limits:
