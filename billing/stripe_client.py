@@ -253,11 +253,6 @@ def charge_retrieve(charge_id: str) -> dict[str, Any]:
     return _call(lambda: _client().v1.charges.retrieve(charge_id, params={"expand": ["refunds"]}))
 
 
-def refunds_for(payment_intent_id: str) -> list[dict[str, Any]]:
-    found = _call(lambda: _client().v1.refunds.list(params={"payment_intent": payment_intent_id}))
-    return list(found.get("data") or [])
-
-
 # --- webhooks ------------------------------------------------------------------------------
 
 

@@ -14,7 +14,6 @@ coordinator and the rest is indexed.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -382,35 +381,3 @@ def index_job(job: dict[str, Any]) -> bytes:  # runs in the bounded child
             "skipped_total": outcome.skipped_total,
         }
     ).encode()
-
-
-# --- pixels -----------------------------------------------------------------------------------
-
-
-def decode_frame(job: dict[str, Any]) -> bytes:  # runs in the bounded child
-    """One frame of a stored instance as an ``.npy`` array of stored values (modality LUT
-    not applied); compressed syntaxes go through the pylibjpeg plugins."""
-    import numpy as np
-    from pydicom import dcmread
-    from pydicom.pixels import pixel_array
-
-    limits = Limits(**job.get("limits", {}))
-    path = job["path"]
-    dataset = dcmread(path, stop_before_pixels=True)
-    rows, columns = _int(dataset.get("Rows")) or 0, _int(dataset.get("Columns")) or 0
-    if rows * columns <= 0 or rows * columns > limits.max_frame_pixels:
-        raise Skip("no image of a size we decode")
-    frames = _int(dataset.get("NumberOfFrames")) or 1
-    index = int(job.get("frame", 0))
-    if not 0 <= index < frames:
-        raise Skip("no such frame")
-    pixels = pixel_array(path, index=index if frames > 1 else None)
-    out = io.BytesIO()
-    np.save(out, np.ascontiguousarray(pixels), allow_pickle=False)
-    return out.getvalue()
-
-
-def read_npy(data: bytes) -> Any:
-    import numpy as np
-
-    return np.load(io.BytesIO(data), allow_pickle=False)
