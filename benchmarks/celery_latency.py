@@ -37,7 +37,7 @@ from typing import Any
 
 import redis
 
-from .server import PROJECT_ROOT, stop_process
+from .processes import PROJECT_ROOT, child_process
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
@@ -82,21 +82,8 @@ def worker(env: dict[str, str], log_path: Path, concurrency: int) -> Any:
         "-n",
         f"bench-latency-{os.getpid()}@%h",
     ]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield proc
-        finally:
-            stop_process(proc)
+    with child_process(cmd, env=env, log_path=log_path) as proc:
+        yield proc
 
 
 def send(probe: Any, broker: str, key: str) -> None:

@@ -15,7 +15,6 @@ import concurrent.futures
 import contextlib
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,13 +25,16 @@ from pathlib import Path
 
 from .loadgen import HOST
 
+# PROJECT_ROOT and stop_process: the other benchmarks reach them through this module.
+from .processes import PROJECT_ROOT as PROJECT_ROOT
+from .processes import child_process
+from .processes import stop_process as stop_process
+
 WORKERS = 2
 WORKER_CLASS = "sync"
 # Generous: on a machine at eight times its core count in load, importing Django and the
 # project in two workers has taken over 30 s.
 READY_TIMEOUT_S = 120
-STOP_TIMEOUT_S = 10
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -114,23 +116,9 @@ def serve(
         *([f"--timeout={timeout}"] if timeout is not None else []),
     ]
     env = {**(os.environ if env is None else env), "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so that a stuck worker can be ended with its master.
-            start_new_session=True,
-        )
-        try:
-            _wait_ready(proc, port, probe_path, log_path)
-            yield Served(port, proc.pid)
-        finally:
-            stop_process(proc)
+    with child_process(cmd, env=env, log_path=log_path) as proc:
+        _wait_ready(proc, port, probe_path, log_path)
+        yield Served(port, proc.pid)
 
 
 DRAIN_TIMEOUT_S = 180
@@ -189,17 +177,3 @@ def _wait_ready(proc: subprocess.Popen, port: int, path: str, log_path: Path) ->
         finally:
             conn.close()
     raise RuntimeError(f"gunicorn did not answer within {READY_TIMEOUT_S} s; see {log_path}")
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """SIGTERM, then after STOP_TIMEOUT_S SIGKILL to its process group (started with
-    start_new_session)."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-    try:
-        proc.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=STOP_TIMEOUT_S)
