@@ -75,20 +75,6 @@ class Served:
 
 
 @contextlib.contextmanager
-def gunicorn(
-    app: str,
-    log_path: Path,
-    probe_path: str,
-    *,
-    workers: int = WORKERS,
-    env: Mapping[str, str] | None = None,
-) -> Iterator[int]:
-    """Serves ``app`` until the block ends; yields the port once ``probe_path`` answers."""
-    with serve(app, log_path, probe_path, workers=workers, env=env) as served:
-        yield served.port
-
-
-@contextlib.contextmanager
 def serve(
     app: str,
     log_path: Path,
@@ -98,7 +84,8 @@ def serve(
     env: Mapping[str, str] | None = None,
     timeout: int | None = None,
 ) -> Iterator[Served]:
-    """As ``gunicorn``, yielding the port and the master's pid (to find the workers).
+    """Serves ``app`` until the block ends; yields the port and the master's pid (to find
+    the workers) once ``probe_path`` answers.
 
     ``env`` replaces the environment the server starts with (default: this process's);
     ``timeout`` gunicorn's worker timeout (default: gunicorn's, 30 s).
