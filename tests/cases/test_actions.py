@@ -4,6 +4,7 @@ and leads where the table says; the state machine's table is the one the actions
 may act is what cases.access answers."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
@@ -44,12 +45,28 @@ NOT_WALKED = {
 }
 
 
+@dataclass(frozen=True)
 class People:
-    def __init__(self, **people: User) -> None:
-        self.family = people["family"]
-        self.coordinator = people["coordinator"]
-        self.specialist = people["specialist"]
-        self.other_specialist = people["other_specialist"]
+    """The personas a walk through the table needs (the same users as the fixtures)."""
+
+    family: User
+    coordinator: User
+    specialist: User
+    other_specialist: User
+
+
+@pytest.fixture
+def people(family: User, coordinator: User, specialist: User, other_specialist: User) -> People:
+    return People(family, coordinator, specialist, other_specialist)
+
+
+CaseIn = Callable[[Status], Case]
+
+
+@pytest.fixture
+def case_in(people: People) -> CaseIn:
+    """Makes a case in a given status for ``people`` (see ``_case_in``)."""
+    return lambda status: _case_in(status, people)
 
 
 def _case_in(status: Status, people: People) -> Case:
@@ -177,18 +194,12 @@ def test_every_action_is_walked_or_says_why_not() -> None:
 
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_the_service_refuses_exactly_where_the_table_says_no(
-    name: str, family: User, coordinator: User, specialist: User, other_specialist: User
+    name: str, people: People, case_in: CaseIn
 ) -> None:
-    people = People(
-        family=family,
-        coordinator=coordinator,
-        specialist=specialist,
-        other_specialist=other_specialist,
-    )
     action = ACTIONS[name]
     disagreements: list[str] = []
     for status in Status:
-        case = _case_in(status, people)
+        case = case_in(status)
         refusal: Refused | None = None
         try:
             RUNS[name](case, people)
@@ -253,6 +264,7 @@ def test_a_held_case_may_only_resume_to_where_it_was(status: Status) -> None:
 
 
 def test_who_may_act_is_the_tables_who(
+    case_in: CaseIn,
     family: User,
     other_family: User,
     physician: User,
@@ -260,13 +272,7 @@ def test_who_may_act_is_the_tables_who(
     specialist: User,
     other_specialist: User,
 ) -> None:
-    people = People(
-        family=family,
-        coordinator=coordinator,
-        specialist=specialist,
-        other_specialist=other_specialist,
-    )
-    case = _case_in(S.ASSIGNED, people)
+    case = case_in(S.ASSIGNED)
     who_is_who = {
         Who.FAMILY: family,
         Who.PHYSICIAN: physician,
@@ -288,15 +294,9 @@ def test_who_may_act_is_the_tables_who(
 
 
 def test_each_person_is_offered_what_they_may_do_now(
-    family: User, physician: User, coordinator: User, specialist: User, other_specialist: User
+    case_in: CaseIn, family: User, physician: User, coordinator: User, specialist: User
 ) -> None:
-    people = People(
-        family=family,
-        coordinator=coordinator,
-        specialist=specialist,
-        other_specialist=other_specialist,
-    )
-    case = _case_in(S.AWAITING_FAMILY_CONFIRMATION, people)
+    case = case_in(S.AWAITING_FAMILY_CONFIRMATION)
     assert [a.name for a in available_actions(family, case)] == [
         "manage_guardians",
         "record_uploaded",
@@ -312,16 +312,10 @@ def test_each_person_is_offered_what_they_may_do_now(
 
 
 def test_only_an_active_coordinator_may_refund(
-    family: User, physician: User, coordinator: User, specialist: User, other_specialist: User
+    case_in: CaseIn, family: User, physician: User, coordinator: User, specialist: User
 ) -> None:
     # billing.services.refund_create asks require_may_act(by, locked, "refund") on its row.
-    people = People(
-        family=family,
-        coordinator=coordinator,
-        specialist=specialist,
-        other_specialist=other_specialist,
-    )
-    case = _case_in(S.CLOSED, people)
+    case = case_in(S.CLOSED)
     for user in (family, physician, specialist, None):
         with pytest.raises(NotYours, match=r"Only a coordinator can do this\."):
             require_may_act(user, case, "refund")
@@ -332,20 +326,14 @@ def test_only_an_active_coordinator_may_refund(
 
 
 def test_a_page_asks_the_table_which_buttons_to_show(
-    family: User, physician: User, coordinator: User, specialist: User, other_specialist: User
+    case_in: CaseIn, family: User, physician: User, coordinator: User
 ) -> None:
-    people = People(
-        family=family,
-        coordinator=coordinator,
-        specialist=specialist,
-        other_specialist=other_specialist,
-    )
     page = Template(
         '{% load case_actions %}{% may_do case "confirm" as can_confirm %}'
         "{% if can_confirm %}confirm{% else %}-{% endif %}"
     )
-    waiting = _case_in(S.AWAITING_FAMILY_CONFIRMATION, people)
-    assigned = _case_in(S.ASSIGNED, people)
+    waiting = case_in(S.AWAITING_FAMILY_CONFIRMATION)
+    assigned = case_in(S.ASSIGNED)
     assert page.render(Context({"case": waiting, "user": family})) == "confirm"
     assert page.render(Context({"case": waiting, "user": physician})) == "-"
     assert page.render(Context({"case": waiting, "user": coordinator})) == "-"
