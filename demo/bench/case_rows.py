@@ -35,7 +35,7 @@ $$
 """
 
 # One batch: the families the batch needs, the cases, then their intakes, events and billing.
-# ``i`` numbers the cases the command makes (1, 2, …), stable across runs, so that reruns
+# ``i`` numbers the cases bench_cases makes (1, 2, …), stable across runs, so that reruns
 # and growing the table never repeat a reference. ``bench_mix(i)`` spreads references over
 # the alphabet as random ones are, and drives every other choice, so two runs make the same
 # data.
@@ -239,7 +239,7 @@ WHERE c.status NOT IN {still_open}
 
 
 def made_so_far() -> int:
-    """How many cases earlier runs of this command made (their families say so)."""
+    """How many cases earlier runs of bench_cases made (their families say so)."""
     # By who made them: the cases moved to the large family keep their maker.
     return Case.objects.filter(created_by__email__startswith="bench-queue-family-").count()
 
