@@ -3,8 +3,8 @@
 The decoders and their bounded runner are core's (``core.previews``: the original bytes
 never reach the browser, decoding runs in a child process under limits, no preview is never
 an error). What this module adds is the record: its bytes are copied from storage to a
-private temporary file only when its size is under ``VIEWER_MAX_SOURCE_MB`` (default 64),
-and never more than that many bytes.
+private temporary file only when its size is under ``VIEWER_MAX_SOURCE_MB`` (a setting
+from the environment, ``config/settings/base.py``), and never more than that many bytes.
 
 Access checks and the audit log are the caller's: the views get the record through
 ``cases.access.record_for_user`` before calling ``record_summary`` or ``record_png``.
@@ -38,12 +38,11 @@ from core.previews.runner import PreviewFailed, render_bounded, setting, summari
 if TYPE_CHECKING:
     from intake.models import Record
 
-MAX_SOURCE_MB = 64
 _CHUNK = 1024 * 1024
 
 
 def max_source_bytes() -> int:
-    return int(getattr(settings, "VIEWER_MAX_SOURCE_MB", MAX_SOURCE_MB)) * 1024 * 1024
+    return settings.VIEWER_MAX_SOURCE_MB * 1024 * 1024
 
 
 def _too_large() -> NoPreview:
