@@ -1,9 +1,9 @@
-"""The benchmarks' child processes (the gunicorn under test, the Celery worker): started one
-way and stopped one way, so none outlives its benchmark.
+"""The benchmarks' child processes (the gunicorn under test, the Celery worker, the upload
+benchmark's moto): started one way and stopped one way, so none outlives its benchmark.
 
-Each child runs from the project root, reads nothing from our stdin, writes its output to a
-log file of its own, and leads its own process group (``start_new_session``): a stuck worker
-is ended with its master.
+Each child runs from the project root (or the working folder given), reads nothing from our
+stdin, writes its output to a log file of its own, and leads its own process group
+(``start_new_session``): a stuck worker is ended with its master.
 """
 
 import contextlib
@@ -19,14 +19,15 @@ STOP_TIMEOUT_S = 10
 
 @contextlib.contextmanager
 def child_process(
-    cmd: Sequence[str], *, env: Mapping[str, str], log_path: Path
+    cmd: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path = PROJECT_ROOT
 ) -> Iterator[subprocess.Popen]:
-    """Runs ``cmd`` until the block ends, its output in ``log_path``; then ``stop_process``."""
+    """Runs ``cmd`` in ``cwd`` until the block ends, its output in ``log_path``; then
+    ``stop_process``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             list(cmd),
-            cwd=PROJECT_ROOT,
+            cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=log,

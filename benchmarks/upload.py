@@ -45,6 +45,7 @@ from urllib.parse import quote, urlsplit
 
 from . import server
 from .loadgen import HOST
+from .processes import child_process
 from .scenarios import DJANGO_APP
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -240,17 +241,7 @@ def moto_server(log_path: Path, workdir: Path) -> Iterator[tuple[str, int]]:
     port = server.free_port()
     env = {**os.environ, "TMPDIR": str(workdir)}
     cmd = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    with child_process(cmd, env=env, log_path=log_path, cwd=workdir) as proc:
         try:
             deadline = time.monotonic() + READY_TIMEOUT_S
             while True:
@@ -267,7 +258,6 @@ def moto_server(log_path: Path, workdir: Path) -> Iterator[tuple[str, int]]:
         finally:
             with contextlib.suppress(OSError, http.client.HTTPException):
                 _http(port, "POST", "/moto-api/reset")
-            server.stop_process(proc)
 
 
 def bench_env(endpoint: str, workdir: Path, worker_timeout: int | None = None) -> dict[str, str]:
