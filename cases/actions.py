@@ -172,6 +172,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                 _who(C),
                 _stays(S.SUBMITTED, S.IN_TRIAGE, S.AWAITING_RECORDS),
                 "have its questions edited",
+                enforced_in="intake.services",
             ),
             Action(
                 "request_records",

@@ -127,7 +127,7 @@ RUNS: dict[str, Run] = {
     ),
     "submit": lambda c, p: intake_services.case_submit(case=c, by=p.family),
     "triage": lambda c, p: services.triage_take(case=c, by=p.coordinator),
-    "clarify_question": lambda c, p: services.question_clarify(
+    "clarify_question": lambda c, p: intake_services.question_clarify(
         question=_question(c, p), by=p.coordinator, text="What is the long-term plan?"
     ),
     "request_records": lambda c, p: services.record_request_create(
