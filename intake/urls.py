@@ -20,4 +20,5 @@ urlpatterns = [
     ),
     path("<str:reference>/people/", views.guardians_action, name="guardians_action"),
     path("<str:reference>/uploads/", include("intake.upload_urls")),
+    path("<str:reference>/record-requests/", include("intake.release_urls")),
 ]
