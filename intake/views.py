@@ -18,12 +18,13 @@ from accounts.decorators import login_required_keeping_input
 from accounts.models import Role
 from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user, cases_visible_to, posted_object, record_for_user
+from cases.access import case_for_user, cases_visible_to, posted_object
 from cases.models import Case, CaseMember, Status
 from cases.page import case_page
 from cases.services import record_request_uploaded
 
 from . import services
+from .access import record_for_user
 from .checklists import checklist_for
 from .filetypes import ACCEPTED_DESCRIPTION, Rejected, download_name
 from .forms import (
