@@ -21,8 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user
-from cases.models import Case, Status
+from cases.access import case_for_user, require_may_act
+from cases.actions import require_allowed
+from cases.models import Case
+from cases.web import refusals_shown
 from intake.services import intake_missing
 from intake.steps import BY_SLUG, steps_for
 
@@ -143,18 +145,16 @@ def _pay_context(
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@refusals_shown(action="pay", object_type="payment", back="case_detail")
 def pay(request: AuthedRequest, reference: str) -> HttpResponse:
     """The family pays on the page when the charge after their confirmation failed: the
-    saved card again (3-D Secure if the bank asks) or another card."""
+    saved card again (3-D Secure if the bank asks) or another card. Anyone but the family
+    gets the gate's audited 404; a refusal of the case's state, a message on the case page."""
     case = case_for_user(request, reference, action="pay", object_type="payment")
-    if request.user.role != Role.FAMILY:
-        raise Http404("Only the family pays.")
+    require_may_act(request.user, case, "pay")
+    require_allowed(case, "pay")
     billing = CaseBilling.objects.filter(case=case).first()
-    if (
-        billing is None
-        or case.status != Status.PAYMENT_NEEDED
-        or billing.state in services.PAID_STATES
-    ):
+    if billing is None or billing.state in services.PAID_STATES:
         messages.info(request, "There is nothing to pay on this request.")
         return redirect("case_detail", case.reference)
     if request.method == "GET":
