@@ -40,7 +40,7 @@ NOT_WALKED = {
     "pay": "billing.services.payment_on_session_start: a card typed on the pay page",
     "refund": "billing decides on what was paid, not on the case's state",
     "send_to_pacs": "any state; pacs.services decides on the study",
-    "upload_records": "intake.views.record_upload checks OPEN_FOR_RECORDS, read from the table",
+    "upload_records": "intake.views.record_upload asks require_allowed; a file, not a service",
 }
 
 
