@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user, require_may_act
+from cases.access import NotYours, case_for_user, is_family_of, require_may_act
 from cases.actions import require_allowed
 from cases.models import Case
 from cases.web import refusals_shown
@@ -221,10 +221,11 @@ def pay(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_shown(action="remove", object_type="card")
 def card_remove(request: AuthedRequest, reference: str) -> HttpResponse:
     case = case_for_user(request, reference, action="remove", object_type="card")
-    if request.user.role != Role.FAMILY:
-        raise Http404("Only the family manages the card.")
+    if not is_family_of(request.user, case):
+        raise NotYours("Only the family manages the card.")  # the gate's audited 404
     try:
         services.card_remove(case=case, by=request.user)
     except services.BillingError as refused:
