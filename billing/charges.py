@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from cases.access import require_may_act
+from cases.actions import require_allowed
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case, Status
 from cases.services import assignment_after_payment
@@ -38,7 +40,6 @@ from .common import (
     alert_coordinators,
     billing_lock,
     email_family,
-    require_family,
     stripe_metadata,
     unavailable_message,
 )
@@ -395,11 +396,16 @@ def payment_on_session_start(
 ) -> OnSessionPayment:
     """The family pays on the page, with the saved card or, when ``setup_intent_id`` is given,
     a card just saved through Stripe.js. If the bank wants 3-D Secure, the result carries
-    the client secret for Stripe.js; ``payment_on_session_complete`` finishes."""
-    require_family(by)
+    the client secret for Stripe.js; ``payment_on_session_complete`` finishes.
+
+    Who and when are the table of actions' "pay" (the family; a case waiting for payment),
+    asked on the locked row: ``NotYours`` for anyone else, ``LifecycleRefused`` for a case
+    in another state."""
     locked, billing = billing_lock(case)
-    if billing.state in PAID_STATES or locked.status != Status.PAYMENT_NEEDED:
+    require_may_act(by, locked, "pay")
+    if billing.state in PAID_STATES:
         raise PaymentRefused("There is nothing to pay on this request.")
+    require_allowed(locked, "pay")
     if setup_intent_id:
         customer = StripeCustomer.objects.filter(user=by).first()
         if setup_intent_id != billing.setup_intent_id or customer is None:
@@ -423,9 +429,11 @@ def payment_on_session_start(
 @transaction.atomic
 def payment_on_session_complete(*, case: Case, by: User, payment_intent_id: str) -> PaymentAttempt:
     """Stripe.js has finished 3-D Secure in the browser: fetch the PaymentIntent from
-    Stripe and record what it says (the browser's word is not taken for it)."""
-    require_family(by)
+    Stripe and record what it says (the browser's word is not taken for it). Only the family
+    (``NotYours``); not refused for the case's state, which a webhook may have moved on
+    already: the PaymentIntent decides."""
     locked, billing = billing_lock(case)
+    require_may_act(by, locked, "pay")
     attempt = PaymentAttempt.objects.filter(
         case=locked, payment_intent_id=payment_intent_id, on_session=True
     ).first()

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,8 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user
-from cases.models import Case, Status
+from cases.access import NotYours, case_for_user, is_family_of, require_may_act
+from cases.actions import require_allowed
+from cases.models import Case
+from cases.web import refusals_shown
 from intake.services import intake_missing
 from intake.steps import BY_SLUG, steps_for
 
@@ -143,18 +145,16 @@ def _pay_context(
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@refusals_shown(action="pay", object_type="payment", back="case_detail")
 def pay(request: AuthedRequest, reference: str) -> HttpResponse:
     """The family pays on the page when the charge after their confirmation failed: the
-    saved card again (3-D Secure if the bank asks) or another card."""
+    saved card again (3-D Secure if the bank asks) or another card. Anyone but the family
+    gets the gate's audited 404; a refusal of the case's state, a message on the case page."""
     case = case_for_user(request, reference, action="pay", object_type="payment")
-    if request.user.role != Role.FAMILY:
-        raise Http404("Only the family pays.")
+    require_may_act(request.user, case, "pay")
+    require_allowed(case, "pay")
     billing = CaseBilling.objects.filter(case=case).first()
-    if (
-        billing is None
-        or case.status != Status.PAYMENT_NEEDED
-        or billing.state in services.PAID_STATES
-    ):
+    if billing is None or billing.state in services.PAID_STATES:
         messages.info(request, "There is nothing to pay on this request.")
         return redirect("case_detail", case.reference)
     if request.method == "GET":
@@ -221,10 +221,11 @@ def pay(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_shown(action="remove", object_type="card")
 def card_remove(request: AuthedRequest, reference: str) -> HttpResponse:
     case = case_for_user(request, reference, action="remove", object_type="card")
-    if request.user.role != Role.FAMILY:
-        raise Http404("Only the family manages the card.")
+    if not is_family_of(request.user, case):
+        raise NotYours("Only the family manages the card.")  # the gate's audited 404
     try:
         services.card_remove(case=case, by=request.user)
     except services.BillingError as refused:

@@ -12,7 +12,7 @@ Who may see a case:
 - specialist: cases assigned to them.
 """
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,9 +24,6 @@ from accounts.models import Role, User
 from .actions import ACTIONS, Action, Who, allowed
 from .audit import access_record
 from .models import Case, CaseMember
-
-if TYPE_CHECKING:
-    from intake.models import Record
 
 
 def verified_emails(user: User) -> list[str]:
@@ -141,38 +138,6 @@ def case_for_user(
     )
     setattr(case, _CHECKED_FOR, user.pk)
     return case
-
-
-def record_for_user(
-    request: HttpRequest, reference: str, record_uid: str, *, action: str = "download"
-) -> "Record":
-    """Return a record of a case the user may see, if it may be handed out, else 404.
-
-    Never a quarantined file, nor one still being checked; until the scan has cleared it,
-    only to the person who uploaded it (``Record.downloadable_by``).
-    """
-    # Reaches up to intake, one of the three imports the layer contract still lists as debt
-    # (pyproject.toml); local so the kernel's import does not load intake at start-up.
-    from intake.models import Record
-
-    user = request.user
-    case = cases_visible_to(user).filter(reference=reference).first()  # type: ignore[arg-type]
-    record = None
-    if case is not None:
-        record = Record.objects.filter(case=case, uid=record_uid).first()
-    if record is None or not record.downloadable_by(user):
-        refuse_audited(
-            request, reference, action=action, object_type="record", object_id=str(record_uid)
-        )
-    access_record(
-        request=request,
-        case=case,
-        object_type="record",
-        object_id=str(record.uid),
-        action=action,
-        allowed=True,
-    )
-    return record
 
 
 # --- objects named in a POST body -----------------------------------------------------------

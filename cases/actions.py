@@ -134,8 +134,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
             Action(
                 "upload_records",
                 "Upload a record",
-                # The case page offers the upload form to these two only (the upload view
-                # itself still takes a coordinator's post: it checks the state, not who).
+                # The case page offers the upload form to these two only (the upload views
+                # also take a coordinator's post: what came by fax or on a CD).
                 _who(F, P),
                 _stays(*QUESTION_STATES, S.ON_HOLD),
                 "take more records",
@@ -172,6 +172,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                 _who(C),
                 _stays(S.SUBMITTED, S.IN_TRIAGE, S.AWAITING_RECORDS),
                 "have its questions edited",
+                enforced_in="intake.services",
             ),
             Action(
                 "request_records",

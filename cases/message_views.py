@@ -1,11 +1,11 @@
 """The messages page of a case: read a thread (which marks the case's messages read), post
 in it with an optional attachment, and, for a coordinator, open the physician-to-physician
-thread. The case comes through the access gate; a thread the person may not see answers
-the same 404 as an unknown case."""
+thread. The case comes through the access gate; a thread the person may not see, or post
+in, answers the same audited 404 as an unknown case (``cases.web.refusals_shown``)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -16,10 +16,11 @@ from accounts.models import User
 from accounts.typing import AuthedRequest
 
 from . import messaging
-from .access import case_for_user
+from .access import NotYours, case_for_user
 from .message_panel import MessageForm
 from .models import Case, CaseMessage
 from .page import case_page
+from .web import refusals_shown
 
 Thread = CaseMessage.Thread
 
@@ -42,29 +43,43 @@ def _page(
 @login_required_keeping_input
 @require_http_methods(["GET", "POST"])
 def case_messages(request: AuthedRequest, reference: str) -> HttpResponse:
-    action = "message_post" if request.method == "POST" else "messages_view"
-    case = case_for_user(request, reference, action=action, object_type="message")
+    if request.method == "POST":
+        return _post(request, reference)
+    return _read(request, reference)
+
+
+@refusals_shown(action="messages_view", object_type="message")
+def _read(request: AuthedRequest, reference: str) -> HttpResponse:
+    case = case_for_user(request, reference, action="messages_view", object_type="message")
     user = request.user
-    source = request.POST if request.method == "POST" else request.GET
-    thread = _thread_of(source.get("thread"), user, case)
+    thread = _thread_of(request.GET.get("thread"), user, case)
     if not messaging.can_read_thread(user, case, thread):
-        raise Http404("No such case.")
-    if request.method == "GET":
-        seen_at = timezone.now()  # not later: a message posted meanwhile stays unread
-        response = _page(request, case, thread)
-        messaging.messages_mark_read(case=case, user=user, at=seen_at)
-        return response
+        raise NotYours("No such conversation.")
+    seen_at = timezone.now()  # not later: a message posted meanwhile stays unread
+    response = _page(request, case, thread)
+    messaging.messages_mark_read(case=case, user=user, at=seen_at)
+    return response
+
+
+@refusals_shown(action="message_post", object_type="message")
+def _post(request: AuthedRequest, reference: str) -> HttpResponse:
+    """Post in a thread, or (a coordinator) open the physician-to-physician one. Someone who
+    may not (``PermissionDenied`` from ``cases.messaging``) gets the gate's audited 404; a
+    refusal of what was written is shown on the form, with what was typed."""
+    case = case_for_user(request, reference, action="message_post", object_type="message")
+    user = request.user
+    thread = _thread_of(request.POST.get("thread"), user, case)
+    if not messaging.can_read_thread(user, case, thread):
+        raise NotYours("No such conversation.")
     here = f"{reverse('case_messages', args=[case.reference])}?thread={thread}"
     if request.POST.get("action") == "open":
         try:
             messaging.p2p_open(case=case, by=user)
-        except PermissionDenied as refused:
-            raise Http404("No such case.") from refused
         except ValidationError as refused:
             messages.error(request, refused.messages[0])
         return redirect(here)
     if not messaging.can_post(user, case, thread):
-        raise Http404("No such case.")
+        raise NotYours("You cannot post in this conversation.")
     form = MessageForm(request.POST, request.FILES, can_attach=messaging.can_attach(user))
     if form.is_valid():
         try:
@@ -76,8 +91,6 @@ def case_messages(request: AuthedRequest, reference: str) -> HttpResponse:
                 attachment=form.cleaned_data.get("attachment"),
                 kind=form.cleaned_data.get("kind") or "",
             )
-        except PermissionDenied as refused:
-            raise Http404("No such case.") from refused
         except messaging.AttachmentRefused as refusal:
             form.add_error("attachment", refusal.text)
         except ValidationError as refused:

@@ -131,30 +131,6 @@ def triage_take(*, case: Case, by: User) -> Case:
 
 
 @transaction.atomic
-def question_clarify(*, question: Any, by: User, text: str) -> Any:
-    """The coordinator rewords a question with the family's agreement: the old wording is
-    kept on the (coordinator-only) timeline and the family is told to look."""
-    # Reaches up to intake, one of the three imports the layer contract still lists as debt
-    # (pyproject.toml); local so the kernel's import does not load intake at start-up.
-    from intake.models import Question
-
-    locked = _lock(question.case)
-    _may(by, locked, "clarify_question")
-    text = text.strip()
-    if not Question.MIN_LENGTH <= len(text) <= Question.MAX_LENGTH:
-        raise LifecycleRefused("Each question must be between 10 and 1,000 characters.")
-    question = Question.objects.select_for_update().get(pk=question.pk)
-    if question.text == text:
-        return question
-    before = question.text
-    question.text = text
-    question.save(update_fields=["text", "updated_at"])
-    _note(locked, by, f"Question {question.position} clarified. Before: “{before}”")
-    _email_family(locked, "case_update", f"question-clarified:{question.pk}:{question.updated_at}")
-    return question
-
-
-@transaction.atomic
 def record_request_create(
     *,
     case: Case,

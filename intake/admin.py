@@ -7,10 +7,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from cases.admin.base import AuditedAdmin, ReadOnlyAdmin
-from cases.services import question_clarify
 
 from .models import Intake, PhysicianLinkRequest, Question, Record, StateEligibility
-from .services import physician_link_decide
+from .services import physician_link_decide, question_clarify
 
 
 class EligibilityRowForm(forms.ModelForm):
@@ -72,7 +71,7 @@ class IntakeAdmin(AuditedAdmin, ReadOnlyAdmin):
 @admin.register(Question)
 class QuestionAdmin(AuditedAdmin):
     """Coordinators may clarify a question's wording (with the family); the change goes
-    through cases.services.question_clarify, which keeps the old text on the timeline."""
+    through intake.services.question_clarify, which keeps the old text on the timeline."""
 
     audit_object_type = "question"
 

@@ -1,6 +1,7 @@
 """The request's panels on the case page (``cases.panels``): its summary, the questions, the
 records (with what the coordinator asked for) and the second guardian; registered by
-``IntakeConfig.ready``."""
+``IntakeConfig.ready``. Whose forms show is the table of actions' answer for this person
+and this case now (``cases.access.may_do_now``), as the views and services decide it."""
 
 from typing import Any
 
@@ -8,15 +9,13 @@ from django.db.models import Count, Expression, IntegerField, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import Role
+from cases.access import may_do_now
 from cases.models import CaseMember, Status
 from cases.panels import Panel, PanelRequest, Shown
 
 from .filetypes import ACCEPTED_DESCRIPTION
 from .forms import InviteForm, QuestionForm, RecordUploadForm
 from .models import Question, Record
-from .services import OPEN_FOR_QUESTIONS, OPEN_FOR_RECORDS, can_manage_guardians
-
-_FAMILY_OR_PHYSICIAN = (Role.FAMILY, Role.PHYSICIAN)
 
 
 def _summary(panel: PanelRequest) -> Shown | None:
@@ -29,8 +28,7 @@ def _questions(panel: PanelRequest) -> Shown:
     case = panel.case
     questions = list(case.questions.select_related("asked_by"))
     can_add = (
-        panel.user.role in _FAMILY_OR_PHYSICIAN
-        and case.status in OPEN_FOR_QUESTIONS
+        may_do_now(panel.user, case, "edit_questions")
         and case.status != Status.DRAFT
         and len(questions) < Question.MAX_PER_CASE
     )
@@ -50,11 +48,7 @@ def _records(panel: PanelRequest) -> Shown:
     # The page lists them to the family and physician only; the upload form needs to know
     # whether one is open, from the same rows.
     requested = list(case.record_requests.all()) if user.role != Role.SPECIALIST else []
-    can_upload = (
-        user.role in _FAMILY_OR_PHYSICIAN
-        and case.status in OPEN_FOR_RECORDS
-        and case.status != Status.DRAFT
-    )
+    can_upload = may_do_now(user, case, "upload_records") and case.status != Status.DRAFT
     form = panel.extra.get("upload_form")
     if form is None and can_upload:
         form = RecordUploadForm(case=case, requested=requested)
@@ -69,7 +63,7 @@ def _records(panel: PanelRequest) -> Shown:
 
 
 def _guardians(panel: PanelRequest) -> Shown | None:
-    if not can_manage_guardians(panel.user, panel.case):
+    if not may_do_now(panel.user, panel.case, "manage_guardians"):
         return None
     guardians = panel.case.members.filter(role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True)
     context = {

@@ -19,6 +19,7 @@ from cases.access import require_coordinator, require_may_act, verified_emails
 from cases.lifecycle import case_transition
 from cases.lifecycle import timeline_note as _note
 from cases.models import Case, CaseMember, Status
+from cases.notifications import case_email, family_addresses
 from cases.payments import payments
 from core.refusals import Refused
 
@@ -116,6 +117,33 @@ def question_move(*, question: Question, by: User, up: bool) -> None:
         return
     Question.objects.filter(pk=neighbour.pk).update(position=question.position)
     Question.objects.filter(pk=question.pk).update(position=neighbour_position)
+
+
+@transaction.atomic
+def question_clarify(*, question: Question, by: User, text: str) -> Question:
+    """The coordinator rewords a question with the family's agreement (the console's
+    question page, ``intake.admin``): the old wording is kept on the (coordinator-only)
+    timeline and the family is told to look."""
+    locked = Case.objects.lock(question.case)
+    require_may_act(by, locked, "clarify_question")
+    actions.require_allowed(locked, "clarify_question")
+    text = text.strip()
+    if not Question.MIN_LENGTH <= len(text) <= Question.MAX_LENGTH:
+        raise actions.LifecycleRefused("Each question must be between 10 and 1,000 characters.")
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    if question.text == text:
+        return question
+    before = question.text
+    question.text = text
+    question.save(update_fields=["text", "updated_at"])
+    _note(locked, by, f"Question {question.position} clarified. Before: “{before}”")
+    case_email(
+        locked,
+        "case_update",
+        family_addresses(locked),
+        f"question-clarified:{question.pk}:{question.updated_at}",
+    )
+    return question
 
 
 # --- people invited onto a case -----------------------------------------------------

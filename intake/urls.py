@@ -1,4 +1,5 @@
-"""The request form and the case page's actions on questions, records and guardians, included
+"""The request form, the case page's actions on questions, records and guardians, and the
+records-release form a family signs for an outside provider (``release_urls``), included
 under ``cases/`` before the kernel's case URLs (config/urls.py), so ``new/`` and ``link/`` are
 not taken for a reference. Every URL that takes <reference> fetches the case through
 cases.access; tests/cases/test_access_matrix.py lists each name."""
@@ -20,4 +21,5 @@ urlpatterns = [
     ),
     path("<str:reference>/people/", views.guardians_action, name="guardians_action"),
     path("<str:reference>/uploads/", include("intake.upload_urls")),
+    path("<str:reference>/record-requests/", include("intake.release_urls")),
 ]

@@ -18,12 +18,24 @@ from accounts.decorators import login_required_keeping_input
 from accounts.models import Role
 from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user, cases_visible_to, posted_object, record_for_user
+from cases.access import (
+    NotYours,
+    case_for_user,
+    cases_visible_to,
+    is_coordinator,
+    may_act,
+    not_yours_message,
+    posted_object,
+    require_may_act,
+)
+from cases.actions import require_allowed
 from cases.models import Case, CaseMember, Status
 from cases.page import case_page
 from cases.services import record_request_uploaded
+from cases.web import refusals_shown
 
 from . import services
+from .access import record_for_user
 from .checklists import checklist_for
 from .filetypes import ACCEPTED_DESCRIPTION, Rejected, download_name
 from .forms import (
@@ -238,11 +250,14 @@ def _back(request: AuthedRequest, case: Case) -> HttpResponseRedirect:
 
 @login_required_keeping_input
 @require_POST
+@refusals_shown(action="edit", object_type="question")
 def questions_action(request: AuthedRequest, reference: str) -> HttpResponse:
+    """Add, change, remove or move a question. Anyone but the family and the physician gets
+    the gate's audited 404; a refusal (the state, the number, the length) is shown next to
+    the form, with what was typed."""
     case = case_for_user(request, reference, action="edit", object_type="question")
     user = request.user
-    if user.role not in (Role.FAMILY, Role.PHYSICIAN):
-        raise Http404
+    require_may_act(user, case, "edit_questions")
     action = request.POST.get("action", "add")
     question = None
     if action != "add":
@@ -290,10 +305,17 @@ def _render_question_error(request: AuthedRequest, case: Case, form: QuestionFor
 
 @login_required_keeping_input
 @require_POST
+@refusals_shown(action="upload", object_type="record", back="case_detail")
 def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
+    """A record by the form (the large-file uploader has its own views). The specialist
+    (who reads, never adds) gets the gate's audited 404; a case that takes no more records,
+    the table's refusal as a message on the case page."""
     case = case_for_user(request, reference, action="upload", object_type="record")
-    if case.status not in services.OPEN_FOR_RECORDS or request.user.role == Role.SPECIALIST:
-        raise Http404
+    # The family and the physician (the table's "upload_records"), and a coordinator adding
+    # what came by post or fax, as the large-file uploader lets them too.
+    if not (may_act(request.user, case, "upload_records") or is_coordinator(request.user)):
+        raise NotYours(not_yours_message("upload_records"))
+    require_allowed(case, "upload_records")
     form = RecordUploadForm(request.POST, request.FILES, case=case)
     if form.is_valid():
         try:
@@ -358,10 +380,12 @@ def record_download(request: AuthedRequest, reference: str, record_uid: str) -> 
 
 @login_required_keeping_input
 @require_POST
+@refusals_shown(action="manage", object_type="guardian")
 def guardians_action(request: AuthedRequest, reference: str) -> HttpResponse:
+    """Invite or revoke a second guardian: the owner of the request only (anyone else, the
+    gate's audited 404); a refused address is shown next to the form, as typed."""
     case = case_for_user(request, reference, action="manage", object_type="guardian")
-    if not services.can_manage_guardians(request.user, case):
-        raise Http404
+    require_may_act(request.user, case, "manage_guardians")
     if request.POST.get("action") == "revoke":
         member = posted_object(
             request,

@@ -30,9 +30,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts.models import Role
 from accounts.stash import stash_pop, stash_post
 from accounts.typing import AuthedRequest
-from cases.access import case_for_user
+from cases.access import NotYours, case_for_user, may_act, require_may_act
 from cases.audit import access_record
 from cases.models import Case
+from cases.web import refusals_shown
 
 from . import services
 from .forms import PlainText
@@ -155,7 +156,7 @@ def _follow_up_context(
     is_open, why = services.follow_up_open(case)
     return {
         "questions": questions,
-        "can_ask": request.user.role in READER_ROLES,
+        "can_ask": may_act(request.user, case, "ask_follow_up"),
         "open": is_open,
         "why": why,
         "form": form or FollowUpForm(),
@@ -272,25 +273,20 @@ def report_pdf(request: AuthedRequest, reference: str, report_uid: UUID) -> Http
 
 @_keeping_the_question
 @require_http_methods(["GET", "POST"])
+@refusals_shown(action="create", object_type="follow_up")
 def follow_up_ask(request: AuthedRequest, reference: str) -> HttpResponse:
     if request.method == "GET":
         # Sign-in after the session ended mid-question can land here: the form, and the
         # question kept for it, are on the report page.
         return HttpResponseRedirect(reverse("report_read", args=[reference]) + "#follow-up")
     case = case_for_user(request, reference, action="create", object_type="follow_up")
+    # Staff answer follow-ups (the specialist) or relay them (the coordinator); they do not
+    # ask them (the table's "ask_follow_up"). Same 404 as the gate's, audited
+    # (refusals_shown), as for a case with no report delivered.
+    require_may_act(request.user, case, "ask_follow_up")
     report = services.current_report(case)
-    if request.user.role not in READER_ROLES or report is None:
-        # Staff answer follow-ups (the specialist) or relay them (the coordinator); they
-        # do not ask them. Same 404 as the gate's, audited.
-        access_record(
-            request=request,
-            case=case,
-            object_type="follow_up",
-            object_id=case.reference,
-            action="create",
-            allowed=False,
-        )
-        raise Http404("No such report.")
+    if report is None:
+        raise NotYours("No such report.")
     form = FollowUpForm(request.POST)
     refused = ""
     if form.is_valid():

@@ -7,7 +7,7 @@ private temporary file only when its size is under ``VIEWER_MAX_SOURCE_MB`` (a s
 from the environment, ``config/settings/base.py``), and never more than that many bytes.
 
 Access checks and the audit log are the caller's: the views get the record through
-``cases.access.record_for_user`` before calling ``record_summary`` or ``record_png``.
+``intake.access.record_for_user`` before calling ``record_summary`` or ``record_png``.
 """
 
 from __future__ import annotations

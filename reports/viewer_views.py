@@ -1,6 +1,6 @@
 """The specialist's in-page record viewer: a page per record, and the PNG previews on it.
 
-Both views get the record through ``cases.access.record_for_user`` (the same 404 for
+Both views get the record through ``intake.access.record_for_user`` (the same 404 for
 "unknown" and "not yours", specialists only ever get files that scanned clean, an
 AccessEvent for every request), then admit only the assigned specialist and coordinators:
 families and physicians open records through the portal's download. Only files that
@@ -20,7 +20,6 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import Role
 from accounts.typing import AuthedRequest
-from cases.access import record_for_user
 from cases.audit import access_record
 from core.previews.decoders import (
     DICOM,
@@ -33,6 +32,7 @@ from core.previews.decoders import (
     Summary,
 )
 from core.previews.runner import PreviewFailed
+from intake.access import record_for_user
 from intake.models import Record
 
 from .viewer import record_png, record_summary

@@ -1,13 +1,13 @@
 """The slide viewer page, and the Deep Zoom descriptor and tiles its script asks for.
 
-The page goes through the access gate (``record_for_user``, one AccessEvent ``view_slide``)
-and hands the page a short-lived grant (``core.grants``, kind "slide") bound to the user, the
-case and the slide. The descriptor and the hundreds of tile requests that follow carry the
-grant instead of going through the gate again, so they write no audit row each; a request
-whose grant is missing, forged, expired or names another user, case or slide is refused with
-a 404 and an audited refusal. The grant travels in the ``X-Slide-Grant`` request header,
-never in the URL, so it stays out of web-server access logs, proxies and browser history
-(the study viewer does the same).
+The page goes through the record gate (``intake.access.record_for_user``, one AccessEvent
+``view_slide``) and hands the page a short-lived grant (``core.grants``, kind "slide") bound
+to the user, the case and the slide. The descriptor and the hundreds of tile requests that
+follow carry the grant instead of going through the gate again, so they write no audit row
+each; a request whose grant is missing, forged, expired or names another user, case or slide
+is refused with a 404 and an audited refusal. The grant travels in the ``X-Slide-Grant``
+request header, never in the URL, so it stays out of web-server access logs, proxies and
+browser history (the study viewer does the same).
 
 Who may open a slide: whoever may see the case's records (the assigned specialist, the
 coordinators, the family and the physician: the page has no actions, so it is read-only for
@@ -25,9 +25,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from accounts.typing import AuthedRequest
-from cases.access import record_for_user
 from cases.audit import access_record
 from core import grants
+from intake.access import record_for_user
 from intake.models import Record
 
 from . import services

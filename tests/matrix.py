@@ -19,7 +19,7 @@ INSIDE = ("family", "physician", "coordinator", "specialist")
 OUTSIDE = ("other_family", "other_physician", "other_specialist")
 
 ENTRY_MODULES = (
-    "tests.cases.matrix_release",
+    "tests.intake.matrix_release",
     "tests.reports.matrix_viewer",
     "tests.reports.matrix_reports",
     "tests.reports.matrix_workspace",

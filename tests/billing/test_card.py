@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import CaseBilling, StripeCustomer
-from cases.models import Case, Status
+from cases.models import AccessEvent, Case, Status
 from intake.models import Intake
 from tests.billing.conftest import (
     DECLINED_AT_SAVE,
@@ -212,6 +212,8 @@ def test_removing_is_for_the_family_only(stripe_on: str, family: Any, physician:
     url = reverse("billing:card_remove", args=[case.reference])
     assert login(Client(), physician).post(url).status_code == 404
     assert CaseBilling.objects.get(case=case).payment_method_id
+    refused = AccessEvent.objects.get(user=physician, outcome=AccessEvent.Outcome.DENIED)
+    assert (refused.case_id, refused.action, refused.object_type) == (case.pk, "remove", "card")
 
 
 def test_a_physician_on_the_card_step_sees_no_card_field(stripe_on: str, physician: Any) -> None:

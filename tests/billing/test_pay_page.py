@@ -5,12 +5,15 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
 from billing import services
 from billing.models import CaseBilling, PaymentAttempt
-from cases.models import Case, Status
+from cases.access import NotYours
+from cases.actions import LifecycleRefused
+from cases.models import AccessEvent, Case, Status
 from tests.billing.conftest import (
     DECLINED_AT_CHARGE,
     NEEDS_3DS,
@@ -131,22 +134,73 @@ def test_a_forged_payment_intent_id_is_refused(stripe_on: str, family: Any) -> N
     assert CaseBilling.objects.get(case=case).state == S.PAYMENT_NEEDED
 
 
+def _refused(case: Case, user: Any) -> list[tuple[Any, str, str]]:
+    return list(
+        AccessEvent.objects.filter(
+            case=case, user=user, outcome=AccessEvent.Outcome.DENIED
+        ).values_list("user", "action", "object_type")
+    )
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
 def test_only_the_family_pays(
-    stripe_on: str, family: Any, physician: Any, coordinator: Any, other_family: Any
+    stripe_on: str,
+    family: Any,
+    physician: Any,
+    coordinator: Any,
+    other_family: Any,
+    method: str,
 ) -> None:
     case = waiting(stripe_on, family)
-    assert login(Client(), physician).get(pay_url(case)).status_code == 404
-    assert login(Client(), coordinator).get(pay_url(case)).status_code == 404
-    assert login(Client(), other_family).get(pay_url(case)).status_code == 404
+    data = {"action": "saved"} if method == "post" else {}
+    # The physician and the coordinator see the case but may not pay (the table's "pay"),
+    # someone else's family does not see it: the gate's 404 for all three, audited.
+    for user in (physician, coordinator, other_family):
+        response = getattr(login(Client(), user), method)(pay_url(case), data)
+        assert response.status_code == 404, user
+        assert _refused(case, user) == [(user.pk, "pay", "payment")], user
     assert Client().get(pay_url(case)).status_code == 302  # to sign in
+    assert PaymentAttempt.objects.filter(case=case).count() == 1
+    assert ls_count(stripe_on, "payment_intents") == 1
 
 
 def test_nothing_to_pay_goes_to_the_case_page(stripe_on: str, family: Any) -> None:
     case = case_to_charge(stripe_on, family)
-    response = login(Client(), family).get(pay_url(case))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("case_detail", args=[case.reference])
+    response = login(Client(), family).get(pay_url(case), follow=True)
+    assert response.redirect_chain == [(reverse("case_detail", args=[case.reference]), 302)]
+    assert "There is nothing to pay on this request." in [
+        str(m) for m in get_messages(response.wsgi_request)
+    ]
     assert ls_count(stripe_on, "payment_intents") == 0
+    assert not AccessEvent.objects.filter(outcome=AccessEvent.Outcome.DENIED).exists()
+
+
+def test_paying_once_the_case_has_moved_on_is_a_message(stripe_on: str, family: Any) -> None:
+    # The page was open while the case moved on (a webhook paid it, the team put it on hold):
+    # the table's refusal on the case page, and nothing is charged.
+    case = waiting(stripe_on, family)
+    Case.objects.filter(pk=case.pk).update(status=Status.ON_HOLD)
+    response = login(Client(), family).post(pay_url(case), {"action": "saved"}, follow=True)
+    assert response.redirect_chain == [(reverse("case_detail", args=[case.reference]), 302)]
+    assert "There is nothing to pay on this request." in [
+        str(m) for m in get_messages(response.wsgi_request)
+    ]
+    assert PaymentAttempt.objects.filter(case=case).count() == 1
+
+
+def test_the_pay_service_asks_the_table_who_and_when(
+    stripe_on: str, family: Any, physician: Any
+) -> None:
+    case = waiting(stripe_on, family)
+    with pytest.raises(NotYours, match="Only the child's parent or guardian"):
+        services.payment_on_session_start(case=case, by=physician)
+    with pytest.raises(NotYours):
+        services.payment_on_session_complete(case=case, by=physician, payment_intent_id="pi_x")
+    Case.objects.filter(pk=case.pk).update(status=Status.ASSIGNED)
+    with pytest.raises(LifecycleRefused) as refused:
+        services.payment_on_session_start(case=case, by=family)
+    assert refused.value.code == "wrong_state"
+    assert PaymentAttempt.objects.filter(case=case).count() == 1
 
 
 def test_an_empty_new_card_form_never_charges_the_saved_card(stripe_on: str, family: Any) -> None:

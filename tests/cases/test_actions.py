@@ -41,7 +41,7 @@ NOT_WALKED = {
     "pay": "billing.services.payment_on_session_start: a card typed on the pay page",
     "refund": "billing decides on what was paid, not on the case's state",
     "send_to_pacs": "any state; pacs.services decides on the study",
-    "upload_records": "intake.views.record_upload checks OPEN_FOR_RECORDS, read from the table",
+    "upload_records": "intake.views.record_upload asks require_allowed; a file, not a service",
 }
 
 
@@ -144,7 +144,7 @@ RUNS: dict[str, Run] = {
     ),
     "submit": lambda c, p: intake_services.case_submit(case=c, by=p.family),
     "triage": lambda c, p: services.triage_take(case=c, by=p.coordinator),
-    "clarify_question": lambda c, p: services.question_clarify(
+    "clarify_question": lambda c, p: intake_services.question_clarify(
         question=_question(c, p), by=p.coordinator, text="What is the long-term plan?"
     ),
     "request_records": lambda c, p: services.record_request_create(

@@ -473,6 +473,42 @@ def test_the_messages_page_per_persona(
     user = request.getfixturevalue(who)
     response = login(Client(), user).get(reverse("case_messages", args=[case.reference]))
     assert response.status_code == expected
-    event = AccessEvent.objects.latest("pk")
-    assert (event.user, event.object_type) == (user, "message")
-    assert event.outcome == AccessEvent.Outcome.ALLOWED
+    # Through the gate either way; a thread the person may not read is a refusal on top.
+    events = AccessEvent.objects.filter(user=user).order_by("pk")
+    assert [(e.object_type, e.action, e.outcome) for e in events] == [
+        ("message", "messages_view", AccessEvent.Outcome.ALLOWED)
+    ] + ([("message", "messages_view", AccessEvent.Outcome.DENIED)] if expected == 404 else [])
+
+
+def _refusals(user: User) -> list[tuple[Any, str, str]]:
+    from cases.models import AccessEvent
+
+    return list(
+        AccessEvent.objects.filter(user=user, outcome=AccessEvent.Outcome.DENIED)
+        .order_by("pk")
+        .values_list("case", "action", "object_type")
+    )
+
+
+def test_a_member_who_may_not_post_or_open_gets_the_gates_audited_404(
+    case: Case, specialist: User, physician: User
+) -> None:
+    post = login(Client(), specialist).post(_url(case), {"thread": COORD, "body": "Hi"})
+    assert post.status_code == 404
+    assert _refusals(specialist) == [(case.pk, "message_post", "message")]
+    # Only a coordinator opens the physician-to-physician thread (cases.messaging.p2p_open).
+    opened = login(Client(), physician).post(_url(case), {"thread": COORD, "action": "open"})
+    assert opened.status_code == 404
+    assert _refusals(physician) == [(case.pk, "message_post", "message")]
+    assert not case.messages.exists()
+
+
+def test_someone_elses_family_gets_the_gates_audited_404(case: Case, other_family: User) -> None:
+    client = login(Client(), other_family)
+    assert client.get(_url(case)).status_code == 404
+    assert client.post(_url(case), {"thread": COORD, "body": "Hello?"}).status_code == 404
+    assert _refusals(other_family) == [
+        (case.pk, "messages_view", "message"),
+        (case.pk, "message_post", "message"),
+    ]
+    assert not case.messages.exists()

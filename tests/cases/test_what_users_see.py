@@ -230,7 +230,7 @@ def test_workspace_counts_records_the_scan_has_not_cleared_instead_of_saying_non
 
 def _opened(case: Case, record: Record, by: User) -> None:
     # The audit row the gate writes when the specialist downloads or views a record
-    # (cases.access.record_for_user): "opened" is read from the audit log.
+    # (intake.access.record_for_user): "opened" is read from the audit log.
     AccessEvent.objects.create(
         user=by,
         role=by.role,

@@ -226,7 +226,7 @@ def test_every_table_header_cell_in_the_report_templates_has_a_scope() -> None:
     # The report's PDF is a tagged PDF: a header cell without a scope leaves assistive
     # technology guessing which cells it heads (reports/ and the release form, also a PDF).
     templates = [*sorted((ROOT / "templates" / "reports").rglob("*.html"))]
-    templates.append(ROOT / "templates" / "cases" / "release_authorisation.html")
+    templates.append(ROOT / "templates" / "intake" / "release_authorisation.html")
     headers = 0
     for path in templates:
         for cell in re.findall(r"<th\b[^>]*>", path.read_text()):

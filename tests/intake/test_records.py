@@ -227,17 +227,46 @@ def test_a_real_worker_scans_after_commit(
     assert record.scan_status == Record.Scan.CLEAN and record.scanned_at is not None
 
 
+def _refusals(case: Any) -> list[tuple[Any, str, str]]:
+    return list(
+        AccessEvent.objects.filter(case=case, outcome=AccessEvent.Outcome.DENIED)
+        .order_by("pk")
+        .values_list("user", "action", "object_type")
+    )
+
+
 def test_specialists_cannot_upload(client: Client, specialist: Any, case: Any) -> None:
+    # The assigned specialist sees the case but reads, never adds: the gate's audited 404.
+    case.assigned_specialist = specialist
+    case.save()
     login(client, specialist)
     assert _upload(client, case, PDF).status_code == 404
     assert not Record.objects.exists()
+    assert _refusals(case) == [(specialist.pk, "upload", "record")]
+
+
+def test_someone_elses_family_gets_the_gates_audited_404(
+    client: Client, other_family: Any, case: Any
+) -> None:
+    login(client, other_family)
+    assert _upload(client, case, PDF).status_code == 404
+    assert not Record.objects.exists()
+    assert _refusals(case) == [(other_family.pk, "upload", "record")]
 
 
 def test_uploads_stop_when_the_case_is_past_review(client: Client, family: Any, case: Any) -> None:
     case.status = Status.IN_REVIEW
     case.save()
     login(client, family)
-    assert _upload(client, case, PDF).status_code == 404
+    response = _upload(client, case, PDF)
+    assert (response.status_code, response["Location"]) == (
+        302,
+        reverse("case_detail", args=[case.reference]),
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Records can no longer be added to this request." in page
+    assert not Record.objects.exists()
+    assert _refusals(case) == []
 
 
 @pytest.mark.django_db(transaction=True)

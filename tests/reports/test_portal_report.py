@@ -413,6 +413,22 @@ def test_staff_cannot_ask(
     assert not FollowUpQuestion.objects.exists()
 
 
+def test_someone_elses_family_asking_gets_the_gates_audited_404(
+    family: User, other_family: User, specialist: User
+) -> None:
+    case, _report = _quick_delivered(family, specialist)
+    response = login(Client(), other_family).post(_ask_url(case), {"text": "Not my child?"})
+    assert response.status_code == 404
+    event = AccessEvent.objects.get(user=other_family)
+    assert (event.case, event.action, event.object_type, event.outcome) == (
+        case,
+        "create",
+        "follow_up",
+        AccessEvent.Outcome.DENIED,
+    )
+    assert not FollowUpQuestion.objects.exists()
+
+
 def test_follow_ups_answered_in_a_signed_addendum(
     delivered: tuple[Case, Report],
     family: User,

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from accounts.models import User
 from cases.models import AccessEvent, Case, RecordRequest, Status
-from cases.release import authorisation_context, render_authorisation
 from intake.models import Intake
+from intake.release import authorisation_context, render_authorisation
 from tests.conftest import login
 from tests.factories import CaseFactory
 from tests.pdfs import inflated, pdf_text

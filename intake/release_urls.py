@@ -1,5 +1,5 @@
 """Records-release authorisations, included under ``cases/<str:reference>/record-requests/``.
-Each view fetches the case through cases.access; tests/cases/matrix_release.py lists each."""
+Each view fetches the case through cases.access; tests/intake/matrix_release.py lists each."""
 
 from django.urls import path
 

@@ -20,11 +20,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, User
+from cases.models import Case, RecordRequest
 from core.pdf.render import render_pdf
 
-from .models import Case, RecordRequest
+from .models import Intake
 
-TEMPLATE = "cases/release_authorisation.html"
+TEMPLATE = "intake/release_authorisation.html"
 TITLE = "Authorisation to release medical records"
 RELEASE_ROLES = frozenset({Role.FAMILY, Role.COORDINATOR})
 # Long enough for a slow provider and a second request for what was missed, short enough
@@ -48,7 +49,7 @@ def authorisation_filename(case: Case, record_request: RecordRequest) -> str:
     return f"records-release-{case.reference}-{record_request.pk}.pdf"
 
 
-def _address_lines(intake: Any) -> list[str]:
+def _address_lines(intake: Intake) -> list[str]:
     city = " ".join(
         part
         for part in (
@@ -64,10 +65,6 @@ def _address_lines(intake: Any) -> list[str]:
 def _people(case: Case) -> dict[str, Any]:
     """Patient and guardian as the request form has them; blanks (a line to fill in by hand)
     for what the family has not told us yet."""
-    # Reaches up to intake, one of the three imports the layer contract still lists as debt
-    # (pyproject.toml); local so the kernel's import does not load intake at start-up.
-    from intake.models import Intake
-
     intake = Intake.objects.filter(case=case).first()
     family_name = case.family.full_name if case.family is not None else ""
     if intake is None:

@@ -1,15 +1,15 @@
-"""The download of a records-release authorisation (see cases.release), through the gate."""
+"""The download of a records-release authorisation (see intake.release), through the gate."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts.typing import AuthedRequest
+from cases.access import NotYours, case_for_user
+from cases.models import RecordRequest
+from cases.web import refusals_shown
 
-from .access import NotYours, case_for_user
-from .models import RecordRequest
 from .release import authorisation_filename, may_download, render_authorisation
-from .web import refusals_shown
 
 OBJECT_TYPE = "release_authorisation"
 
