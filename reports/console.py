@@ -12,7 +12,7 @@ from cases.admin import hooks
 from cases.models import Case
 
 from . import services
-from .admin import report_panel
+from .admin import follow_up_rows, report_panel
 from .models import Report
 
 
@@ -62,6 +62,7 @@ def register() -> None:
             order=50,
             template="admin/reports/_console_report.html",
             context=lambda request, case: report_panel(case),
+            annotations=follow_up_rows,
         )
     )
     hooks.case_move(
