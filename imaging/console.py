@@ -14,7 +14,7 @@ from cases.admin import hooks
 from cases.models import Case
 from intake.models import Record
 
-from .models import Instance, Study
+from .models import Study
 
 
 def case_studies(request: HttpRequest, case: Case) -> list[Study]:
@@ -24,7 +24,9 @@ def case_studies(request: HttpRequest, case: Case) -> list[Study]:
     apps register for the studies they show (the PACS transfer)."""
     read: dict[int, list[Study]] = request.__dict__.setdefault("_console_studies", {})
     if case.pk not in read:
-        cleared = Instance.objects.filter(study=OuterRef("pk"), record__in=Record.objects.cleared())
+        # Correlated by the study: the cleared records of its own images, not a list of
+        # every cleared record there is.
+        cleared = Record.objects.cleared().filter(dicom_instances__study=OuterRef("pk"))
         joins = [r for ext in hooks.extensions_for(Study) for r in ext.select_related]
         read[case.pk] = list(
             Study.objects.filter(case=case)
