@@ -320,6 +320,8 @@ class CaseAdmin(AuditedAdmin):
             cases = with_unread_for(self.get_queryset(request), request.user)  # type: ignore[arg-type]
             for panel in hooks.panels():
                 cases = cases.annotate(**panel.annotations())
+            for move in all_moves().values():
+                cases = cases.annotate(**move.annotations())
             found[key] = cases.select_related(*related).get(pk=pk)
         except (Case.DoesNotExist, ValidationError, ValueError):
             found[key] = None
