@@ -12,9 +12,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from cases.admin import hooks
+from cases.admin.rows import folded, unfold
 from cases.models import Case
 
-from .models import Intake, Question, age_on
+from .models import Intake, Question, Record, age_on
 
 # --- the case page ---------------------------------------------------------------------------
 
@@ -36,6 +37,7 @@ def _questions() -> dict[str, Any]:
 
 
 def _records_panel(request: HttpRequest, case: Case) -> dict[str, Any]:
+    records = unfold(case, "console_records", Record, case.records.all)
     return {
         "rows": [
             {
@@ -44,9 +46,28 @@ def _records_panel(request: HttpRequest, case: Case) -> dict[str, Any]:
                 if record.downloadable_by(request.user)
                 else "",
             }
-            for record in case.records.all()
+            for record in records
         ]
     }
+
+
+def _records() -> dict[str, Any]:
+    # Read with the case (cases.admin.rows): what the panel shows of each record and what
+    # ``downloadable_by`` reads.
+    return folded(
+        "console_records",
+        Record.objects.filter(case=OuterRef("pk")).order_by("uploaded_at", "pk"),
+        "id",
+        "uid",
+        "case_id",
+        "kind",
+        "original_name",
+        "size",
+        "state",
+        "scan_status",
+        "uploaded_by_id",
+        "uploaded_at",
+    )
 
 
 # --- the queue ---------------------------------------------------------------------------------
@@ -122,6 +143,7 @@ def register() -> None:
             order=20,
             template="admin/intake/_console_records.html",
             context=_records_panel,
+            annotations=_records,
         )
     )
     hooks.queue_column(

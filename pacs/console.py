@@ -2,12 +2,23 @@
 page's PACS panel, the automatic-sending switch on the turnaround policy's page, and the
 "Send to PACS" action and column on the imaging app's study list."""
 
+from typing import Any
+
+from django.http import HttpRequest
+
 from cases.admin import hooks
-from cases.models import TurnaroundPolicy
+from cases.models import Case, TurnaroundPolicy
+from imaging.console import case_studies
 from imaging.models import Study
 
 from .admin import PacsPolicyInline, may_send_to_pacs, pacs_status, send_to_pacs
 from .stow import pacs_configured
+
+
+def _pacs_panel(request: HttpRequest, case: Case) -> dict[str, Any]:
+    # The studies the imaging panel read (one query for both), each with its transfer:
+    # the join registered on Study below.
+    return {"studies": case_studies(request, case), "configured": pacs_configured()}
 
 
 def register() -> None:
@@ -16,8 +27,7 @@ def register() -> None:
             key="pacs",
             order=70,
             template="admin/pacs/_console_pacs.html",
-            # The template tag (pacs.templatetags.pacs) reads the studies and transfers.
-            context=lambda request, case: {},
+            context=_pacs_panel,
         )
     )
     hooks.admin_extend(
@@ -29,7 +39,8 @@ def register() -> None:
             key="pacs",
             column=pacs_status,
             actions=(send_to_pacs,),
-            # The status column reads the transfer: one join, not a query per row.
+            # The status column reads the transfer: one join, not a query per row (on the
+            # study list and on the case page's PACS panel).
             select_related=("pacs_transfer",),
             allowed=may_send_to_pacs,
             shown=lambda request: pacs_configured(),

@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
@@ -55,6 +55,7 @@ from .queue import (
     records_complete_text,
     urgency_rank,
 )
+from .rows import folded, unfold
 from .timeline import case_timeline
 
 
@@ -95,10 +96,29 @@ class KnownFamilyWidget(ForeignKeyRawIdWidget):
 
 
 def _record_requests(request: HttpRequest, case: Case) -> dict[str, Any]:
+    rows = unfold(case, "console_record_requests", RecordRequest, case.record_requests.all)
     return {
-        "rows": list(case.record_requests.all()),
+        "rows": rows,
         "received_url": reverse("admin:cases_case_transition", args=[case.pk, "record_received"]),
     }
+
+
+def _record_request_rows() -> dict[str, Any]:
+    # Read with the case (rows.folded): what the template shows of each request.
+    return folded(
+        "console_record_requests",
+        RecordRequest.objects.filter(case=OuterRef("pk")).order_by("created_at", "pk"),
+        "id",
+        "case_id",
+        "what",
+        "requested_from",
+        "provider_name",
+        "provider_contact",
+        "due_date",
+        "by_mail",
+        "received_at",
+        "created_at",
+    )
 
 
 hooks.case_panel(
@@ -107,6 +127,7 @@ hooks.case_panel(
         order=30,
         template="admin/cases/case/_record_requests.html",
         context=_record_requests,
+        annotations=_record_request_rows,
     )
 )
 
@@ -299,6 +320,8 @@ class CaseAdmin(AuditedAdmin):
             cases = with_unread_for(self.get_queryset(request), request.user)  # type: ignore[arg-type]
             for panel in hooks.panels():
                 cases = cases.annotate(**panel.annotations())
+            for move in all_moves().values():
+                cases = cases.annotate(**move.annotations())
             found[key] = cases.select_related(*related).get(pk=pk)
         except (Case.DoesNotExist, ValidationError, ValueError):
             found[key] = None

@@ -58,6 +58,9 @@ class Move:
     form: type[forms.Form] | None = None
     # The form takes the case (a list of specialists to choose from).
     form_needs_case: bool = False
+    # What ``available`` reads beyond the case's columns, as annotations read with the case
+    # on its page (``available`` reads them apart for a case read without them).
+    annotations: Callable[[], dict[str, Any]] = dict
 
 
 # --- the queue ---------------------------------------------------------------------------------

@@ -49,10 +49,10 @@ BUDGETS = {
     "workspace": 6,
     # The session, the user, the MFA check, the bounded count and the page's rows.
     "console-queue": 5,
-    # Above its goal: besides the frame (session, user, MFA) and the case with its joins,
-    # the records, record requests, reports and their openings, follow-up questions, the
-    # timeline (one UNION), the audit row, and the imaging and PACS panels' studies.
-    "console-case": 13,
+    # The frame (session, user, MFA); the case with its joins and, folded in as JSON, its
+    # records, record requests and follow-up questions; the reports with who opened each;
+    # the timeline (one UNION); the audit row; the studies (imaging and PACS panels).
+    "console-case": 8,
 }
 
 
