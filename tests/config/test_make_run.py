@@ -239,7 +239,8 @@ def test_every_table_header_cell_in_the_report_templates_has_a_scope() -> None:
 def test_make_run_migrates_and_seeds_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
     """The path `make run` takes, in a child with the local settings and nothing else: a new
     SQLite file, migrate, seed_demo (imaging and slide demos included). Every demo record ends
-    "not scanned — development" (no clamd under make run), so specialists see them."""
+    "not scanned — development" (no clamd under make run), so specialists see them; then
+    every role's pages of every demo case answer."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
@@ -268,6 +269,18 @@ def test_make_run_migrates_and_seeds_on_the_embedded_sqlite_default(tmp_path: Pa
     )
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert shown.stdout.strip().splitlines()[-1] == "['dev']"
+
+    # Every role's pages of every demo case answer on SQLite too (tests/config/sqlite_tour.py).
+    toured = subprocess.run(
+        [*manage, "shell", "-c", "from tests.config.sqlite_tour import main; main()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert toured.returncode == 0, toured.stderr[-3000:]
+    assert json.loads(toured.stdout.strip().splitlines()[-1]) == []
 
 
 @pytest.mark.no_db
