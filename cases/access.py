@@ -12,6 +12,7 @@ Who may see a case:
 - specialist: cases assigned to them.
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from allauth.account.models import EmailAddress
@@ -124,17 +125,21 @@ def case_for_user(
     object_type: str = "case",
     object_id: str = "",
     related: tuple[str, ...] = (),
+    annotate: Mapping[str, Any] | None = None,
 ) -> Case:
     """Return the case named by ``reference`` if ``request.user`` may see it, else 404.
 
     Writes an AccessEvent either way: allowed with the case, refused with the reference that
     was tried (and the case, when it exists, so the coordinator sees attempts on it).
-    ``related``: relations the page shows (``select_related``), read in the same query.
+    ``related``: relations the page shows (``select_related``), read in the same query;
+    ``annotate``: more the page reads with the case (``cases.rows``: lists of its rows).
     """
     user = request.user
     visible = cases_visible_to(user)  # type: ignore[arg-type]
     if related:
         visible = visible.select_related(*related)
+    if annotate:
+        visible = visible.annotate(**annotate)
     case = visible.filter(reference=reference).first()
     if case is None:
         refuse_audited(
