@@ -19,7 +19,7 @@ from . import messaging
 from .access import case_for_user
 from .message_panel import MessageForm
 from .models import Case, CaseMessage
-from .page import case_page
+from .page import CASE_PAGE_RELATED, case_page, case_page_rows
 
 Thread = CaseMessage.Thread
 
@@ -43,7 +43,16 @@ def _page(
 @require_http_methods(["GET", "POST"])
 def case_messages(request: AuthedRequest, reference: str) -> HttpResponse:
     action = "message_post" if request.method == "POST" else "messages_view"
-    case = case_for_user(request, reference, action=action, object_type="message")
+    # The case page's relations and, to show it, its short lists, read with the case
+    # (cases.rows); a POST changes the case first, so its page reads them afterwards.
+    case = case_for_user(
+        request,
+        reference,
+        action=action,
+        object_type="message",
+        related=CASE_PAGE_RELATED,
+        annotate=case_page_rows(request.user) if request.method == "GET" else None,
+    )
     user = request.user
     source = request.POST if request.method == "POST" else request.GET
     thread = _thread_of(source.get("thread"), user, case)
