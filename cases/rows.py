@@ -18,18 +18,22 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import (
+    BigIntegerField,
     BinaryField,
     DecimalField,
     Model,
     OuterRef,
     QuerySet,
     TextField,
+    Value,
 )
 from django.db.models.functions import Cast, JSONObject
 
 from accounts.models import User
 
 from .models import Case
+
+_READ_FOR = "_rows_read_for"
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,9 @@ def read_with_case(user: User, lists: Iterable[CaseRows[Any]]) -> dict[str, Any]
     none where the database is not PostgreSQL, so each list is then read on its own."""
     if connection.vendor != "postgresql":
         return {}
-    annotations = {}
+    # Who they were read for: a list may depend on the person (the guardians are read only
+    # for the one who manages them), so no one else takes them from this case object.
+    annotations: dict[str, Any] = {_READ_FOR: Value(user.pk, output_field=BigIntegerField())}
     for rows in lists:
         queryset = rows.rows(user)
         if queryset is not None:
@@ -98,6 +104,6 @@ def case_rows[M: Model](case: Case, rows: CaseRows[M], user: User) -> list[M]:
     queryset = rows.rows(user)
     if queryset is None:
         return []
-    if read is None:
+    if read is None or getattr(case, _READ_FOR, None) != user.pk:
         return list(queryset.filter(case=case))
     return [_instance(queryset.model, row, case) for row in read]

@@ -150,3 +150,20 @@ def test_the_page_is_the_same_with_the_lists_read_on_their_own(
     assert "What else could we try?" in lean and "revoked@example.com" not in lean
     monkeypatch.setattr("cases.views.case_page_rows", lambda user: {})
     assert _page(client, case) == lean
+
+
+def test_the_lists_read_for_one_person_are_never_given_to_another(
+    family: User, other_family: User
+) -> None:
+    """The guardians are read only for their manager: the same case object asked for
+    another person reads that person's list afresh (here: none)."""
+    case = _world(family, other_family)
+    EmailAddress.objects.update_or_create(
+        user=other_family, email=other_family.email, defaults={"verified": True}
+    )
+    CaseMember.objects.create(
+        case=case, role=CaseMember.Role.GUARDIAN, email=other_family.email, invited_by=family
+    )
+    read_for_owner = _gated(family, case, with_rows=True)
+    assert len(case_rows(read_for_owner, GUARDIANS, family)) == 2
+    assert case_rows(read_for_owner, GUARDIANS, other_family) == []
