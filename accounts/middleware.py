@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
@@ -61,6 +62,13 @@ class SessionPolicyMiddleware:
         return self.get_response(request)
 
 
+def mfa_enabled(user: Any) -> bool:
+    """Whether ``user`` has set up a second factor: read with the user on every request
+    (accounts.backends), else asked now."""
+    known = getattr(user, "has_authenticator", None)
+    return bool(known) if known is not None else is_mfa_enabled(user)
+
+
 def session_has_mfa(request: HttpRequest) -> bool:
     records = get_authentication_records(request, request.user)
     return any(record.get("method") == "mfa" for record in records)
@@ -82,7 +90,7 @@ class StaffMfaMiddleware:
             and user.is_staff_role
             and not request.path.startswith(self.EXEMPT_PREFIXES)
         ):
-            if not is_mfa_enabled(user):
+            if not mfa_enabled(user):
                 messages.warning(
                     request, "Staff accounts must set up two-factor authentication first."
                 )

@@ -51,6 +51,8 @@ CACHES = {
         "KEY_PREFIX": f"bench:{DATABASES['default'].get('NAME', '')}",
     }
 }
+# And so the sessions as production keeps them (config/settings/base.py: cached_db with Redis).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # The upload benchmark's S3 is moto, which assembles a completed multipart upload inside the
 # CompleteMultipartUpload call: over a minute for 2 GiB on a busy machine, where real S3

@@ -19,7 +19,7 @@ from . import messaging
 from .access import NotYours, case_for_user
 from .message_panel import MessageForm
 from .models import Case, CaseMessage
-from .page import case_page
+from .page import CASE_PAGE_RELATED, case_page, case_page_rows
 from .web import refusals_shown
 
 Thread = CaseMessage.Thread
@@ -50,7 +50,16 @@ def case_messages(request: AuthedRequest, reference: str) -> HttpResponse:
 
 @refusals_shown(action="messages_view", object_type="message")
 def _read(request: AuthedRequest, reference: str) -> HttpResponse:
-    case = case_for_user(request, reference, action="messages_view", object_type="message")
+    # The case page's relations and its short lists, read with the case (cases.rows); a
+    # POST changes the case first, so its page (_post) reads them afterwards.
+    case = case_for_user(
+        request,
+        reference,
+        action="messages_view",
+        object_type="message",
+        related=CASE_PAGE_RELATED,
+        annotate=case_page_rows(request.user),
+    )
     user = request.user
     thread = _thread_of(request.GET.get("thread"), user, case)
     if not messaging.can_read_thread(user, case, thread):

@@ -12,13 +12,15 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.typing import AuthedRequest
 
+from .clock import BusinessCalendar
+from .clock import explain as clock_explain
 from .message_panel import messages_panel
-from .models import Case, Status
+from .models import Case, CaseHold, Status, TurnaroundPolicy
 from .panels import Panel, PanelRequest, Shown, registered
-from .services import due_reasons
+from .rows import CaseRows, case_rows, read_with_case
 from .stages import stage_for
 
 # What the case page shows of the case's relations, read with the case by the access gate.
@@ -26,6 +28,35 @@ CASE_PAGE_RELATED = ("intake", "intake__residence", "specialty", "billing")
 
 # The statuses in which the family sees when to expect the report.
 _DUE_SHOWN = (Status.ASSIGNED, Status.IN_REVIEW, Status.ON_HOLD)
+
+# The holds behind that date: the family's only.
+HOLDS = CaseRows(
+    "holds",
+    lambda user: (
+        CaseHold.objects.order_by("started_at", "pk") if user.role == Role.FAMILY else None
+    ),
+)
+
+
+def case_page_rows(user: User) -> dict[str, Any]:
+    """What the case page's panels list, to read with the case (``case_for_user``'s
+    ``annotate``)."""
+    return read_with_case(user, (rows for panel in registered() for rows in panel.rows))
+
+
+def _due_reasons(case: Case, holds: list[CaseHold]) -> list[str]:
+    """Why the expected completion date is where it is (holds, review extension), in plain
+    sentences; as ``cases.services.due_reasons``, from holds the page has already read."""
+    if case.due_at is None:
+        return []
+    return clock_explain(
+        assigned_at=case.assigned_at,
+        records_complete_at=case.records_complete_at,
+        review_extension=case.review_extension,
+        holds=[(h.started_at, h.ended_at) for h in holds],
+        policy=TurnaroundPolicy.current(),
+        calendar=BusinessCalendar.from_db(),
+    )
 
 
 def _lifecycle(panel: PanelRequest) -> Shown | None:
@@ -41,8 +72,9 @@ def _lifecycle(panel: PanelRequest) -> Shown | None:
         contents.append(("declined-section", "Why we cannot give this opinion"))
     if case.status not in (Status.DRAFT, Status.WITHDRAWN):
         contents.append(("in-person-section", "In-person appointment"))
-    # The holds behind the date are read only when the date is shown.
-    context = {"due_reasons": due_reasons(case) if due_shown else [], "proposal_at_top": True}
+    # The holds behind the date are needed only when the date is shown.
+    reasons = _due_reasons(case, case_rows(case, HOLDS, panel.user)) if due_shown else []
+    context = {"due_reasons": reasons, "proposal_at_top": True}
     return Shown(context, contents)
 
 
@@ -52,7 +84,7 @@ def _history(panel: PanelRequest) -> Shown:
 
 
 KERNEL_PANELS = (
-    Panel("lifecycle", 600, "cases/_lifecycle_panel.html", _lifecycle),
+    Panel("lifecycle", 600, "cases/_lifecycle_panel.html", _lifecycle, rows=(HOLDS,)),
     Panel("messages", 700, "cases/_messages_panel.html", messages_panel),
     Panel("history", 1000, "cases/_history_panel.html", _history),
 )

@@ -4,7 +4,9 @@ billing document or report.
 
 A panel is a template and a function that builds its context from the request, the case
 (already through the access gate) and the forms of a failed POST; the function returns None
-when the panel has nothing to show this person. The page includes the panels in ``order``
+when the panel has nothing to show this person. The short lists of the case's rows it shows
+(``rows``, ``cases.rows``) come with the gated case in its one query; the panel takes them
+with ``case_rows``. The page includes the panels in ``order``
 and lists their sections in its "On this page" box. Context keys are the panel's own: the
 page merges them, so two panels must not use the same name for different things.
 """
@@ -19,6 +21,7 @@ from accounts.models import User
 from accounts.typing import AuthedRequest
 
 from .models import Case
+from .rows import CaseRows
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Panel:
     order: int
     template: str
     build: Callable[[PanelRequest], Shown | None]
+    rows: tuple[CaseRows[Any], ...] = ()
 
 
 _PANELS: dict[str, Panel] = {}

@@ -9,7 +9,7 @@ from accounts.typing import AuthedRequest
 
 from .access import case_for_user, cases_visible_to
 from .messaging import with_unread_for
-from .page import CASE_PAGE_RELATED, case_page
+from .page import CASE_PAGE_RELATED, case_page, case_page_rows
 from .panels import list_counts
 from .stages import stage_for
 
@@ -35,5 +35,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def case_detail(request: AuthedRequest, reference: str) -> HttpResponse:
-    case = case_for_user(request, reference, related=CASE_PAGE_RELATED)
+    # The panels' short lists (questions, record requests, guardians, holds) come with the
+    # case, in the gate's query (cases.rows).
+    case = case_for_user(
+        request, reference, related=CASE_PAGE_RELATED, annotate=case_page_rows(request.user)
+    )
     return case_page(request, case)

@@ -5,17 +5,49 @@ and this case now (``cases.access.may_do_now``), as the views and services decid
 
 from typing import Any
 
-from django.db.models import Count, Expression, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    Expression,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
-from accounts.models import Role
+from accounts.models import Role, User
 from cases.access import may_do_now
-from cases.models import CaseMember, Status
+from cases.models import CaseMember, RecordRequest, Status
 from cases.panels import Panel, PanelRequest, Shown
+from cases.rows import CaseRows, case_rows
 
 from .filetypes import ACCEPTED_DESCRIPTION
 from .forms import InviteForm, QuestionForm, RecordUploadForm
 from .models import Question, Record
+
+
+def _guardians_rows(user: User) -> Any:
+    """The second guardians, read only for the one who manages them, as
+    ``can_manage_guardians`` says: the owner, or whoever started the request (a physician)
+    before a family owns it."""
+    mine = Q(case__family=user) | Q(case__family__isnull=True, case__created_by=user)
+    return CaseMember.objects.filter(
+        mine, role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True
+    ).order_by("pk")
+
+
+# The short lists the panels show, read with the case (cases.rows).
+QUESTIONS = CaseRows("questions", lambda user: Question.objects.order_by("position", "pk"))
+# The page lists them to the family and physician only (the specialist's page does not).
+RECORD_REQUESTS = CaseRows(
+    "record_requests",
+    lambda user: (
+        RecordRequest.objects.order_by("created_at", "pk") if user.role != Role.SPECIALIST else None
+    ),
+)
+GUARDIANS = CaseRows("guardians", _guardians_rows)
 
 
 def _summary(panel: PanelRequest) -> Shown | None:
@@ -26,7 +58,7 @@ def _summary(panel: PanelRequest) -> Shown | None:
 
 def _questions(panel: PanelRequest) -> Shown:
     case = panel.case
-    questions = list(case.questions.select_related("asked_by"))
+    questions = case_rows(case, QUESTIONS, panel.user)
     can_add = (
         may_do_now(panel.user, case, "edit_questions")
         and case.status != Status.DRAFT
@@ -47,7 +79,7 @@ def _records(panel: PanelRequest) -> Shown:
         records = records.cleared()
     # The page lists them to the family and physician only; the upload form needs to know
     # whether one is open, from the same rows.
-    requested = list(case.record_requests.all()) if user.role != Role.SPECIALIST else []
+    requested = case_rows(case, RECORD_REQUESTS, user)
     can_upload = may_do_now(user, case, "upload_records") and case.status != Status.DRAFT
     form = panel.extra.get("upload_form")
     if form is None and can_upload:
@@ -65,10 +97,9 @@ def _records(panel: PanelRequest) -> Shown:
 def _guardians(panel: PanelRequest) -> Shown | None:
     if not may_do_now(panel.user, panel.case, "manage_guardians"):
         return None
-    guardians = panel.case.members.filter(role=CaseMember.Role.GUARDIAN, revoked_at__isnull=True)
     context = {
         "can_manage_guardians": True,
-        "guardians": list(guardians),
+        "guardians": case_rows(panel.case, GUARDIANS, panel.user),
         "invite_form": panel.extra.get("invite_form") or InviteForm(),
     }
     return Shown(context, [("people-section", "Second parent or guardian")])
@@ -76,9 +107,9 @@ def _guardians(panel: PanelRequest) -> Shown | None:
 
 PANELS = (
     Panel("request", 200, "intake/_summary_panel.html", _summary),
-    Panel("questions", 300, "intake/_questions_panel.html", _questions),
-    Panel("records", 400, "intake/_records_panel.html", _records),
-    Panel("guardians", 500, "intake/_guardians_panel.html", _guardians),
+    Panel("questions", 300, "intake/_questions_panel.html", _questions, rows=(QUESTIONS,)),
+    Panel("records", 400, "intake/_records_panel.html", _records, rows=(RECORD_REQUESTS,)),
+    Panel("guardians", 500, "intake/_guardians_panel.html", _guardians, rows=(GUARDIANS,)),
 )
 
 

@@ -15,3 +15,7 @@ class PacsConfig(AppConfig):
         )
 
         console.register()
+        # The case page's study list joins each study's transfer, for the PACS panel.
+        from imaging.studies import register_related
+
+        register_related("pacs_transfer")

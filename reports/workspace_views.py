@@ -24,7 +24,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Subquery, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,8 +40,10 @@ from cases.audit import access_record
 from cases.clock_alerts import acceptance_deadline
 from cases.models import AccessEvent, Case, CaseHold, Status, TimelineEvent
 from cases.risk import RISK_LABELS, ConsoleClock, console_clock
+from cases.rows import case_rows, read_with_case
 from cases.web import refusals_shown
 from intake.models import Record
+from intake.panels import QUESTIONS
 
 from .forms import ReasonForm
 from .models import FollowUpQuestion, Report
@@ -298,22 +301,64 @@ class RecordsOverview:
         return warnings
 
 
+def _opened_by(user: Any) -> Any:
+    """The records ``user`` has opened on the outer case: the ids of their allowed views and
+    downloads in the audit log (one scan of the case's audit rows by its index, rather than
+    a lookup per record)."""
+    return (
+        AccessEvent.objects.filter(
+            case=OuterRef("pk"),
+            user=user,
+            object_type="record",
+            outcome=AccessEvent.Outcome.ALLOWED,
+        )
+        .order_by()
+        .values("object_id")
+        .distinct()
+    )
+
+
+def _case_page_reads(user: Any) -> dict[str, Any]:
+    """What the workspace case page reads with the gated case (``case_for_user``'s
+    ``annotate``): the questions (cases.rows) and the records ``user`` has opened. Nothing
+    on a database other than PostgreSQL: each is read on its own then."""
+    if connection.vendor != "postgresql":
+        return {}
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    return {
+        **read_with_case(user, [QUESTIONS]),
+        _OPENED: ArraySubquery(_opened_by(user)),
+        _OPENED_FOR: Value(user.pk, output_field=BigIntegerField()),
+    }
+
+
+# The ids of the records the gate's user has opened, read with the case, and that user.
+_OPENED = "_records_opened"
+_OPENED_FOR = "_records_opened_for"
+
+
 def records_overview(case: Case, specialist: Any) -> RecordsOverview:
-    """Counted in two queries; "opened" = an allowed view or download in the audit log (one
-    scan of the case's audit rows by its index, rather than a lookup per record)."""
+    """Counted in two queries, or one when the case came with what ``specialist`` opened
+    (``_case_page_reads``, for the one who passed the gate); "opened" = an allowed view or
+    download in the audit log."""
     records = list(
         Record.objects.filter(case=case).exclude(state=Record.State.UPLOADING).order_by("pk")
     )
     cleared = [r for r in records if r.is_cleared]
-    opened = set(
-        AccessEvent.objects.filter(
-            case=case,
-            user=specialist,
-            object_type="record",
-            outcome=AccessEvent.Outcome.ALLOWED,
-            object_id__in=[str(r.uid) for r in cleared],
-        ).values_list("object_id", flat=True)
-    )
+    read: list[str] | None = getattr(case, _OPENED, None)
+    if read is not None and getattr(case, _OPENED_FOR, None) == specialist.pk:
+        opened = set(read)
+    else:
+        opened = set(
+            AccessEvent.objects.filter(
+                case=case,
+                user=specialist,
+                object_type="record",
+                outcome=AccessEvent.Outcome.ALLOWED,
+                object_id__in=[str(r.uid) for r in cleared],
+            ).values_list("object_id", flat=True)
+        )
     refused = sum(
         1
         for r in records
@@ -355,7 +400,7 @@ def case_workspace_page(
     context = {
         "case": case,
         "intake": getattr(case, "intake", None),
-        "questions": list(case.questions.all()),
+        "questions": case_rows(case, QUESTIONS, request.user),
         # One read of the records for both the overview and the list of cleared ones.
         "records": overview.listed,
         "records_overview": overview,
@@ -382,9 +427,15 @@ def case_workspace_page(
 @login_required
 @require_safe
 def workspace_case(request: AuthedRequest, reference: str) -> HttpResponse:
-    # The intake and specialty the page shows come with the case, in the gate's query.
+    # The intake and specialty the page shows come with the case, in the gate's query, and
+    # so do the questions and the records this person has opened.
     case = case_for_user(
-        request, reference, action="view", object_type="case", related=("intake", "specialty")
+        request,
+        reference,
+        action="view",
+        object_type="case",
+        related=("intake", "specialty"),
+        annotate=_case_page_reads(request.user),
     )
     if request.user.role not in (Role.SPECIALIST, Role.COORDINATOR):
         raise refuse(request, case, action="view", object_type="case")

@@ -181,7 +181,17 @@ MFA_ADAPTER = "accounts.adapter.MfaAdapter"
 
 # Sessions: 30 minutes idle (the expiry moves at most once a minute), 12 hours absolute
 # (accounts.middleware.SessionPolicyMiddleware), a new key at login (django.contrib.auth).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# With Redis, read from the cache and written to both (cached_db): every signed-in page
+# read its session row. Only with a cache every process shares: with the per-process
+# memory cache, a process would keep serving a session that another one signed out.
+# Nothing here deletes session rows behind the store's back (logout and the key's rotation
+# at login go through it); the user, their password hash and is_active are still read
+# fresh on every request, so a deactivation or a password change counts at once.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS

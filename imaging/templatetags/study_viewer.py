@@ -6,9 +6,7 @@ from typing import Any
 
 from django import template
 
-from intake.models import Record
-
-from ..models import Instance, Study
+from ..studies import case_studies
 
 register = template.Library()
 
@@ -20,8 +18,6 @@ def study_links(context: dict[str, Any], case: Any) -> dict[str, Any]:
     user = context.get("user")
     if user is None or getattr(user, "role", None) not in VIEWER_ROLES:
         return {"studies": []}
-    shown = Instance.objects.filter(study__case=case, record__in=Record.objects.cleared()).values(
-        "study_id"
-    )
-    studies = Study.objects.filter(pk__in=shown).with_counts().order_by("study_date", "pk")
-    return {"studies": list(studies), "reference": case.reference}
+    # Read once with the PACS panel's (imaging.studies).
+    studies = [study for study in case_studies(case) if getattr(study, "viewable", False)]
+    return {"studies": studies, "reference": case.reference}

@@ -6,7 +6,8 @@ from typing import Any
 from django import template
 
 from cases.models import Case
-from pacs.models import PacsTransfer, StudyForPacs
+from imaging.studies import case_studies
+from pacs.models import PacsTransfer
 from pacs.stow import pacs_configured
 
 register = template.Library()
@@ -27,11 +28,9 @@ def pacs_status(study: object) -> str:
 @register.inclusion_tag("pacs/case_panel.html")
 def pacs_case_panel(case: Case, *, console: bool = False) -> dict[str, Any]:
     """The case's studies and where each stands with the PACS: the console's case page (with
-    the Send button) and the specialist's workspace (status only). One query: the studies
-    with their transfers."""
-    studies = list(
-        StudyForPacs.objects.filter(case=case).select_related("pacs_transfer").order_by("pk")
-    )
+    the Send button) and the specialist's workspace (status only). The studies with their
+    transfers, read once with the study links' (imaging.studies), in the order they came."""
+    studies = sorted(case_studies(case), key=lambda study: study.pk)
     return {
         "studies": studies,
         "configured": pacs_configured(),

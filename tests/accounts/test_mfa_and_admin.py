@@ -117,6 +117,27 @@ def test_staff_with_mfa_but_a_session_without_it_must_pass_it(
     assert response["Location"].startswith(reverse("mfa_reauthenticate"))
 
 
+def test_the_mfa_rule_reads_the_authenticators_with_the_user_and_sees_a_removal_at_once(
+    client: Client, specialist: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, specialist)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("workspace")).status_code == 200
+    assert not any(
+        q["sql"].startswith('SELECT 1 AS "a" FROM "mfa_authenticator"')
+        for q in captured.captured_queries
+    )
+    # Nothing about the second factor is kept between requests: without an authenticator
+    # the next page sends the specialist to set one up, in the same session.
+    Authenticator.objects.filter(user=specialist).delete()
+    response = client.get(reverse("workspace"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+
+
 def test_families_and_physicians_never_reach_admin(
     client: Client, family: User, physician: User
 ) -> None:

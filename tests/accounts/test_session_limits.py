@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 
 import time_machine
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -71,7 +71,10 @@ def _go_idle_with_a_live_session(client: Client, minutes: int) -> None:
     """ "Last seen" is saved at most once a minute while the session itself may be saved more
     often (and its expiry moved), so a session can be alive with "last seen" over 30 minutes
     old. Put the session in that state."""
-    session = SessionStore(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
+    # The configured store (cached_db with Redis): a row changed behind the cache's back
+    # would not be what the next request reads.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    session = store(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
     session[SESSION_SEEN_KEY] = time.time() - minutes * 60
     session.save()
 

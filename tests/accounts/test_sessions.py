@@ -113,3 +113,25 @@ def test_last_seen_is_saved_at_most_once_a_minute(client: Client, family: User) 
             assert client.get(reverse("dashboard")).status_code == 200
         clock.shift(timedelta(minutes=31))
         assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_signing_out_ends_the_session_for_a_copy_of_its_cookie(
+    client: Client, family: User
+) -> None:
+    """The session is read from the cache (cached_db with Redis): signing out must drop the
+    cached copy too, or a copied cookie would stay signed in."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _sign_in(client, family)
+    copy = Client()
+    copy.cookies[settings.SESSION_COOKIE_NAME] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    with CaptureQueriesContext(connection) as ctx:
+        assert copy.get(reverse("dashboard")).status_code == 200
+    if settings.SESSION_ENGINE.endswith("cached_db"):
+        assert not any('FROM "django_session"' in q["sql"] for q in ctx.captured_queries)
+    client.post(reverse("account_logout"))
+    response = copy.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))

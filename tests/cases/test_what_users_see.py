@@ -242,6 +242,32 @@ def _opened(case: Case, record: Record, by: User) -> None:
     )
 
 
+def test_the_workspace_counts_the_records_this_specialist_has_not_opened(
+    family: User, specialist: User, coordinator: User
+) -> None:
+    """What the specialist opened is read with the case (reports.workspace_views): their own
+    views only, not the coordinator's."""
+    case = case_in_review(family, specialist)
+    case.records.all().delete()
+    labs = _record(case, family, "labs.pdf", state="available", scan_status="clean")
+    echo = _record(case, family, "echo.pdf", state="available", scan_status="clean")
+    url = reverse("workspace_case", args=[case.reference])
+    client = login(Client(), specialist)
+
+    def summary() -> str:
+        html = _html(client.get(url))
+        return _text(html[html.index('id="records-summary"') :].split("</p>")[0])
+
+    assert summary().endswith("You have not opened 2 of them yet.")
+    _opened(case, labs, coordinator)
+    assert summary().endswith("You have not opened 2 of them yet.")
+    _opened(case, labs, specialist)
+    _opened(case, labs, specialist)
+    assert summary().endswith("You have not opened 1 of them yet.")
+    _opened(case, echo, specialist)
+    assert "You have not opened" not in summary()
+
+
 def test_signing_warns_about_unscanned_and_unopened_records(family: User, specialist: User) -> None:
     case = case_in_review(family, specialist)
     _record(case, family, "echo.pdf", state="available", scan_status="pending")

@@ -112,3 +112,39 @@ def test_the_specialist_workspace_shows_the_status_without_a_send_link(
     body = response.content.decode()
     assert "sent 20/20" in body
     assert "Send to PACS" not in body
+
+
+def test_the_workspace_reads_the_studies_once_for_its_study_links_and_its_pacs_panel(
+    pacs_unused: str, study: Any, specialist: Any
+) -> None:
+    """The study links list only studies the viewer opens (an image from a record that
+    scanned clean); the PACS panel lists every study with its transfer. One query serves
+    both (imaging.studies)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from tests.conftest import login
+
+    from .builders import build_study
+
+    waiting = build_study(
+        case=study.case, uploaded_by=specialist, series=1, per_series=2, scan="pending"
+    )
+    waiting.description = "CT waiting"
+    waiting.save()
+    PacsTransfer.objects.create(study=study, total=20, sent=20, state=T.SENT)
+    client = login(Client(), specialist)
+    url = reverse("workspace_case", args=[study.case.reference])
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(url).content.decode()
+    studies = [q for q in captured.captured_queries if 'FROM "imaging_study"' in q["sql"]]
+    assert len(studies) == 1
+    links, pacs_panel = body.split('id="case-pacs"')
+    assert reverse("study_viewer", args=[study.case.reference, study.pk]) in links
+    assert "(2 series, 20 images)" in links
+    assert "CT waiting" not in links
+    assert "“CT chest”: sent 20/20" in pacs_panel
+    assert "“CT waiting”: not sent" in pacs_panel
+    assert pacs_panel.index("CT chest") < pacs_panel.index("CT waiting")
