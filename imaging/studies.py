@@ -1,8 +1,9 @@
 """A case's imaging studies, read once per request for every panel that lists them.
 
-The study links (``{% study_links %}``) and the PACS panel (``{% pacs_case_panel %}``) list
-the same case's studies, side by side on the specialist's workspace and the coordinator's
-console page, and each read them with a query of its own. ``case_studies`` reads them once
+The study links (``{% study_links %}``, the console's studies panel) and the PACS panels
+(``{% pacs_case_panel %}``, the console's) list the same case's studies, side by side on the
+specialist's workspace and the coordinator's console page, and each read them with a query
+of its own. ``case_studies`` reads them once
 (with their counts, whether a record that scanned clean holds any of their images, and what
 the apps above ask to join: the PACS transfer) and keeps the list on that request's case
 object, which came through the access gate; nothing is kept between requests.
@@ -13,7 +14,7 @@ from django.db.models import Exists, OuterRef
 from cases.models import Case
 from intake.models import Record
 
-from .models import Instance, Study
+from .models import Study
 
 # Relations of Study the apps above show beside it, joined in the same query.
 _RELATED: list[str] = []
@@ -30,7 +31,9 @@ def case_studies(case: Case) -> list[Study]:
     ``viewable``: whether the viewer would open it (an image from a cleared record)."""
     studies: list[Study] | None = getattr(case, _ATTRIBUTE, None)
     if studies is None:
-        cleared = Instance.objects.filter(study=OuterRef("pk"), record__in=Record.objects.cleared())
+        # Correlated by the study: the cleared records of its own images, not a list of every
+        # cleared record there is.
+        cleared = Record.objects.cleared().filter(dicom_instances__study=OuterRef("pk"))
         studies = list(
             Study.objects.filter(case=case)
             .with_counts()

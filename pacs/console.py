@@ -8,17 +8,18 @@ from django.http import HttpRequest
 
 from cases.admin import hooks
 from cases.models import Case, TurnaroundPolicy
-from imaging.console import case_studies
 from imaging.models import Study
+from imaging.studies import case_studies
 
 from .admin import PacsPolicyInline, may_send_to_pacs, pacs_status, send_to_pacs
 from .stow import pacs_configured
 
 
 def _pacs_panel(request: HttpRequest, case: Case) -> dict[str, Any]:
-    # The studies the imaging panel read (one query for both), each with its transfer:
-    # the join registered on Study below.
-    return {"studies": case_studies(request, case), "configured": pacs_configured()}
+    # The studies the imaging panel read (one query for both, imaging.studies), each with
+    # its transfer: the join registered in PacsConfig.ready.
+    studies = sorted(case_studies(case), key=lambda study: study.pk)
+    return {"studies": studies, "configured": pacs_configured()}
 
 
 def register() -> None:
@@ -39,8 +40,7 @@ def register() -> None:
             key="pacs",
             column=pacs_status,
             actions=(send_to_pacs,),
-            # The status column reads the transfer: one join, not a query per row (on the
-            # study list and on the case page's PACS panel).
+            # The status column reads the transfer: one join, not a query per row.
             select_related=("pacs_transfer",),
             allowed=may_send_to_pacs,
             shown=lambda request: pacs_configured(),
