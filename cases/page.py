@@ -15,12 +15,11 @@ from django.shortcuts import render
 from accounts.models import Role, User
 from accounts.typing import AuthedRequest
 
-from .clock import BusinessCalendar
-from .clock import explain as clock_explain
 from .message_panel import messages_panel
-from .models import Case, CaseHold, Status, TurnaroundPolicy
+from .models import Case, CaseHold, Status
 from .panels import Panel, PanelRequest, Shown, registered
 from .rows import CaseRows, case_rows, read_with_case
+from .services import due_reasons
 from .stages import stage_for
 
 # What the case page shows of the case's relations, read with the case by the access gate.
@@ -44,21 +43,6 @@ def case_page_rows(user: User) -> dict[str, Any]:
     return read_with_case(user, (rows for panel in registered() for rows in panel.rows))
 
 
-def _due_reasons(case: Case, holds: list[CaseHold]) -> list[str]:
-    """Why the expected completion date is where it is (holds, review extension), in plain
-    sentences; as ``cases.services.due_reasons``, from holds the page has already read."""
-    if case.due_at is None:
-        return []
-    return clock_explain(
-        assigned_at=case.assigned_at,
-        records_complete_at=case.records_complete_at,
-        review_extension=case.review_extension,
-        holds=[(h.started_at, h.ended_at) for h in holds],
-        policy=TurnaroundPolicy.current(),
-        calendar=BusinessCalendar.from_db(),
-    )
-
-
 def _lifecycle(panel: PanelRequest) -> Shown | None:
     """The family's: when to expect the report, why a request was declined, in person."""
     case = panel.case
@@ -73,7 +57,7 @@ def _lifecycle(panel: PanelRequest) -> Shown | None:
     if case.status not in (Status.DRAFT, Status.WITHDRAWN):
         contents.append(("in-person-section", "In-person appointment"))
     # The holds behind the date are needed only when the date is shown.
-    reasons = _due_reasons(case, case_rows(case, HOLDS, panel.user)) if due_shown else []
+    reasons = due_reasons(case, holds=case_rows(case, HOLDS, panel.user)) if due_shown else []
     context = {"due_reasons": reasons, "proposal_at_top": True}
     return Shown(context, contents)
 

@@ -14,6 +14,7 @@ does not allow it: ``LifecycleRefused``, a message that can be shown as it is) o
 locked row, and returns that fresh row; the caller's instance is left as it was.
 """
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -88,16 +89,19 @@ def _card_detach(case: Case, by: User | None) -> None:
 # --- the clock ----------------------------------------------------------------------------
 
 
-def due_reasons(case: Case) -> list[str]:
+def due_reasons(case: Case, *, holds: Iterable[CaseHold] | None = None) -> list[str]:
     """Why the expected completion date is where it is (holds, review extension), in plain
-    sentences for the family and physician."""
+    sentences for the family and physician; ``holds`` when the caller has read them (the
+    case page reads them with the case), else from the database."""
     if case.due_at is None:
         return []
+    if holds is None:
+        holds = CaseHold.objects.filter(case=case)
     return clock_explain(
         assigned_at=case.assigned_at,
         records_complete_at=case.records_complete_at,
         review_extension=case.review_extension,
-        holds=[(h.started_at, h.ended_at) for h in CaseHold.objects.filter(case=case)],
+        holds=[(h.started_at, h.ended_at) for h in holds],
         policy=TurnaroundPolicy.current(),
         calendar=BusinessCalendar.from_db(),
     )
