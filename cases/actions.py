@@ -134,9 +134,9 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
             Action(
                 "upload_records",
                 "Upload a record",
-                # The case page offers the upload form to these two only (the upload views
-                # also take a coordinator's post: what came by fax or on a CD).
-                _who(F, P),
+                # The family and the physician, and a coordinator adding what came by fax,
+                # by post or on a CD (DESIGN.md: the coordinator helps collect the records).
+                _who(C, F, P),
                 _stays(*QUESTION_STATES, S.ON_HOLD),
                 "take more records",
                 refusal_text="Records can no longer be added to this request.",
