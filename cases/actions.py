@@ -253,6 +253,26 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                 enforced_in="billing.services",
             ),
             Action(
+                "save_card",
+                "Save a card",
+                _who(F),
+                # The request form's card step, and another card on the pay page when the
+                # charge after the family's confirmation failed.
+                _stays(S.DRAFT, S.PAYMENT_NEEDED),
+                "take a card",
+                refusal_text="This request no longer needs a card.",
+                enforced_in="billing.services",
+            ),
+            Action(
+                "remove_card",
+                "Remove the saved card",
+                _who(F),
+                # Whenever there is one: a request without a card is paid on the page.
+                _stays(*EVERY_STATE),
+                "have its card removed",
+                enforced_in="billing.services",
+            ),
+            Action(
                 "in_person",
                 "Ask for an in-person appointment",
                 _who(F),

@@ -174,6 +174,12 @@ RUNS: dict[str, Run] = {
     "confirm": lambda c, p: services.family_confirm(case=c, by=p.family),
     "withdraw": lambda c, p: services.family_withdraw(case=c, by=p.family),
     "in_person": lambda c, p: services.in_person_request(case=c, by=p.family),
+    # Where the state allows it, refused next for what it is not (a card form never
+    # confirmed at Stripe, no card saved): no Stripe call is made either way.
+    "save_card": lambda c, p: billing_services.card_setup_complete(
+        case=c, setup_intent_id="", by=p.family
+    ),
+    "remove_card": lambda c, p: billing_services.card_remove(case=c, by=p.family),
     "accept": lambda c, p: services.specialist_accept(case=c, by=p.specialist),
     "specialist_decline": lambda c, p: services.specialist_decline(
         case=c, by=p.specialist, reason="Away."
@@ -225,9 +231,14 @@ def test_the_service_refuses_exactly_where_the_table_says_no(
         if state_refused:
             if now != status:
                 disagreements.append(f"{status}: refused, but moved to {now}")
-            # The kernel's and intake's refusals are the table's words; the report services
-            # still word their own.
-            if action.enforced_in in ("cases.services", "intake.services", "intake.records"):
+            # The kernel's, intake's and billing's refusals are the table's words; the report
+            # services still word their own.
+            if action.enforced_in in (
+                "cases.services",
+                "intake.services",
+                "intake.records",
+                "billing.services",
+            ):
                 assert refusal is not None and refusal.messages == [action.refusal(status)]
         elif refusal is None and now != status and now not in action.leads_to(status):
             disagreements.append(f"{status}: led to {now}, table says {action.leads_to(status)}")
@@ -312,6 +323,7 @@ def test_each_person_is_offered_what_they_may_do_now(
         "record_uploaded",
         "confirm",
         "withdraw",
+        "remove_card",
         "in_person",
     ]
     assert [a.name for a in available_actions(physician, case)] == ["record_uploaded"]
