@@ -1,6 +1,11 @@
 """The card on file: the family account's Stripe Customer, saving a card on a case through a
 SetupIntent (confirmed by Stripe.js in the browser, fetched back from Stripe here), replacing
 and removing it. Stripe ids, the card brand and the last 4 digits are all we keep of a card.
+
+Who may save or remove a card, and when, is the table of actions' "save_card" and
+"remove_card" (the family), asked on the locked case row: ``NotYours`` for anyone else,
+``LifecycleRefused`` for a case whose state takes no card; what was paid is billing's own
+refusal.
 """
 
 import contextlib
@@ -9,18 +14,18 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import User
+from cases.access import require_may_act
+from cases.actions import require_allowed
 from cases.lifecycle import timeline_note
 from cases.models import Case
 
 from . import stripe_client
 from .common import (
-    NEVER_CHARGED,
     PAID_STATES,
     BillingError,
     CardNotSaved,
     S,
     billing_lock,
-    require_family,
     stripe_id,
     stripe_metadata,
     unavailable_message,
@@ -47,14 +52,20 @@ def customer_for(user: User) -> StripeCustomer:
     return StripeCustomer.objects.create(user=user, customer_id=data["id"])
 
 
+def _may_save_card(case: Case, by: User) -> tuple[Case, CaseBilling]:
+    locked, billing = billing_lock(case)
+    require_may_act(by, locked, "save_card")
+    require_allowed(locked, "save_card")
+    if billing.state in PAID_STATES:
+        raise CardNotSaved("This request no longer needs a card.")
+    return locked, billing
+
+
 @transaction.atomic
 def card_setup_start(*, case: Case, by: User) -> str:
     """A SetupIntent for saving a card on this case (off-session use); returns its client
     secret for Stripe.js. A page reload reuses the one still waiting for a card."""
-    require_family(by)
-    locked, billing = billing_lock(case)
-    if locked.status in NEVER_CHARGED or billing.state in PAID_STATES:
-        raise CardNotSaved("This request no longer needs a card.")
+    locked, billing = _may_save_card(case, by)
     customer = customer_for(by)
     try:
         if billing.setup_intent_id:
@@ -78,8 +89,7 @@ def card_setup_start(*, case: Case, by: User) -> str:
 def card_setup_complete(*, case: Case, setup_intent_id: str, by: User) -> CaseBilling:
     """Stripe.js has confirmed the SetupIntent in the browser: fetch it and its
     PaymentMethod from Stripe (never trusting what the browser says) and keep the card."""
-    require_family(by)
-    locked, billing = billing_lock(case)
+    locked, billing = _may_save_card(case, by)
     customer = StripeCustomer.objects.filter(user=by).first()
     if not setup_intent_id or setup_intent_id != billing.setup_intent_id or customer is None:
         raise CardNotSaved("This card form has expired. Please enter the card again.")
@@ -157,8 +167,9 @@ def card_forget(billing: CaseBilling) -> None:
 def card_remove(*, case: Case, by: User) -> CaseBilling:
     """The family removes the card saved on a case. A case without a card is never charged
     off session: when the team charges it, the family is asked to pay on the page."""
-    require_family(by)
     locked, billing = billing_lock(case)
+    require_may_act(by, locked, "remove_card")
+    require_allowed(locked, "remove_card")
     if not billing.payment_method_id:
         raise BillingError("There is no saved card on this request.")
     try:

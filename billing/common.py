@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.models import Role, User
 from cases.models import Case, Status
 from cases.notifications import case_email, coordinator_addresses, family_addresses
 from core.refusals import Refused
@@ -95,11 +94,6 @@ def stripe_metadata(case: Case, attempt: PaymentAttempt | None = None) -> dict[s
     if attempt is not None:
         data["attempt"] = str(attempt.number)
     return data
-
-
-def require_family(by: User) -> None:
-    if by.role != Role.FAMILY:
-        raise BillingError("Only a parent or guardian can add or change the card.")
 
 
 def unavailable_message(failure: stripe_client.StripeFailure) -> str:

@@ -1,7 +1,7 @@
 """The money panels on the case page (``cases.panels``): the family's saved card or payment
 due, and the receipts and insurance documents; registered by ``BillingConfig.ready``."""
 
-from accounts.models import Role
+from cases.access import may_do_now
 from cases.panels import Panel, PanelRequest, Shown
 
 from .documents import documents_for_user
@@ -10,7 +10,8 @@ from .models import CaseBilling
 
 def _payment(panel: PanelRequest) -> Shown | None:
     billing = getattr(panel.case, "billing", None)
-    if panel.user.role != Role.FAMILY or billing is None:
+    # The family's: the table's "remove_card", the panel's button (and its pay link).
+    if billing is None or not may_do_now(panel.user, panel.case, "remove_card"):
         return None
     if not (billing.payment_method_id or billing.state == CaseBilling.State.PAYMENT_NEEDED):
         return None

@@ -19,12 +19,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Role
 from accounts.typing import AuthedRequest
-from cases.access import NotYours, case_for_user, is_family_of, require_may_act
+from cases.access import case_for_user, may_do_now, refuse_audited, require_may_act
 from cases.actions import require_allowed
 from cases.models import Case
 from cases.web import refusals_shown
+from core.refusals import Refused
 from intake.services import intake_missing
 from intake.steps import BY_SLUG, steps_for
 
@@ -67,7 +67,9 @@ def card_step(
 ) -> HttpResponse:
     """The "card" step of the request form, called by the intake step router for a draft the
     user may edit. GET shows the price, the notice and the card field; POST takes the
-    SetupIntent id that Stripe.js confirmed and keeps the card."""
+    SetupIntent id that Stripe.js confirmed and keeps the card. Who may save one is the
+    table's "save_card" (the family): the physician who started the request sees the price
+    and goes on, and a card posted by anyone else gets the gate's audited 404."""
     review = reverse("intake_step", args=[case.reference, "review"])
     fee_cents = services.fee_quote(case)
     if fee_cents == 0:
@@ -75,15 +77,17 @@ def card_step(
     billing = services.billing_for(case)
     error = ""
     status = 200
-    is_family = request.user.role == Role.FAMILY
-    if request.method == "POST" and is_family:
+    is_family = may_do_now(request.user, case, "save_card")
+    if request.method == "POST" and not is_family:
+        refuse_audited(request, case.reference, action="save", object_type="card", object_id="")
+    if request.method == "POST":
         if request.POST.get("action") == "continue" and billing.payment_method_id:
             return redirect(review)
         try:
             billing = services.card_setup_complete(
                 case=case, setup_intent_id=request.POST.get("setup_intent", ""), by=request.user
             )
-        except services.BillingError as refused:
+        except Refused as refused:
             error = refused.messages[0]
             status = 400
         else:
@@ -97,7 +101,7 @@ def card_step(
     if is_family and not billing.payment_method_id:
         try:
             client_secret = services.card_setup_start(case=case, by=request.user)
-        except services.BillingError as refused:
+        except Refused as refused:
             error = error or refused.messages[0]
     return render(
         request,
@@ -126,7 +130,7 @@ def _pay_context(
     if not client_secret:
         try:
             new_card_secret = services.card_setup_start(case=case, by=request.user)
-        except services.BillingError as refused:
+        except Refused as refused:
             extra.setdefault("card_error", refused.messages[0])
     return {
         **_stripe_context(),
@@ -224,8 +228,8 @@ def pay(request: AuthedRequest, reference: str) -> HttpResponse:
 @refusals_shown(action="remove", object_type="card")
 def card_remove(request: AuthedRequest, reference: str) -> HttpResponse:
     case = case_for_user(request, reference, action="remove", object_type="card")
-    if not is_family_of(request.user, case):
-        raise NotYours("Only the family manages the card.")  # the gate's audited 404
+    # The table's "remove_card" (the family); anyone else, the gate's audited 404.
+    require_may_act(request.user, case, "remove_card")
     try:
         services.card_remove(case=case, by=request.user)
     except services.BillingError as refused:

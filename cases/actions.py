@@ -134,9 +134,9 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
             Action(
                 "upload_records",
                 "Upload a record",
-                # The case page offers the upload form to these two only (the upload views
-                # also take a coordinator's post: what came by fax or on a CD).
-                _who(F, P),
+                # The family and the physician, and a coordinator adding what came by fax,
+                # by post or on a CD (DESIGN.md: the coordinator helps collect the records).
+                _who(C, F, P),
                 _stays(*QUESTION_STATES, S.ON_HOLD),
                 "take more records",
                 refusal_text="Records can no longer be added to this request.",
@@ -250,6 +250,26 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                 _from(S.PAYMENT_NEEDED, to=S.ASSIGNED),
                 "be paid",
                 refusal_text="There is nothing to pay on this request.",
+                enforced_in="billing.services",
+            ),
+            Action(
+                "save_card",
+                "Save a card",
+                _who(F),
+                # The request form's card step, and another card on the pay page when the
+                # charge after the family's confirmation failed.
+                _stays(S.DRAFT, S.PAYMENT_NEEDED),
+                "take a card",
+                refusal_text="This request no longer needs a card.",
+                enforced_in="billing.services",
+            ),
+            Action(
+                "remove_card",
+                "Remove the saved card",
+                _who(F),
+                # Whenever there is one: a request without a card is paid on the page.
+                _stays(*EVERY_STATE),
+                "have its card removed",
                 enforced_in="billing.services",
             ),
             Action(

@@ -107,8 +107,9 @@ def is_coordinator(user: User) -> bool:
     return _active(user) and user.role == Role.COORDINATOR
 
 
-# Whether the physician-to-physician thread has a message, when ``thread_counts`` already
-# read it for this request's case object (the page asks several times per render).
+# Whether the physician-to-physician thread has a message, when ``role_thread_messages``
+# (or posting to it) already found out for this request's case object (the page asks
+# several times per render).
 _P2P_OPEN = "_p2p_open"
 
 
@@ -305,27 +306,6 @@ def _unread_messages(user: User, case_ref: OuterRef | int) -> QuerySet[CaseMessa
             )
         )
     )
-
-
-def thread_counts(case: Case, user: User) -> dict[str, tuple[int, int]]:
-    """Per thread of ``case`` that has messages: (messages, unread by ``user``), in one query.
-
-    Unread as in ``unread_count`` (by others, after the person's read marker); the caller
-    keeps to the threads the person may see. Also notes on ``case`` whether the
-    physician-to-physician thread is open, so ``p2p_is_open`` does not ask again.
-    """
-    read = CaseReadMarker.objects.filter(
-        case=OuterRef("case"), user=user, last_read_at__gte=OuterRef("created_at")
-    )
-    rows = (
-        CaseMessage.objects.filter(case=case)
-        .order_by()
-        .values("thread")
-        .annotate(total=Count("pk"), unread=Count("pk", filter=~Q(author=user) & ~Q(Exists(read))))
-    )
-    counts = {row["thread"]: (row["total"], row["unread"]) for row in rows}
-    setattr(case, _P2P_OPEN, Thread.PHYSICIAN_SPECIALIST in counts)
-    return counts
 
 
 def role_thread_messages(case: Case, user: User) -> tuple[list[CaseMessage], dict[str, int]]:

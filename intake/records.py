@@ -10,6 +10,11 @@ Two ways in, one pipeline:
 Every accepted record is then scanned for malware (``record_scan``). A file that fails any
 check is deleted and the family is told why; a duplicate (same sha256 on the same case) is
 reported, not stored twice.
+
+Who may add a record on the case page, and in which states, is the table of actions'
+"upload_records", asked on the locked case row by ``record_add`` (the form) and by
+``intake.uploads``' steps (the large-file uploader). A message's attachment goes through
+``record_create_from_upload`` too, with the messages' own rules.
 """
 
 import hashlib
@@ -27,6 +32,8 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from accounts.models import User
+from cases.access import require_may_act
+from cases.actions import require_allowed
 from cases.lifecycle import timeline_note as _note
 from cases.models import Case
 
@@ -125,6 +132,20 @@ def record_create_from_upload(
     record_id = record.pk
     transaction.on_commit(lambda: _schedule_scan(record_id))
     return record
+
+
+@transaction.atomic
+def record_add(
+    *, case: Case, by: User, uploaded: UploadedFile, kind: str, description: str = ""
+) -> Record:
+    """A record added with the case page's form: the family, the physician or a coordinator
+    (``NotYours`` for anyone else), while the case takes records (``LifecycleRefused``)."""
+    locked = Case.objects.lock(case)
+    require_may_act(by, locked, "upload_records")
+    require_allowed(locked, "upload_records")
+    return record_create_from_upload(
+        case=locked, by=by, uploaded=uploaded, kind=kind, description=description
+    )
 
 
 def _schedule_scan(record_id: int) -> None:

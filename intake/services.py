@@ -26,11 +26,6 @@ from core.refusals import Refused
 from .models import Intake, PhysicianLinkRequest, Question, StateEligibility
 from .steps import BY_SLUG
 
-# While a case is in these states the family and physician may still add questions/records
-# (read from the table of actions; the case page asks these to show its forms).
-OPEN_FOR_QUESTIONS = actions.action("edit_questions").states
-OPEN_FOR_RECORDS = actions.action("upload_records").states
-
 
 @transaction.atomic
 def case_start(*, by: User) -> Case:

@@ -5,8 +5,12 @@ sign each part, list the parts already stored (to resume), complete and cancel i
 how the stored file's checks are going. Every view gets its case from the access gate
 (which writes the audit row) and its record by ``uid`` within that case.
 
-Answers are JSON; a refusal is ``{"error": "..."}`` with a 4xx status the page shows next to
-the file.
+Who may upload is the table of actions' "upload_records" (the family, the physician, a
+coordinator), asked here first and again by the ``intake.uploads`` steps on the locked case
+row, which also refuse a case whose state takes no more records. Answers are JSON; a refusal
+(``core.refusals.Refused``) is ``{"error": "..."}`` with a 4xx status the page shows next to
+the file; anyone else gets the access gate's audited 404 (``cases.web.refusals_shown``), the
+same answer as for a case that does not exist.
 """
 
 import json
@@ -19,26 +23,22 @@ from uuid import UUID
 from botocore.exceptions import BotoCoreError, ClientError
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Role
-from cases.access import case_for_user
+from accounts.typing import AuthedRequest
+from cases.access import case_for_user, require_may_act
 from cases.models import Case
+from cases.web import refusals_shown
+from core.refusals import Refused
 
 from . import uploads
 from .filetypes import Rejected
 from .models import Record
-from .records import record_start_direct_upload
-from .services import OPEN_FOR_RECORDS
 
 logger = logging.getLogger(__name__)
 
-# Family (the owner and invited guardians), the physician and coordinators add records;
-# specialists read them.
-UPLOADER_ROLES = frozenset({Role.FAMILY, Role.PHYSICIAN, Role.COORDINATOR})
 STORAGE_UNAVAILABLE = (
     "Our secure storage is not answering just now. Your upload is kept: try again in a few minutes."
 )
@@ -56,7 +56,8 @@ def _error(message: str, status: int) -> JsonResponse:
 
 
 def _json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Turn refusals and storage failures into JSON answers the page can show."""
+    """Turn refusals and storage failures into JSON answers the page can show. "Not yours"
+    (``NotYours``) goes through, to ``refusals_shown`` and the gate's audited 404."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -64,8 +65,9 @@ def _json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             return view(request, *args, **kwargs)
         except BadRequest as refusal:
             return _error(refusal.message, refusal.status)
-        except uploads.UploadRefused as refusal:
-            return _error(refusal.message, refusal.status)
+        except Refused as refusal:
+            # The upload's own (with its status), or the table's: a case that takes no more.
+            return _error(refusal.text, getattr(refusal, "status", 409))
         except Rejected as refusal:
             return _error(refusal.message, 400)
         except (BotoCoreError, ClientError):
@@ -98,23 +100,15 @@ def _upload_id(request: HttpRequest, data: dict[str, Any] | None = None) -> str 
     return value
 
 
-def _case(request: HttpRequest, reference: str, *, object_id: str = "", action: str) -> Case:
-    """The case from the access gate, if this person may add records to it now."""
+def _case(request: AuthedRequest, reference: str, *, object_id: str = "", action: str) -> Case:
+    """The case from the access gate, if this person is one who may add records to it
+    (else ``NotYours``: the gate's audited 404); whether its state takes them now, and who
+    again, the ``intake.uploads`` steps decide on the locked row."""
     case = case_for_user(
         request, reference, action=action, object_type="record", object_id=object_id
     )
-    if getattr(request.user, "role", None) not in UPLOADER_ROLES:
-        raise BadRequest("Only the family, the physician and coordinators add records.", 403)
+    require_may_act(request.user, case, "upload_records")
     return case
-
-
-def _accepting(case: Case) -> None:
-    if case.status not in OPEN_FOR_RECORDS:
-        raise BadRequest(
-            "This request is not accepting records at this stage. If you need to send more, "
-            "please contact us.",
-            409,
-        )
 
 
 def _record(case: Case, uid: UUID) -> Record:
@@ -164,33 +158,31 @@ def _form_error(form: forms.Form) -> str:
 
 @login_required
 @require_POST
+@refusals_shown(action="upload", object_type="record")
 @_json_errors
-def upload_create(request: HttpRequest, reference: str) -> HttpResponse:
+def upload_create(request: AuthedRequest, reference: str) -> HttpResponse:
     """Register a large file and start its multipart upload: {uid, uploadId, key, partSize}.
 
     ``key`` is the record's random storage key (no names in it); the uploader library
     carries it along with the upload id.
     """
     case = _case(request, reference, action="upload")
-    _accepting(case)
     form = CreateForm(_payload(request))
     if not form.is_valid():
         raise BadRequest(_form_error(form))
     size = form.cleaned_data["size"]
-    with transaction.atomic():
-        record = record_start_direct_upload(
-            case=case,
-            by=request.user,  # type: ignore[arg-type]
-            name=form.cleaned_data["name"],
-            size=size,
-            kind=form.cleaned_data["kind"],
-            description=form.cleaned_data["description"],
-        )
-        upload_id = uploads.multipart_create(record=record)
+    record = uploads.upload_start(
+        case=case,
+        by=request.user,
+        name=form.cleaned_data["name"],
+        size=size,
+        kind=form.cleaned_data["kind"],
+        description=form.cleaned_data["description"],
+    )
     return JsonResponse(
         {
             "uid": str(record.uid),
-            "uploadId": upload_id,
+            "uploadId": record.multipart_upload_id,
             "key": record.file.name,
             "partSize": uploads.part_size(size),
             "partCount": uploads.part_count(size),
@@ -202,29 +194,29 @@ def upload_create(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@refusals_shown(action="upload", object_type="record", object_id="uid")
 @_json_errors
 def upload_sign_part(
-    request: HttpRequest, reference: str, uid: UUID, part_number: int
+    request: AuthedRequest, reference: str, uid: UUID, part_number: int
 ) -> HttpResponse:
     """A presigned URL for one part: {url, method}."""
     case = _case(request, reference, object_id=str(uid), action="upload")
-    _accepting(case)
     record = _record(case, uid)
-    url = uploads.multipart_sign_part(
-        record=record, part_number=part_number, upload_id=_upload_id(request)
+    url = uploads.upload_sign_part(
+        record=record, by=request.user, part_number=part_number, upload_id=_upload_id(request)
     )
     return JsonResponse({"url": url, "method": "PUT"})
 
 
 @login_required
 @require_GET
+@refusals_shown(action="upload", object_type="record", object_id="uid")
 @_json_errors
-def upload_list_parts(request: HttpRequest, reference: str, uid: UUID) -> HttpResponse:
+def upload_list_parts(request: AuthedRequest, reference: str, uid: UUID) -> HttpResponse:
     """The parts already stored: [{PartNumber, Size, ETag}], to resume an upload."""
     case = _case(request, reference, object_id=str(uid), action="upload")
-    _accepting(case)
     record = _record(case, uid)
-    parts = uploads.multipart_list_parts(record=record, upload_id=_upload_id(request))
+    parts = uploads.upload_list_parts(record=record, by=request.user, upload_id=_upload_id(request))
     return JsonResponse(parts, safe=False)
 
 
@@ -251,39 +243,44 @@ def _claimed_parts(data: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 @login_required
 @require_POST
+@refusals_shown(action="upload", object_type="record", object_id="uid")
 @_json_errors
-def upload_complete(request: HttpRequest, reference: str, uid: UUID) -> HttpResponse:
+def upload_complete(request: AuthedRequest, reference: str, uid: UUID) -> HttpResponse:
     """Assemble the parts and check the stored file; answers the record's state."""
     case = _case(request, reference, object_id=str(uid), action="upload")
-    _accepting(case)
     record = _record(case, uid)
     data = _payload(request)
     if request.content_type != "application/json":
         data = {"uploadId": data.get("uploadId")}  # a form post carries no part list
-    record = uploads.multipart_complete(
-        record=record, parts=_claimed_parts(data), upload_id=_upload_id(request, data)
+    record = uploads.upload_complete(
+        record=record,
+        by=request.user,
+        parts=_claimed_parts(data),
+        upload_id=_upload_id(request, data),
     )
     return JsonResponse({**_state(record), "urls": _record_urls(case, record)})
 
 
 @login_required
 @require_http_methods(["POST", "DELETE"])
+@refusals_shown(action="upload_cancel", object_type="record", object_id="uid")
 @_json_errors
-def upload_abort(request: HttpRequest, reference: str, uid: UUID) -> HttpResponse:
+def upload_abort(request: AuthedRequest, reference: str, uid: UUID) -> HttpResponse:
     """Cancel an upload in progress (allowed whatever the request's stage)."""
     case = _case(request, reference, object_id=str(uid), action="upload_cancel")
     record = _record(case, uid)
     data = _payload(request) if request.method == "POST" else {}
-    uploads.multipart_abort(record=record, upload_id=_upload_id(request, data))
+    uploads.upload_cancel(record=record, by=request.user, upload_id=_upload_id(request, data))
     return JsonResponse({"uid": str(uid), "state": "cancelled"})
 
 
 @login_required
 @require_GET
+@refusals_shown(action="view", object_type="record", object_id="uid")
 @_json_errors
-def upload_status(request: HttpRequest, reference: str, uid: UUID) -> HttpResponse:
+def upload_status(request: AuthedRequest, reference: str, uid: UUID) -> HttpResponse:
     """Where the checks of an uploaded file are: the page polls this after completing.
-    Allowed at any stage, to those who upload (specialists see records on the case page,
-    once they are scanned clean)."""
+    Allowed at any stage, to those who may upload (specialists see records on the case
+    page, once they are scanned clean)."""
     case = _case(request, reference, object_id=str(uid), action="view")
     return JsonResponse(_state(_record(case, uid)))

@@ -10,6 +10,12 @@ Part sizes are fixed by the declared file size (``part_size``): every part but t
 exactly that long and each presigned URL is signed for its part's Content-Length, so S3
 refuses a part of any other length and the parts cannot add up to more than was declared.
 The page script uses the same size (it is rendered into the uploader's data attributes).
+
+The views call the ``upload_*`` steps, which ask the table of actions on the case's locked
+row (``Case.objects.lock``): who may add records is its "upload_records" (``NotYours`` for
+anyone else), and starting, signing, listing and completing need a state that takes records
+(``LifecycleRefused`` otherwise); cancelling is allowed in any state. The ``multipart_*``
+storage steps beneath them are also what the clean-up task of abandoned uploads calls.
 """
 
 import logging
@@ -18,8 +24,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 from django.db import transaction
 
+from accounts.models import User
+from cases.access import require_may_act
+from cases.actions import require_allowed
+from cases.models import Case
+from core.refusals import Refused
+
 from .models import Record
-from .records import _storage_client_and_bucket, record_direct_upload_completed
+from .records import (
+    _storage_client_and_bucket,
+    record_direct_upload_completed,
+    record_start_direct_upload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +49,13 @@ SIGN_SECONDS = 900
 _GONE = frozenset({"NoSuchUpload", "404", "NotFound"})
 
 
-class UploadRefused(Exception):
-    """The request cannot be honoured; ``message`` is shown to the person uploading."""
+class UploadRefused(Refused):
+    """The upload cannot go on; ``message`` is shown to the person uploading and ``status``
+    is the HTTP status the uploader's JSON answer carries."""
 
     def __init__(self, message: str, *, status: int = 409) -> None:
-        self.message = message
+        super().__init__(message, code="upload")
         self.status = status
-        super().__init__(message)
 
 
 def part_size(total: int) -> int:
@@ -241,3 +257,60 @@ def multipart_abort(*, record: Record, upload_id: str | None = None) -> None:
                 if _error_code(error) not in _GONE:
                     raise
         record.delete()
+
+
+# --- the steps the views call: the table of actions first, on the locked case row ----------
+
+
+def _may_upload(case: Case | int, by: User, *, now: bool = True) -> Case:
+    """Lock the case; refuse anyone the table does not let add records (``NotYours``) and,
+    when ``now``, a case whose state takes no more (``LifecycleRefused``)."""
+    locked = Case.objects.lock(case)
+    require_may_act(by, locked, "upload_records")
+    if now:
+        require_allowed(locked, "upload_records")
+    return locked
+
+
+@transaction.atomic
+def upload_start(
+    *, case: Case, by: User, name: str, size: int, kind: str, description: str = ""
+) -> Record:
+    """Register a large file and start its multipart upload (``record.multipart_upload_id``)."""
+    locked = _may_upload(case, by)
+    record = record_start_direct_upload(
+        case=locked, by=by, name=name, size=size, kind=kind, description=description
+    )
+    multipart_create(record=record)
+    return record
+
+
+@transaction.atomic
+def upload_sign_part(
+    *, record: Record, by: User, part_number: int, upload_id: str | None = None
+) -> str:
+    _may_upload(record.case_id, by)
+    return multipart_sign_part(record=record, part_number=part_number, upload_id=upload_id)
+
+
+@transaction.atomic
+def upload_list_parts(
+    *, record: Record, by: User, upload_id: str | None = None
+) -> list[dict[str, Any]]:
+    _may_upload(record.case_id, by)
+    return multipart_list_parts(record=record, upload_id=upload_id)
+
+
+@transaction.atomic
+def upload_complete(
+    *, record: Record, by: User, parts: list[dict[str, Any]] | None, upload_id: str | None = None
+) -> Record:
+    _may_upload(record.case_id, by)
+    return multipart_complete(record=record, parts=parts, upload_id=upload_id)
+
+
+@transaction.atomic
+def upload_cancel(*, record: Record, by: User, upload_id: str | None = None) -> None:
+    """Whatever the request's stage, so nothing is left behind."""
+    _may_upload(record.case_id, by, now=False)
+    multipart_abort(record=record, upload_id=upload_id)

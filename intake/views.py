@@ -19,19 +19,16 @@ from accounts.models import Role
 from accounts.stash import stash_pop
 from accounts.typing import AuthedRequest
 from cases.access import (
-    NotYours,
     case_for_user,
     cases_visible_to,
-    is_coordinator,
     may_act,
-    not_yours_message,
     posted_object,
     require_may_act,
 )
 from cases.actions import require_allowed
 from cases.models import Case, CaseMember, Status
 from cases.page import case_page
-from cases.services import record_request_uploaded
+from cases.services import record_request_received, record_request_uploaded
 from cases.web import refusals_shown
 
 from . import services
@@ -48,7 +45,7 @@ from .forms import (
     RecordUploadForm,
 )
 from .models import Intake, Question, Record
-from .records import DuplicateRecord, record_create_from_upload
+from .records import DuplicateRecord, record_add
 from .step_handlers import step_handler
 from .steps import BY_SLUG, STEPS, next_step, previous_step, steps_for
 
@@ -307,19 +304,19 @@ def _render_question_error(request: AuthedRequest, case: Case, form: QuestionFor
 @require_POST
 @refusals_shown(action="upload", object_type="record", back="case_detail")
 def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
-    """A record by the form (the large-file uploader has its own views). The specialist
-    (who reads, never adds) gets the gate's audited 404; a case that takes no more records,
-    the table's refusal as a message on the case page."""
+    """A record by the form (the large-file uploader has its own views). Who may add one is
+    the table's "upload_records" (the family, the physician, a coordinator adding what came
+    by fax or on a CD): anyone else, such as the specialist who reads but never adds, gets the
+    gate's audited 404; a case that takes no more records, the table's refusal as a message
+    on the case page. Asked here before the form is read, and again by the service on the
+    locked row."""
     case = case_for_user(request, reference, action="upload", object_type="record")
-    # The family and the physician (the table's "upload_records"), and a coordinator adding
-    # what came by post or fax, as the large-file uploader lets them too.
-    if not (may_act(request.user, case, "upload_records") or is_coordinator(request.user)):
-        raise NotYours(not_yours_message("upload_records"))
+    require_may_act(request.user, case, "upload_records")
     require_allowed(case, "upload_records")
     form = RecordUploadForm(request.POST, request.FILES, case=case)
     if form.is_valid():
         try:
-            record_create_from_upload(
+            record_add(
                 case=case,
                 by=request.user,
                 uploaded=form.cleaned_data["file"],
@@ -332,8 +329,11 @@ def record_upload(request: AuthedRequest, reference: str) -> HttpResponse:
             form.add_error("file", str(duplicate))
         else:
             answered = form.cleaned_data.get("for_request")
-            if answered is not None:
+            if answered is not None and may_act(request.user, case, "record_uploaded"):
                 record_request_uploaded(request=answered, by=request.user)
+            elif answered is not None:
+                # A coordinator adding what was asked for ticks it off as received.
+                record_request_received(request=answered, by=request.user)
             messages.success(request, "File received. Thank you.")
             if case.status == Status.DRAFT:
                 return redirect("intake_step", case.reference, "records")

@@ -1,11 +1,9 @@
 """What the drafting, signing, delivery and follow-up services share: the refusal they
-raise, who reads a report, and the locks (the case row first, then the report: the order
-every path takes, so two of them never deadlock).
+raise and the locks (the case row first, then the report: the order every path takes, so
+two of them never deadlock). Who may do what is the table of actions' (``cases.access``).
 """
 
-from accounts.models import Role, User
-from cases.access import can_see_case
-from cases.models import Case, Status
+from cases.models import Status
 from core.refusals import Refused
 
 from .models import Report
@@ -18,16 +16,6 @@ class ReportRefused(Refused):
 
     def __init__(self, message: str, code: str = "report") -> None:
         super().__init__(message, code=code)
-
-
-def is_reader(user: User, case: Case) -> bool:
-    """The family (owner or invited guardian) or a physician on the case."""
-    return (
-        user.is_authenticated
-        and user.is_active
-        and user.role in (Role.FAMILY, Role.PHYSICIAN)
-        and can_see_case(user, case)
-    )
 
 
 def lock_report(report: Report) -> Report:

@@ -1,21 +1,26 @@
 """Follow-up questions, up to 3 per case within 30 days of the first delivery, from the
 family or the physician (the specialist answers them all in a signed addendum, see
 ``drafting``); and closing the case once nothing is left open on it.
+
+Who may do each and in which state is the table of actions' (``ask_follow_up``, ``close``),
+asked on the locked row: ``NotYours`` for anyone else, ``LifecycleRefused`` for a case in
+another state; the window and the number of questions are this module's own refusals.
 """
 
 from datetime import datetime, timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from cases.access import require_may_act
+from cases.actions import require_allowed
 from cases.lifecycle import case_transition, timeline_note
 from cases.models import Case
 from cases.notifications import case_email, coordinator_addresses
-from cases.services import require_coordinator
+from core.refusals import Refused
 
-from .common import ReportRefused, S, is_reader
+from .common import ReportRefused, S
 from .models import FollowUpQuestion, Report
 
 
@@ -46,16 +51,17 @@ def follow_up_open(case: Case, now: datetime | None = None) -> tuple[bool, str]:
 
 @transaction.atomic
 def follow_up_ask(*, case: Case, by: User, text: str) -> FollowUpQuestion:
-    if not is_reader(by, case):
-        raise PermissionDenied("Only the family or the physician can ask a follow-up question.")
+    locked = Case.objects.lock(case)
+    require_may_act(by, locked, "ask_follow_up")
     text = text.strip()
     if not text:
-        raise ValidationError({"text": "Write your question."})
+        raise Refused({"text": "Write your question."}, code="text")
     if len(text) > FollowUpQuestion.MAX_LENGTH:
-        raise ValidationError(
-            {"text": f"Keep the question under {FollowUpQuestion.MAX_LENGTH:,} characters."}
+        raise Refused(
+            {"text": f"Keep the question under {FollowUpQuestion.MAX_LENGTH:,} characters."},
+            code="text",
         )
-    locked = Case.objects.lock(case)
+    require_allowed(locked, "ask_follow_up")
     allowed, why = follow_up_open(locked)
     if not allowed:
         raise ReportRefused(why, code="follow_up_closed")
@@ -81,10 +87,9 @@ def follow_up_ask(*, case: Case, by: User, text: str) -> FollowUpQuestion:
 @transaction.atomic
 def case_close(*, case: Case, by: User) -> Case:
     """The coordinator closes a delivered case once nothing is left open on it."""
-    require_coordinator(by)
     locked = Case.objects.lock(case)
-    if locked.status != S.DELIVERED:
-        raise ReportRefused("Only a case whose report is delivered can be closed.", code="state")
+    require_may_act(by, locked, "close")
+    require_allowed(locked, "close")
     if Report.objects.filter(case=locked, delivered_at__isnull=True).exists():
         raise ReportRefused(
             "A new version or an addendum is still being written or delivered.", code="open"

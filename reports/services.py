@@ -8,7 +8,7 @@ modules themselves.
 Emails carry no medical detail (``templates/emails``); task arguments are ids.
 """
 
-from .common import ReportRefused, is_reader
+from .common import ReportRefused
 from .delivery import (
     current_report,
     physician_reminders_send,
@@ -46,7 +46,6 @@ __all__ = [
     "follow_up_ask",
     "follow_up_deadline",
     "follow_up_open",
-    "is_reader",
     "open_draft",
     "physician_reminders_send",
     "readable_reports",

@@ -76,7 +76,8 @@ def _upload(case: Case) -> dict[str, Any]:
 
 
 def _uploaders(status: int) -> dict[str, int]:
-    return {"family": status, "physician": status, "coordinator": status, "specialist": 403}
+    # The specialist sees the case but does not add records: the gate's audited 404.
+    return {"family": status, "physician": status, "coordinator": status, "specialist": 404}
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from typing import Any, cast
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.template import Context, Template
 from django.utils import timezone
@@ -24,6 +25,7 @@ from cases.models import Case, RecordRequest, Status
 from core.refusals import Refused
 from intake import services as intake_services
 from intake.models import Intake, Question
+from intake.records import record_add
 from reports import services as report_services
 from reports.models import Report
 from tests.factories import CaseFactory, specialty
@@ -41,7 +43,6 @@ NOT_WALKED = {
     "pay": "billing.services.payment_on_session_start: a card typed on the pay page",
     "refund": "billing decides on what was paid, not on the case's state",
     "send_to_pacs": "any state; pacs.services decides on the study",
-    "upload_records": "intake.views.record_upload asks require_allowed; a file, not a service",
 }
 
 
@@ -133,12 +134,21 @@ def _reopen(case: Case, people: People) -> object:
     return report_services.report_reopen(report=report, by=people.coordinator, note="Typo.")
 
 
+def _upload(case: Case, people: People) -> object:
+    # A small PDF through the case page's form (the large-file uploader's steps ask the
+    # same table: tests/intake/test_upload_refusals.py).
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    uploaded = SimpleUploadedFile("labs.pdf", pdf + case.reference.encode())
+    return record_add(case=case, by=people.family, uploaded=uploaded, kind="lab_results")
+
+
 Run = Callable[[Case, People], object]
 
 RUNS: dict[str, Run] = {
     "edit_questions": lambda c, p: intake_services.question_add(
         case=c, by=p.family, text="What does this mean for school?"
     ),
+    "upload_records": _upload,
     "manage_guardians": lambda c, p: intake_services.guardian_invite(
         case=c, by=p.family, email="second.guardian@example.com"
     ),
@@ -164,6 +174,12 @@ RUNS: dict[str, Run] = {
     "confirm": lambda c, p: services.family_confirm(case=c, by=p.family),
     "withdraw": lambda c, p: services.family_withdraw(case=c, by=p.family),
     "in_person": lambda c, p: services.in_person_request(case=c, by=p.family),
+    # Where the state allows it, refused next for what it is not (a card form never
+    # confirmed at Stripe, no card saved): no Stripe call is made either way.
+    "save_card": lambda c, p: billing_services.card_setup_complete(
+        case=c, setup_intent_id="", by=p.family
+    ),
+    "remove_card": lambda c, p: billing_services.card_remove(case=c, by=p.family),
     "accept": lambda c, p: services.specialist_accept(case=c, by=p.specialist),
     "specialist_decline": lambda c, p: services.specialist_decline(
         case=c, by=p.specialist, reason="Away."
@@ -215,9 +231,14 @@ def test_the_service_refuses_exactly_where_the_table_says_no(
         if state_refused:
             if now != status:
                 disagreements.append(f"{status}: refused, but moved to {now}")
-            # The kernel's and intake's refusals are the table's words; the report services
-            # still word their own.
-            if action.enforced_in in ("cases.services", "intake.services"):
+            # The kernel's, intake's and billing's refusals are the table's words; the report
+            # services still word their own.
+            if action.enforced_in in (
+                "cases.services",
+                "intake.services",
+                "intake.records",
+                "billing.services",
+            ):
                 assert refusal is not None and refusal.messages == [action.refusal(status)]
         elif refusal is None and now != status and now not in action.leads_to(status):
             disagreements.append(f"{status}: led to {now}, table says {action.leads_to(status)}")
@@ -302,6 +323,7 @@ def test_each_person_is_offered_what_they_may_do_now(
         "record_uploaded",
         "confirm",
         "withdraw",
+        "remove_card",
         "in_person",
     ]
     assert [a.name for a in available_actions(physician, case)] == ["record_uploaded"]

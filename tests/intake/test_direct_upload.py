@@ -478,6 +478,9 @@ def test_anonymous_is_sent_to_sign_in(browser: Browser) -> None:
 def test_the_physician_and_coordinators_may_upload_specialists_may_not(
     s3_storage: dict[str, Any], family: Any, physician: Any, coordinator: Any, specialist: Any
 ) -> None:
+    # The table's "upload_records": the family, the physician, and a coordinator adding what
+    # came by fax or on a CD. The specialist reads, never adds: the gate's audited 404 on
+    # every endpoint, the same answer as for a case that does not exist.
     case = CaseFactory(
         family=family,
         physician_email=physician.email,
@@ -487,13 +490,20 @@ def test_the_physician_and_coordinators_may_upload_specialists_may_not(
     for person in (physician, coordinator):
         upload = Browser(login(Client(), person), case.reference).create(size=MiB)
         assert Record.objects.get(uid=upload.uid).uploaded_by == person
-    reader = Browser(login(Client(), specialist), case.reference)
-    refused = reader.create_response(size=MiB)
-    assert refused.status_code == 403
-    assert "error" in refused.json()
-    assert reader.client.get(upload.urls["status"]).status_code == 403
-    assert reader.list_parts(upload).status_code == 403
+    reader = login(Client(), specialist)
+    for method, url, data in _all_endpoints(upload, case.reference):
+        response = getattr(reader, method)(url, data)
+        assert response.status_code == 404, (method, url)
+        assert response["Content-Type"].startswith("text/html")  # the gate's page, not JSON
+        event = AccessEvent.objects.latest("pk")
+        assert (event.user, event.object_type, event.outcome) == (
+            specialist,
+            "record",
+            AccessEvent.Outcome.DENIED,
+        )
     assert Record.objects.count() == 2
+    assert Record.objects.get(uid=upload.uid).state == Record.State.UPLOADING
+    assert upload.upload_id in multipart_uploads(s3_storage)
 
 
 def test_a_case_that_no_longer_takes_records_answers_409(
@@ -505,7 +515,8 @@ def test_a_case_that_no_longer_takes_records_answers_409(
 
     refused = browser.create_response(size=MiB)
     assert refused.status_code == 409
-    assert "not accepting records" in refused.json()["error"]
+    # The table's refusal, which the uploader shows next to the file.
+    assert refused.json() == {"error": "Records can no longer be added to this request."}
     for response in (
         browser.client.get(f"{upload.urls['parts']}1/", {"uploadId": upload.upload_id}),
         browser.list_parts(upload),
