@@ -156,14 +156,19 @@ def pay(request: AuthedRequest, reference: str) -> HttpResponse:
     gets the gate's audited 404; a refusal of the case's state, a message on the case page."""
     case = case_for_user(request, reference, action="pay", object_type="payment")
     require_may_act(request.user, case, "pay")
-    require_allowed(case, "pay")
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    # Coming back from 3-D Secure is not refused for the case's state: Stripe's webhook
+    # usually applies the payment first and moves the case on, and the family who has just
+    # paid is thanked (payment_on_session_complete reads the PaymentIntent itself).
+    completing = action == "complete"
+    if not completing:
+        require_allowed(case, "pay")
     billing = CaseBilling.objects.filter(case=case).first()
-    if billing is None or billing.state in services.PAID_STATES:
+    if billing is None or (billing.state in services.PAID_STATES and not completing):
         messages.info(request, "There is nothing to pay on this request.")
         return redirect("case_detail", case.reference)
     if request.method == "GET":
         return render(request, "billing/pay.html", _pay_context(case, billing, request))
-    action = request.POST.get("action", "")
     new_card = request.POST.get("setup_intent", "") if action == "new_card" else ""
     try:
         if action == "new_card" and not new_card:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import CaseBilling, PaymentAttempt
+from billing.webhooks import webhook_handle
 from cases.access import NotYours
 from cases.actions import LifecycleRefused
 from cases.models import AccessEvent, Case, Status
@@ -122,6 +123,33 @@ def test_3d_secure_on_the_page(stripe_on: str, family: Any, passes: bool, paid: 
         )
         assert billing.state == S.PAYMENT_NEEDED
         assert Case.objects.get(pk=case.pk).status == Status.PAYMENT_NEEDED
+
+
+def test_3d_secure_completed_after_the_webhook_paid_is_thanked(stripe_on: str, family: Any) -> None:
+    # The usual race: Stripe's webhook applies the PaymentIntent (the case moves to the
+    # specialist) before the browser comes back from the bank and posts "complete".
+    case = waiting(stripe_on, family, number=NEEDS_3DS)
+    client = login(Client(), family)
+    page = client.post(pay_url(case), {"action": "saved_card"}).content.decode()
+    intent = attr(page, 'name="payment_intent" value')
+    browser_authenticates(stripe_on, attr(page, "data-client-secret"), success=True)
+    assert webhook_handle(
+        {
+            "id": "evt_paid_first",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": intent}},
+        }
+    )
+    assert Case.objects.get(pk=case.pk).status == Status.ASSIGNED
+    response = client.post(
+        pay_url(case), {"action": "complete", "payment_intent": intent}, follow=True
+    )
+    assert response.redirect_chain == [(reverse("case_detail", args=[case.reference]), 302)]
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(m.startswith("Thank you: your payment of") for m in shown), shown
+    assert CaseBilling.objects.get(case=case).state == S.PAID
+    assert PaymentAttempt.objects.filter(case=case, status=A.SUCCEEDED).count() == 1
+    assert not AccessEvent.objects.filter(case=case, outcome=AccessEvent.Outcome.DENIED).exists()
 
 
 def test_a_forged_payment_intent_id_is_refused(stripe_on: str, family: Any) -> None:
