@@ -3,12 +3,15 @@
 Run in a child process by tests/config/test_make_run.py after `migrate` and `seed_demo`
 with the local settings, because the test suite itself runs on PostgreSQL: a query only
 PostgreSQL accepts (a limited part of a UNION, say) passes every other test and fails every
-page of `make run`. Prints one JSON list of the requests that did not answer as expected.
+page of `make run`. Prints, as JSON, the requests that did not answer as expected and how
+many pages each kind of person was shown.
 """
 
 import json
 import traceback
+from collections import Counter
 
+from allauth.account.models import EmailAddress
 from django.test import Client
 from django.urls import reverse
 
@@ -17,47 +20,57 @@ from cases.models import Case, Status
 from tests.conftest import login
 
 
-def _get(client: Client, path: str, expected: tuple[int, ...], found: list[dict]) -> None:
-    try:
-        status = client.get(path, HTTP_HOST="127.0.0.1").status_code
-    except Exception:  # every failure is reported, with its traceback
-        found.append({"path": path, "error": traceback.format_exc()[-1500:]})
-        return
-    if status not in expected:
-        found.append({"path": path, "status": status})
+class Tour:
+    def __init__(self) -> None:
+        self.failed: list[dict] = []
+        self.visited: Counter[str] = Counter()
+
+    def get(self, who: str, client: Client, path: str, expected: tuple[int, ...] = (200,)) -> None:
+        self.visited[who] += 1
+        try:
+            status = client.get(path, HTTP_HOST="127.0.0.1").status_code
+        except Exception:  # every failure is reported, with its traceback
+            self.failed.append({"path": path, "error": traceback.format_exc()[-1500:]})
+            return
+        if status not in expected:
+            self.failed.append({"path": path, "status": status})
 
 
-def tour() -> list[dict]:
-    found: list[dict] = []
+def tour() -> Tour:
+    seen = Tour()
     coordinator = User.objects.filter(role=Role.COORDINATOR, is_active=True).first()
     assert coordinator is not None, "seed_demo made no coordinator"
     console = login(Client(), coordinator)
-    _get(console, reverse("admin:index"), (200,), found)
-    _get(console, reverse("admin:cases_case_changelist"), (200,), found)
+    seen.get("coordinator", console, reverse("admin:index"))
+    seen.get("coordinator", console, reverse("admin:cases_case_changelist"))
     cases = list(Case.objects.select_related("family", "assigned_specialist").order_by("pk"))
     assert cases, "seed_demo made no cases"
     physicians = {user.email.lower(): user for user in User.objects.filter(role=Role.PHYSICIAN)}
     for case in cases:
-        _get(console, reverse("admin:cases_case_change", args=[case.pk]), (200,), found)
+        seen.get("coordinator", console, reverse("admin:cases_case_change", args=[case.pk]))
         if case.family is not None and case.status != Status.DRAFT:
             family = login(Client(), case.family)
-            _get(family, reverse("case_detail", args=[case.reference]), (200,), found)
-            _get(family, reverse("case_messages", args=[case.reference]), (200,), found)
+            seen.get("family", family, reverse("case_detail", args=[case.reference]))
+            seen.get("family", family, reverse("case_messages", args=[case.reference]))
         physician = physicians.get((case.physician_email or "").lower())
         if physician is not None and case.status != Status.DRAFT:
-            # A physician who has not verified this address sees no case: 404, not an error.
-            _get(
+            # Named on the case by a verified address: they see it (unverified: the gate's 404).
+            verified = EmailAddress.objects.filter(
+                user=physician, email__iexact=case.physician_email, verified=True
+            ).exists()
+            seen.get(
+                "physician",
                 login(Client(), physician),
                 reverse("case_detail", args=[case.reference]),
-                (200, 404),
-                found,
+                (200,) if verified else (404,),
             )
         if case.assigned_specialist is not None:
             specialist = login(Client(), case.assigned_specialist)
-            _get(specialist, reverse("workspace"), (200,), found)
-            _get(specialist, reverse("workspace_case", args=[case.reference]), (200,), found)
-    return found
+            seen.get("specialist", specialist, reverse("workspace"))
+            seen.get("specialist", specialist, reverse("workspace_case", args=[case.reference]))
+    return seen
 
 
 def main() -> None:
-    print(json.dumps(tour()))
+    seen = tour()
+    print(json.dumps({"failed": seen.failed, "visited": dict(seen.visited)}))

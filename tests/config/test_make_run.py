@@ -280,7 +280,12 @@ def test_make_run_migrates_and_seeds_on_the_embedded_sqlite_default(tmp_path: Pa
         timeout=600,
     )
     assert toured.returncode == 0, toured.stderr[-3000:]
-    assert json.loads(toured.stdout.strip().splitlines()[-1]) == []
+    toured_out = json.loads(toured.stdout.strip().splitlines()[-1])
+    assert toured_out["failed"] == []
+    assert all(
+        toured_out["visited"].get(who, 0) >= 3
+        for who in ("coordinator", "family", "physician", "specialist")
+    ), toured_out["visited"]
 
 
 @pytest.mark.no_db
