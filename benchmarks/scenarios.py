@@ -172,6 +172,9 @@ def _filled_request(family: "User", number: int, status: str) -> "Case":
         specialty=specialty,
         physician_email="dr.rivera@example.org",
         submitted_at=None if status == Status.DRAFT else timezone.now(),
+        # The queue's copy of the child's name (Intake.save keeps it; update() above skips it).
+        child_first_name=child,
+        child_last_name="Benchmark",
     )
     case.refresh_from_db()
     if status == Status.DRAFT:

@@ -15,7 +15,9 @@ Speed at any size
 Columns from other apps
     The child, the state and the requested specialist come from the intake, the payment
     from billing: those apps register them (``hooks.queue_column``, ``queue_filter``,
-    ``queue_search``), with the joins and columns each needs, from their ``console.py``.
+    ``queue_search``), with the joins, columns and subqueries each needs, from their
+    ``console.py``. The child's name is the case's own copy (``Case.child_first_name``,
+    kept by ``intake.Intake.save``): the queue shows and searches it without the intakes.
 """
 
 from datetime import datetime, tzinfo
@@ -135,6 +137,15 @@ def queue_related() -> list[str]:
 
 def queue_only() -> list[str]:
     return [*QUEUE_ONLY, *(f for c in hooks.columns() for f in c.only)]
+
+
+def queue_column_annotations() -> dict[str, Any]:
+    """The registered columns' subqueries (the intake's child, state and requested
+    specialist), run for the page's rows only."""
+    found: dict[str, Any] = {}
+    for column in hooks.columns():
+        found.update(column.annotations())
+    return found
 
 
 def clock_annotate(cases: list[Case], clock: ConsoleClock) -> None:
@@ -310,8 +321,9 @@ def queue_search(queryset: QuerySet[Case], term: str) -> QuerySet[Case]:
     - the family's email, exactly: ``accounts_user`` has a unique index on ``lower(email)``;
     - the physician's email, exactly: stored lower case (``Case.save``),
       ``case_physician_email_idx``;
-    - what the other apps register (``hooks.queue_search``): the child's legal first or
-      last name, by prefix, on the intake's pattern indexes (``intake.console``).
+    - the child's legal first or last name, by prefix, on the case's copy of it and its
+      ``UPPER(name)`` pattern indexes (``case_child_first_prefix_idx``, cases 0014);
+    - what the other apps register (``hooks.queue_search``).
 
     The matching case ids are read first (small queries per word) and the queue then
     filters on that list, read by primary key: a subquery there lets the planner pick a
@@ -340,7 +352,12 @@ def _cases_matching(word: str) -> Q:
             Case.objects.filter(family__in=_users_by_email(word)).values_list("pk", flat=True),
         )
     )
+    named = _cases_named(word)
     walked = Q()
+    if isinstance(named, Q):
+        walked |= named
+    else:
+        ids.extend(named)
     for search in hooks.searches():
         found = search(word)
         if isinstance(found, Q):
@@ -348,6 +365,22 @@ def _cases_matching(word: str) -> Q:
         else:
             ids.extend(found)
     return Q(pk__in=ids) | walked if walked else Q(pk__in=ids)
+
+
+# Above this many name matches, the ids are not listed (see ``queue_search``).
+NAME_IDS_LIMIT = 500
+
+
+def _cases_named(word: str) -> list[int] | Q:
+    """The cases whose child's legal first or last name starts with ``word``, as the
+    coordinator types it: ``UPPER(name) LIKE 'MAR%'`` on the case's prefix indexes. More
+    than ``NAME_IDS_LIMIT`` (four letters of a common first name) are not listed: the
+    condition is then tested on the case rows themselves, with no join."""
+    prefix = Q(child_first_name__istartswith=word) | Q(child_last_name__istartswith=word)
+    named = list(
+        Case.objects.filter(prefix).order_by().values_list("pk", flat=True)[: NAME_IDS_LIMIT + 1]
+    )
+    return named if len(named) <= NAME_IDS_LIMIT else prefix
 
 
 def _users_by_email(term: str) -> QuerySet[Any]:
@@ -414,7 +447,7 @@ class CaseQueue(ChangeList):
     request, and the cells prepared once (``queue_rows``) for one template."""
 
     def get_results(self, request: HttpRequest) -> None:
-        self.queryset = self.queryset.only(*queue_only())
+        self.queryset = self.queryset.only(*queue_only()).annotate(**queue_column_annotations())
         super().get_results(request)
         rows = list(self.result_list)
         clock_annotate(rows, console_clock(request))
