@@ -25,11 +25,12 @@ from typing import Any
 
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import BooleanField, DateTimeField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models import Case as CaseWhen
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -209,6 +210,8 @@ def last_activity_text(case: Case, tz: tzinfo | None = None) -> str:
 # them) and ended cases are a filter away ("Show" in the sidebar).
 ENDED_STATES = (S.CLOSED, S.DECLINED, S.WITHDRAWN)
 HIDDEN_BY_DEFAULT = (S.DRAFT, *ENDED_STATES)
+# A running clock: every status but the ones that stop it (drafts have no due date).
+RUNNING_STATES = tuple(s for s in S.values if s not in CLOCK_STOPPED)
 # Waiting on a coordinator's step: triage, records, or the family's confirmation.
 WAITING_STATES = (
     S.SUBMITTED,
@@ -230,6 +233,52 @@ def urgency_rank(clock: ConsoleClock) -> Any:
         default=Value(3),
         output_field=IntegerField(),
     )
+
+
+def urgent_q(clock: ConsoleClock) -> Q:
+    """The cases ``urgency_rank`` puts before the rest (rank 0, 1 or 2): a running clock
+    overdue or at risk, or waiting on a coordinator's step. The open work of a service,
+    not its history."""
+    # The running statuses named (rather than "not stopped"), so that the index on
+    # (status, due_at) finds them: stopped clocks of the past are most of the table.
+    running = Q(status__in=RUNNING_STATES)
+    return running & (clock.risk_q("overdue") | clock.risk_q("at_risk")) | Q(
+        status__in=WAITING_STATES
+    )
+
+
+# The queue's order after the urgency rank (CaseAdmin.ordering), as an index walks it.
+KEY_ORDER = (F("due_at").asc(nulls_last=True), F("submitted_at").asc(nulls_last=True), "pk")
+
+
+def page_candidates(queryset: QuerySet[Case], clock: ConsoleClock, rows: int) -> QuerySet[Case]:
+    """``queryset`` (filtered, in the queue's default order) narrowed to the cases its
+    first ``rows`` rows can come from, so that the database sorts those instead of every
+    case the filters keep.
+
+    The default order is the urgency rank, then (due, submitted, id). The rows ranked
+    before the rest (``urgent_q``) are the open work, a few hundred at most. Every other row
+    ranks last, in (due, submitted, id) order; among the first ``rows`` of the queue there
+    are at most ``rows`` minus the urgent ones, and they are among the first ``rows`` of
+    the whole selection in (due, submitted, id) order, which ``case_open_work_idx`` (or
+    ``case_queue_order_idx``) gives by walking ``rows`` entries. Without this, the default
+    view sorted every case that is neither a draft nor ended: at a million bench cases,
+    80,000 delivered reports (which stay in the open work until a coordinator closes them),
+    read by a scan of the whole case table on every queue page.
+    """
+    urgent = queryset.filter(urgent_q(clock)).order_by().values("pk")
+    first = queryset.order_by(*KEY_ORDER).values("pk")[:rows]
+    # One list of ids, read by primary key: "id IN (a) OR id IN (b)" has PostgreSQL test
+    # both for every case of the table.
+    try:
+        urgent_sql, urgent_params = urgent.query.sql_with_params()
+        first_sql, first_params = first.query.sql_with_params()
+    except EmptyResultSet:  # a search that matched no case: nothing to narrow
+        return queryset
+    ids = RawSQL(  # noqa: S611 (the two querysets' own SQL and parameters)
+        f"({urgent_sql}) UNION ALL ({first_sql})", (*urgent_params, *first_params)
+    )
+    return queryset.filter(pk__in=ids)
 
 
 def queue_rows(cases: list[Case], change_url: str, link_suffix: str) -> list[dict[str, Any]]:
@@ -411,8 +460,14 @@ class BoundedPaginator(Paginator):
         self.bounded = False
         self.estimated = False
 
+    @property
+    def counted(self) -> Any:
+        """What the count is of: the whole selection, when the queue hands the paginator the
+        page's candidates (``page_candidates``)."""
+        return getattr(self.object_list, "queue_counted", self.object_list)
+
     def _estimate(self) -> int | None:
-        rows: Any = self.object_list
+        rows: Any = self.counted
         query = getattr(rows, "query", None)
         if connection.vendor != "postgresql" or query is None or query.where:
             return None
@@ -431,7 +486,7 @@ class BoundedPaginator(Paginator):
             self.estimated = True
             return estimate
         # Only the ids, unordered: the annotations a filter does not use are left out.
-        rows: Any = self.object_list
+        rows: Any = self.counted
         found = rows.order_by().values("pk")[: self.limit + 1].count()
         if found > self.limit:
             self.bounded = True
@@ -447,8 +502,17 @@ class CaseQueue(ChangeList):
     request, and the cells prepared once (``queue_rows``) for one template."""
 
     def get_results(self, request: HttpRequest) -> None:
-        self.queryset = self.queryset.only(*queue_only()).annotate(**queue_column_annotations())
+        rows = self.queryset.only(*queue_only()).annotate(**queue_column_annotations())
+        self.queryset = rows
+        if ORDER_VAR not in self.params:
+            # The default (urgency) order: the page is sorted from its candidates only,
+            # and the paginator counts the whole selection.
+            wanted = self.list_max_show_all if self.show_all else self.page_num * self.list_per_page
+            narrowed = page_candidates(rows, console_clock(request), wanted)
+            narrowed.queue_counted = rows  # type: ignore[attr-defined]
+            self.queryset = narrowed
         super().get_results(request)
+        self.queryset = rows
         rows = list(self.result_list)
         clock_annotate(rows, console_clock(request))
         self.result_list = rows

@@ -138,6 +138,54 @@ def test_default_order_most_urgent_first_then_oldest_submitted(
     ]
 
 
+def test_every_page_of_the_default_order_is_sorted_from_its_candidates_alone(
+    staff: Client, family: Any, specialist: Any, monkeypatch: Any
+) -> None:
+    """The queue sorts only the open work ranked first and the first rows in (due,
+    submitted, id) order (``page_candidates``): every page, with "Show all" and with
+    filters, is what sorting the whole selection gives."""
+    now = timezone.now()
+    # 150 cases: delivered reports due long ago (last in the urgency order, first by due
+    # date), running clocks overdue, at risk and on track, cases waiting for triage.
+    kinds = [
+        (S.DELIVERED, now - timedelta(days=400)),
+        (S.IN_REVIEW, now - timedelta(days=2)),
+        (S.ASSIGNED, _due("at_risk")),
+        (S.ASSIGNED, now + timedelta(days=30)),
+        (S.IN_TRIAGE, now + timedelta(days=10)),
+        (S.REPORT_FINAL, None),
+    ]
+    Case.objects.bulk_create(
+        Case(
+            status=kinds[i % len(kinds)][0],
+            family=family,
+            created_by=family,
+            assigned_specialist=specialist if i % 3 else None,
+            submitted_at=now - timedelta(days=60, minutes=i),
+            due_at=(lambda due: due and due + timedelta(minutes=i % 7))(kinds[i % len(kinds)][1]),
+        )
+        for i in range(150)
+    )
+    url = reverse(CHANGELIST)
+    views = [
+        {},
+        {"p": "2"},
+        {"p": "3"},
+        {"all": ""},
+        {"specialist": str(specialist.pk)},
+        {"specialist": str(specialist.pk), "p": "2"},
+        {"show": "all"},
+    ]
+    narrowed = {str(v): [c.pk for c in _rows(staff.get(url, v))] for v in views}
+    monkeypatch.setattr(queue_module, "page_candidates", lambda rows, clock, wanted: rows)
+    whole = {str(v): [c.pk for c in _rows(staff.get(url, v))] for v in views}
+    assert narrowed == whole
+    assert len(whole["{}"]) == 50 and len(whole[str({"all": ""})]) == 150
+    # The first page starts with the overdue running clocks, not the old delivered reports.
+    first = Case.objects.get(pk=whole["{}"][0])
+    assert first.status == S.IN_REVIEW
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
