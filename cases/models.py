@@ -104,8 +104,12 @@ class Case(models.Model):
     in_person_requested_at = models.DateTimeField(null=True, blank=True)
     # The child's legal name as the intake holds it (``intake.Intake.save`` keeps it), copied
     # here so that the coordinator queue shows and searches it without joining the intakes.
-    child_first_name = models.CharField(max_length=100, blank=True, default="", editable=False)
-    child_last_name = models.CharField(max_length=100, blank=True, default="", editable=False)
+    child_first_name = models.CharField(
+        max_length=100, blank=True, default="", db_default="", editable=False
+    )
+    child_last_name = models.CharField(
+        max_length=100, blank=True, default="", db_default="", editable=False
+    )
     # The outbox (core) points at its subject generically; this is the case's side of it, so
     # ``case.emails`` and ``OutboundEmail.objects.filter(case=...)`` read as they did.
     emails = GenericRelation(
@@ -120,8 +124,14 @@ class Case(models.Model):
     class Meta:
         indexes = [
             # The coordinator queue's default order (most urgent due, then oldest submitted),
-            # unfiltered and filtered by status.
-            models.Index(fields=["due_at", "submitted_at", "id"], name="case_queue_order_idx"),
+            # unfiltered and filtered by status. The child's name rides along, so that a
+            # search by a common name prefix walks this index alone for the first rows of
+            # that order (``page_candidates``), not a case row per entry.
+            models.Index(
+                fields=["due_at", "submitted_at", "id"],
+                include=["child_first_name", "child_last_name"],
+                name="case_queue_order_names_idx",
+            ),
             models.Index(
                 fields=["status", "due_at", "submitted_at", "id"], name="case_status_queue_idx"
             ),

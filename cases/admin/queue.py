@@ -261,10 +261,11 @@ def page_candidates(queryset: QuerySet[Case], clock: ConsoleClock, rows: int) ->
     ranks last, in (due, submitted, id) order; among the first ``rows`` of the queue there
     are at most ``rows`` minus the urgent ones, and they are among the first ``rows`` of
     the whole selection in (due, submitted, id) order, which ``case_open_work_idx`` (or
-    ``case_queue_order_idx``) gives by walking ``rows`` entries. Without this, the default
-    view sorted every case that is neither a draft nor ended: at a million bench cases,
-    80,000 delivered reports (which stay in the open work until a coordinator closes them),
-    read by a scan of the whole case table on every queue page.
+    ``case_queue_order_names_idx``, the child's name included for a search) gives by
+    walking ``rows`` entries. Without this, the default view sorted every case that is
+    neither a draft nor ended: at a million bench cases, 80,000 delivered reports (which
+    stay in the open work until a coordinator closes them), read by a scan of the whole
+    case table on every queue page.
     """
     urgent = queryset.filter(urgent_q(clock)).order_by().values("pk")
     first = queryset.order_by(*KEY_ORDER).values("pk")[:rows]
