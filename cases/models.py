@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import connection, models, transaction
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 # No 0/O or 1/I: references are read aloud on the phone with the coordinator.
@@ -101,6 +102,14 @@ class Case(models.Model):
     # The last clock threshold the coordinators were emailed about ("", at_risk, overdue).
     clock_alerted = models.CharField(max_length=10, blank=True)
     in_person_requested_at = models.DateTimeField(null=True, blank=True)
+    # The child's legal name as the intake holds it (``intake.Intake.save`` keeps it), copied
+    # here so that the coordinator queue shows and searches it without joining the intakes.
+    child_first_name = models.CharField(
+        max_length=100, blank=True, default="", db_default="", editable=False
+    )
+    child_last_name = models.CharField(
+        max_length=100, blank=True, default="", db_default="", editable=False
+    )
     # The outbox (core) points at its subject generically; this is the case's side of it, so
     # ``case.emails`` and ``OutboundEmail.objects.filter(case=...)`` read as they did.
     emails = GenericRelation(
@@ -115,8 +124,14 @@ class Case(models.Model):
     class Meta:
         indexes = [
             # The coordinator queue's default order (most urgent due, then oldest submitted),
-            # unfiltered and filtered by status.
-            models.Index(fields=["due_at", "submitted_at", "id"], name="case_queue_order_idx"),
+            # unfiltered and filtered by status. The child's name rides along, so that a
+            # search by a common name prefix walks this index alone for the first rows of
+            # that order (``page_candidates``), not a case row per entry.
+            models.Index(
+                fields=["due_at", "submitted_at", "id"],
+                include=["child_first_name", "child_last_name"],
+                name="case_queue_order_names_idx",
+            ),
             models.Index(
                 fields=["status", "due_at", "submitted_at", "id"], name="case_status_queue_idx"
             ),
@@ -139,6 +154,12 @@ class Case(models.Model):
                 condition=~models.Q(status__in=["draft", "closed", "declined", "withdrawn"]),
                 name="case_open_work_idx",
             ),
+            # The queue's search by the child's first or last name, by prefix, upper-cased as
+            # Django's ``istartswith`` compares (``UPPER(name) LIKE 'MAR%'``); on PostgreSQL
+            # the migration (0014) builds them with the text_pattern_ops operator class,
+            # which LIKE needs under any collation other than C.
+            models.Index(Upper("child_first_name"), name="case_child_first_prefix_idx"),
+            models.Index(Upper("child_last_name"), name="case_child_last_prefix_idx"),
         ]
 
     def __str__(self) -> str:

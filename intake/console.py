@@ -1,16 +1,19 @@
 """The intake's parts of the coordinator console, registered from ``IntakeConfig.ready``:
-the case page's intake (with the family's questions) and records, the queue's child, state
-and requested-specialist columns, and the search by the child's name."""
+the case page's intake (with the family's questions) and records, and the queue's child,
+state and requested-specialist columns. (The queue searches the child's name on the case's
+own copy of it, ``Case.child_first_name``, which ``Intake.save`` keeps.)"""
 
 from datetime import date
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import OuterRef, Q
+from django.db.models import CharField, DateField, OuterRef
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.urls import reverse
 
+from accounts.models import User
 from cases.admin import hooks
 from cases.admin.rows import folded, unfold
 from cases.models import Case
@@ -72,58 +75,53 @@ def _records() -> dict[str, Any]:
 
 # --- the queue ---------------------------------------------------------------------------------
 
+# What a queue row shows from the intake, read for the page's rows only: correlated
+# subqueries on the intake's unique case index, which PostgreSQL runs after the sort and
+# LIMIT (fifty rows), where a join of the intakes made it join (and at a million cases hash)
+# every open case's intake before sorting. The child's name is the case's own copy
+# (``Case.child_first_name``, kept by ``Intake.save``). Written as SQL, as the queue's own
+# annotations are (``cases.admin.queue.queue_annotate``): table names from the models.
+_CASE = Case._meta.db_table
+_INTAKE = Intake._meta.db_table
+_FOR_ROW = f'FROM "{_INTAKE}" i WHERE i."case_id" = "{_CASE}"."id"'
+_BORN_SQL = f'SELECT i."child_date_of_birth" {_FOR_ROW}'
+_RESIDENCE_SQL = f'SELECT i."residence_id" {_FOR_ROW}'
+# The specialist the family asked for: the account's name (else its email), else what they
+# typed.
+_REQUESTED_SQL = (
+    'SELECT COALESCE(NULLIF(u."full_name", \'\'), u."email", '  # noqa: S608
+    "NULLIF(i.\"preferred_specialist_text\", '')) "
+    f'FROM "{_INTAKE}" i LEFT JOIN "{User._meta.db_table}" u '
+    f'ON u."id" = i."preferred_specialist_id" WHERE i."case_id" = "{_CASE}"."id"'
+)
 
-def _intake(case: Case) -> Any:
-    # A draft may have no intake yet; the reverse one-to-one then raises.
-    return getattr(case, "intake", None)
+
+def _child_annotations() -> dict[str, Any]:
+    return {"queue_child_born": RawSQL(_BORN_SQL, (), output_field=DateField())}  # noqa: S611
+
+
+def _residence_annotations() -> dict[str, Any]:
+    return {"queue_residence": RawSQL(_RESIDENCE_SQL, (), output_field=CharField())}  # noqa: S611
+
+
+def _requested_annotations() -> dict[str, Any]:
+    return {"queue_requested": RawSQL(_REQUESTED_SQL, (), output_field=CharField())}  # noqa: S611
 
 
 def child_text(case: Case, today: date) -> str:
-    intake = _intake(case)
-    name = intake.child_name if intake is not None else ""
+    name = f"{case.child_first_name} {case.child_last_name}".strip()
     if not name:
         return "—"
-    born = intake.child_date_of_birth
+    born = getattr(case, "queue_child_born", None)
     return name if born is None else f"{name} ({age_on(born, today)})"
 
 
 def residence_text(case: Case, today: date | None = None) -> str:
-    intake = _intake(case)
-    return (intake.residence_id or "—") if intake is not None else "—"
+    return getattr(case, "queue_residence", None) or "—"
 
 
 def requested_specialist_text(case: Case, today: date | None = None) -> str:
-    intake = _intake(case)
-    if intake is None:
-        return "—"
-    person = intake.preferred_specialist
-    if person is not None:
-        return str(person.full_name or person.email)
-    return intake.preferred_specialist_text or "—"
-
-
-# Above this many name matches, the ids are not listed (see cases.admin.queue.queue_search).
-NAME_IDS_LIMIT = 500
-
-
-def cases_named(word: str) -> list[int] | Q:
-    """The cases whose child's legal first or last name starts with ``word``, as the
-    coordinator types it: ``UPPER(name) LIKE 'MAR%'`` on the intake's pattern indexes
-    (migration 0003). More than ``NAME_IDS_LIMIT`` (four letters of a common first name)
-    are not listed: the queue tests the condition while it walks its order index."""
-    prefix = Q(child_legal_first_name__istartswith=word) | Q(
-        child_legal_last_name__istartswith=word
-    )
-    named = list(
-        Intake.objects.filter(prefix)
-        .order_by()
-        .values_list("case_id", flat=True)[: NAME_IDS_LIMIT + 1]
-    )
-    if len(named) <= NAME_IDS_LIMIT:
-        return named
-    return Q(intake__child_legal_first_name__istartswith=word) | Q(
-        intake__child_legal_last_name__istartswith=word
-    )
+    return getattr(case, "queue_requested", None) or "—"
 
 
 def register() -> None:
@@ -152,12 +150,8 @@ def register() -> None:
             label="Child",
             after="reference",
             cell=child_text,
-            select_related=("intake",),
-            only=(
-                "intake__child_legal_first_name",
-                "intake__child_legal_last_name",
-                "intake__child_date_of_birth",
-            ),
+            only=("child_first_name", "child_last_name"),
+            annotations=_child_annotations,
         )
     )
     hooks.queue_column(
@@ -166,8 +160,7 @@ def register() -> None:
             label="State",
             after="child",
             cell=residence_text,
-            select_related=("intake",),
-            only=("intake__residence",),
+            annotations=_residence_annotations,
         )
     )
     hooks.queue_column(
@@ -176,12 +169,6 @@ def register() -> None:
             label="Requested specialist",
             after="status",
             cell=requested_specialist_text,
-            select_related=("intake__preferred_specialist",),
-            only=(
-                "intake__preferred_specialist_text",
-                "intake__preferred_specialist__full_name",
-                "intake__preferred_specialist__email",
-            ),
+            annotations=_requested_annotations,
         )
     )
-    hooks.queue_search("child_name", cases_named)

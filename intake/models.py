@@ -57,6 +57,10 @@ class Relationship(models.TextChoices):
     PATIENT = "patient", "The patient (18 or older)"
 
 
+# The fields copied onto the case (see ``Intake.save``).
+CHILD_NAME_FIELDS = ("child_legal_first_name", "child_legal_last_name")
+
+
 class Intake(models.Model):
     """The request form's answers, one per case, filled step by step while in draft."""
 
@@ -127,6 +131,42 @@ class Intake(models.Model):
 
     def __str__(self) -> str:
         return f"Intake for {self.case}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves, and keeps the case's copy of the child's name (the coordinator queue shows
+        and searches it there, without joining the intakes) when the name has changed.
+
+        Every write of the name goes through here: the request form's child step
+        (``ChildForm``), the demo data, the console. Writes that bypass ``save`` (a queryset
+        ``update``, ``bulk_create``) set the case's copy themselves."""
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if fields is not None and not set(CHILD_NAME_FIELDS) & set(fields):
+            return
+        name = self._loaded_child_name()
+        if name is None or name == self._case_child_name:
+            return
+        first, last = name
+        Case.objects.filter(pk=self.case_id).update(child_first_name=first, child_last_name=last)
+        self._case_child_name = name
+        case = self._state.fields_cache.get("case")  # the case this intake was read with
+        if case is not None:
+            case.child_first_name, case.child_last_name = first, last
+
+    # The child's name as the case's copy holds it (``Case.child_first_name``, last name):
+    # blank for a new case, the loaded name for an intake read from the database.
+    _case_child_name: tuple[str, str] | None = ("", "")
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> "Intake":
+        intake = super().from_db(db, field_names, values, **kwargs)
+        intake._case_child_name = intake._loaded_child_name()
+        return intake
+
+    def _loaded_child_name(self) -> tuple[str, str] | None:
+        if self.get_deferred_fields() & set(CHILD_NAME_FIELDS):
+            return None
+        return (self.child_legal_first_name, self.child_legal_last_name)
 
     ADULT_FLAG_AGE = 21
 

@@ -8,7 +8,8 @@ payment, the report, the studies), so each app fills this registry from its ``ap
 - ``case_panel``: a panel of the case page (a template and the context it needs);
 - ``case_move``: a button of the case page (reopening and closing belong to reports);
 - ``queue_column``, ``queue_filter``, ``queue_search``: a column, a sidebar filter and a
-  kind of match of the queue's search box;
+  kind of match of the queue's search box (the child's name is the case's own column and
+  the queue's own match);
 - ``admin_extend``: inlines, a column, an action and joins added to another app's admin (the
   PACS switch on the turnaround policy's page, "Send to PACS" on the imaging studies).
 
@@ -69,7 +70,9 @@ class Move:
 @dataclass(frozen=True)
 class QueueColumn:
     """A column of the queue: ``cell(case, today)`` is its text, from the columns that
-    ``only`` loads through the joins in ``select_related``."""
+    ``only`` loads through the joins in ``select_related``, or from ``annotations`` (a
+    correlated subquery each, which PostgreSQL runs for the page's rows only, after the
+    sort: a join is made before it, for every row the filters keep)."""
 
     key: str
     label: str
@@ -78,6 +81,7 @@ class QueueColumn:
     cell: Callable[[Case, date], str]
     select_related: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
+    annotations: Callable[[], dict[str, Any]] = dict
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ Speed at any size
 Columns from other apps
     The child, the state and the requested specialist come from the intake, the payment
     from billing: those apps register them (``hooks.queue_column``, ``queue_filter``,
-    ``queue_search``), with the joins and columns each needs, from their ``console.py``.
+    ``queue_search``), with the joins, columns and subqueries each needs, from their
+    ``console.py``. The child's name is the case's own copy (``Case.child_first_name``,
+    kept by ``intake.Intake.save``): the queue shows and searches it without the intakes.
 """
 
 from datetime import datetime, tzinfo
@@ -23,11 +25,12 @@ from typing import Any
 
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import BooleanField, DateTimeField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models import Case as CaseWhen
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -137,6 +140,15 @@ def queue_only() -> list[str]:
     return [*QUEUE_ONLY, *(f for c in hooks.columns() for f in c.only)]
 
 
+def queue_column_annotations() -> dict[str, Any]:
+    """The registered columns' subqueries (the intake's child, state and requested
+    specialist), run for the page's rows only."""
+    found: dict[str, Any] = {}
+    for column in hooks.columns():
+        found.update(column.annotations())
+    return found
+
+
 def clock_annotate(cases: list[Case], clock: ConsoleClock) -> None:
     """Each row's business days left and clock state, from the request's one calendar."""
     for case in cases:
@@ -198,6 +210,8 @@ def last_activity_text(case: Case, tz: tzinfo | None = None) -> str:
 # them) and ended cases are a filter away ("Show" in the sidebar).
 ENDED_STATES = (S.CLOSED, S.DECLINED, S.WITHDRAWN)
 HIDDEN_BY_DEFAULT = (S.DRAFT, *ENDED_STATES)
+# A running clock: every status but the ones that stop it (drafts have no due date).
+RUNNING_STATES = tuple(s for s in S.values if s not in CLOCK_STOPPED)
 # Waiting on a coordinator's step: triage, records, or the family's confirmation.
 WAITING_STATES = (
     S.SUBMITTED,
@@ -219,6 +233,53 @@ def urgency_rank(clock: ConsoleClock) -> Any:
         default=Value(3),
         output_field=IntegerField(),
     )
+
+
+def urgent_q(clock: ConsoleClock) -> Q:
+    """The cases ``urgency_rank`` puts before the rest (rank 0, 1 or 2): a running clock
+    overdue or at risk, or waiting on a coordinator's step. The open work of a service,
+    not its history."""
+    # The running statuses named (rather than "not stopped"), so that the index on
+    # (status, due_at) finds them: stopped clocks of the past are most of the table.
+    running = Q(status__in=RUNNING_STATES)
+    return running & (clock.risk_q("overdue") | clock.risk_q("at_risk")) | Q(
+        status__in=WAITING_STATES
+    )
+
+
+# The queue's order after the urgency rank (CaseAdmin.ordering), as an index walks it.
+KEY_ORDER = (F("due_at").asc(nulls_last=True), F("submitted_at").asc(nulls_last=True), "pk")
+
+
+def page_candidates(queryset: QuerySet[Case], clock: ConsoleClock, rows: int) -> QuerySet[Case]:
+    """``queryset`` (filtered, in the queue's default order) narrowed to the cases its
+    first ``rows`` rows can come from, so that the database sorts those instead of every
+    case the filters keep.
+
+    The default order is the urgency rank, then (due, submitted, id). The rows ranked
+    before the rest (``urgent_q``) are the open work, a few hundred at most. Every other row
+    ranks last, in (due, submitted, id) order; among the first ``rows`` of the queue there
+    are at most ``rows`` minus the urgent ones, and they are among the first ``rows`` of
+    the whole selection in (due, submitted, id) order, which ``case_open_work_idx`` (or
+    ``case_queue_order_names_idx``, the child's name included for a search) gives by
+    walking ``rows`` entries. Without this, the default view sorted every case that is
+    neither a draft nor ended: at a million bench cases, 80,000 delivered reports (which
+    stay in the open work until a coordinator closes them), read by a scan of the whole
+    case table on every queue page.
+    """
+    urgent = queryset.filter(urgent_q(clock)).order_by().values("pk")
+    first = queryset.order_by(*KEY_ORDER).values("pk")[:rows]
+    # One list of ids, read by primary key: "id IN (a) OR id IN (b)" has PostgreSQL test
+    # both for every case of the table.
+    try:
+        urgent_sql, urgent_params = urgent.query.sql_with_params()
+        first_sql, first_params = first.query.sql_with_params()
+    except EmptyResultSet:  # a search that matched no case: nothing to narrow
+        return queryset
+    ids = RawSQL(  # noqa: S611 (the two querysets' own SQL and parameters)
+        f"({urgent_sql}) UNION ALL ({first_sql})", (*urgent_params, *first_params)
+    )
+    return queryset.filter(pk__in=ids)
 
 
 def queue_rows(cases: list[Case], change_url: str, link_suffix: str) -> list[dict[str, Any]]:
@@ -310,8 +371,9 @@ def queue_search(queryset: QuerySet[Case], term: str) -> QuerySet[Case]:
     - the family's email, exactly: ``accounts_user`` has a unique index on ``lower(email)``;
     - the physician's email, exactly: stored lower case (``Case.save``),
       ``case_physician_email_idx``;
-    - what the other apps register (``hooks.queue_search``): the child's legal first or
-      last name, by prefix, on the intake's pattern indexes (``intake.console``).
+    - the child's legal first or last name, by prefix, on the case's copy of it and its
+      ``UPPER(name)`` pattern indexes (``case_child_first_prefix_idx``, cases 0014);
+    - what the other apps register (``hooks.queue_search``).
 
     The matching case ids are read first (small queries per word) and the queue then
     filters on that list, read by primary key: a subquery there lets the planner pick a
@@ -340,7 +402,12 @@ def _cases_matching(word: str) -> Q:
             Case.objects.filter(family__in=_users_by_email(word)).values_list("pk", flat=True),
         )
     )
+    named = _cases_named(word)
     walked = Q()
+    if isinstance(named, Q):
+        walked |= named
+    else:
+        ids.extend(named)
     for search in hooks.searches():
         found = search(word)
         if isinstance(found, Q):
@@ -348,6 +415,22 @@ def _cases_matching(word: str) -> Q:
         else:
             ids.extend(found)
     return Q(pk__in=ids) | walked if walked else Q(pk__in=ids)
+
+
+# Above this many name matches, the ids are not listed (see ``queue_search``).
+NAME_IDS_LIMIT = 500
+
+
+def _cases_named(word: str) -> list[int] | Q:
+    """The cases whose child's legal first or last name starts with ``word``, as the
+    coordinator types it: ``UPPER(name) LIKE 'MAR%'`` on the case's prefix indexes. More
+    than ``NAME_IDS_LIMIT`` (four letters of a common first name) are not listed: the
+    condition is then tested on the case rows themselves, with no join."""
+    prefix = Q(child_first_name__istartswith=word) | Q(child_last_name__istartswith=word)
+    named = list(
+        Case.objects.filter(prefix).order_by().values_list("pk", flat=True)[: NAME_IDS_LIMIT + 1]
+    )
+    return named if len(named) <= NAME_IDS_LIMIT else prefix
 
 
 def _users_by_email(term: str) -> QuerySet[Any]:
@@ -378,8 +461,14 @@ class BoundedPaginator(Paginator):
         self.bounded = False
         self.estimated = False
 
+    @property
+    def counted(self) -> Any:
+        """What the count is of: the whole selection, when the queue hands the paginator the
+        page's candidates (``page_candidates``)."""
+        return getattr(self.object_list, "queue_counted", self.object_list)
+
     def _estimate(self) -> int | None:
-        rows: Any = self.object_list
+        rows: Any = self.counted
         query = getattr(rows, "query", None)
         if connection.vendor != "postgresql" or query is None or query.where:
             return None
@@ -398,7 +487,7 @@ class BoundedPaginator(Paginator):
             self.estimated = True
             return estimate
         # Only the ids, unordered: the annotations a filter does not use are left out.
-        rows: Any = self.object_list
+        rows: Any = self.counted
         found = rows.order_by().values("pk")[: self.limit + 1].count()
         if found > self.limit:
             self.bounded = True
@@ -414,8 +503,17 @@ class CaseQueue(ChangeList):
     request, and the cells prepared once (``queue_rows``) for one template."""
 
     def get_results(self, request: HttpRequest) -> None:
-        self.queryset = self.queryset.only(*queue_only())
+        rows = self.queryset.only(*queue_only()).annotate(**queue_column_annotations())
+        self.queryset = rows
+        if ORDER_VAR not in self.params:
+            # The default (urgency) order: the page is sorted from its candidates only,
+            # and the paginator counts the whole selection.
+            wanted = self.list_max_show_all if self.show_all else self.page_num * self.list_per_page
+            narrowed = page_candidates(rows, console_clock(request), wanted)
+            narrowed.queue_counted = rows  # type: ignore[attr-defined]
+            self.queryset = narrowed
         super().get_results(request)
+        self.queryset = rows
         rows = list(self.result_list)
         clock_annotate(rows, console_clock(request))
         self.result_list = rows

@@ -117,6 +117,7 @@ SELECT min(id), max(id), count(*) FROM inserted
 """
 
 INTAKES_SQL = """
+WITH made AS (
 INSERT INTO intake_intake (
     current_step, started_by_physician, not_urgent_attested_at, english_acknowledged,
     child_legal_first_name, child_legal_last_name, child_preferred_name, child_date_of_birth,
@@ -154,6 +155,12 @@ FROM (
     OFFSET 0
 ) AS c
 WHERE NOT EXISTS (SELECT 1 FROM intake_intake AS x WHERE x.case_id = c.id)
+RETURNING case_id, child_legal_first_name, child_legal_last_name
+)
+-- the case's copy of the child's name, which the queue shows and searches (Intake.save)
+UPDATE cases_case AS c
+SET child_first_name = made.child_legal_first_name, child_last_name = made.child_legal_last_name
+FROM made WHERE c.id = made.case_id
 """
 
 EVENTS_SQL = """

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, SpecialistProfile
 from billing.models import CaseBilling
+from cases.admin import queue as queue_module
 from cases.admin.queue import BoundedPaginator, queue_search
 from cases.clock import BusinessCalendar
 from cases.models import (
@@ -25,7 +26,6 @@ from cases.models import (
     TimelineEvent,
 )
 from core.models import OutboundEmail
-from intake import console as intake_console
 from intake.models import Intake, Record
 from tests.conftest import _person, login
 from tests.factories import CaseFactory, specialty
@@ -138,6 +138,54 @@ def test_default_order_most_urgent_first_then_oldest_submitted(
     ]
 
 
+def test_every_page_of_the_default_order_is_sorted_from_its_candidates_alone(
+    staff: Client, family: Any, specialist: Any, monkeypatch: Any
+) -> None:
+    """The queue sorts only the open work ranked first and the first rows in (due,
+    submitted, id) order (``page_candidates``): every page, with "Show all" and with
+    filters, is what sorting the whole selection gives."""
+    now = timezone.now()
+    # 150 cases: delivered reports due long ago (last in the urgency order, first by due
+    # date), running clocks overdue, at risk and on track, cases waiting for triage.
+    kinds = [
+        (S.DELIVERED, now - timedelta(days=400)),
+        (S.IN_REVIEW, now - timedelta(days=2)),
+        (S.ASSIGNED, _due("at_risk")),
+        (S.ASSIGNED, now + timedelta(days=30)),
+        (S.IN_TRIAGE, now + timedelta(days=10)),
+        (S.REPORT_FINAL, None),
+    ]
+    Case.objects.bulk_create(
+        Case(
+            status=kinds[i % len(kinds)][0],
+            family=family,
+            created_by=family,
+            assigned_specialist=specialist if i % 3 else None,
+            submitted_at=now - timedelta(days=60, minutes=i),
+            due_at=(lambda due: due and due + timedelta(minutes=i % 7))(kinds[i % len(kinds)][1]),
+        )
+        for i in range(150)
+    )
+    url = reverse(CHANGELIST)
+    views = [
+        {},
+        {"p": "2"},
+        {"p": "3"},
+        {"all": ""},
+        {"specialist": str(specialist.pk)},
+        {"specialist": str(specialist.pk), "p": "2"},
+        {"show": "all"},
+    ]
+    narrowed = {str(v): [c.pk for c in _rows(staff.get(url, v))] for v in views}
+    monkeypatch.setattr(queue_module, "page_candidates", lambda rows, clock, wanted: rows)
+    whole = {str(v): [c.pk for c in _rows(staff.get(url, v))] for v in views}
+    assert narrowed == whole
+    assert len(whole["{}"]) == 50 and len(whole[str({"all": ""})]) == 150
+    # The first page starts with the overdue running clocks, not the old delivered reports.
+    first = Case.objects.get(pk=whole["{}"][0])
+    assert first.status == S.IN_REVIEW
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
@@ -206,6 +254,8 @@ def _bulk_cases(count: int, family: Any, specialist: Any) -> None:
                 physician_email="physician@example.com",
                 submitted_at=now - timedelta(days=30, minutes=i),
                 due_at=now + timedelta(days=i % 40 - 10),
+                # bulk_create skips Intake.save, which keeps the case's copy of the name.
+                child_first_name=f"Kid{i}",
             )
             for i in range(count)
         ]
@@ -552,20 +602,26 @@ def test_search_query_count_does_not_grow_with_the_number_of_cases(
     for sql in large["Kid1"]:
         if "COUNT(" in sql.upper():
             assert "LIMIT" in sql.upper(), sql
-    # Each kind of match is looked up on its own table (the names by prefix on the intake
-    # alone), then the queue reads the matching ids: no OR across joined tables.
-    names = [sql for sql in large["Kid1"] if sql.startswith('SELECT "intake_intake"."case_id"')]
-    assert len(names) == 1 and "LIKE" in names[0] and "JOIN" not in names[0]
+    # Each kind of match is looked up on its own index (the names by prefix on the case's
+    # copy of them), then the queue reads the matching ids: no OR across joined tables.
+    names = [sql for sql in large["Kid1"] if "LIKE" in sql and "child_first_name" in sql]
+    assert len(names) == 1 and "JOIN" not in names[0], names
     if connection.vendor == "postgresql":
-        assert "UPPER(" in names[0]  # as the intake's prefix indexes are built
+        assert "UPPER(" in names[0]  # as the case's prefix indexes are built
+    # No query of the queue reads the intakes' names.
+    assert not any("child_legal" in sql for sql in large["Kid1"])
 
 
 def test_a_common_name_prefix_walks_the_queue_instead_of_listing_ids(
     staff: Client, family: Any, specialist: Any, monkeypatch: Any
 ) -> None:
     _bulk_cases(30, family, specialist)
-    monkeypatch.setattr(intake_console, "NAME_IDS_LIMIT", 5)
-    rows = _rows(staff.get(reverse(CHANGELIST), {"q": "kid1"}))
+    monkeypatch.setattr(queue_module, "NAME_IDS_LIMIT", 5)
+    with CaptureQueriesContext(connection) as captured:
+        rows = _rows(staff.get(reverse(CHANGELIST), {"q": "kid1"}))
+    # The page's query tests the name on the case row itself: no join of the intakes.
+    walked = [q["sql"] for q in captured if "LIKE" in q["sql"] and "ORDER BY" in q["sql"]]
+    assert walked and not any('JOIN "intake_intake"' in sql for sql in walked), walked
     # Kid1 and Kid10 to Kid19, most urgent first, as without the search.
     expected = list(
         Case.objects.filter(intake__child_legal_first_name__startswith="Kid1").order_by(
@@ -595,6 +651,14 @@ def test_search_name_indexes_use_the_pattern_operator_class(db: Any) -> None:
     for name, column in [
         ("intake_child_first_prefix_idx", "child_legal_first_name"),
         ("intake_child_last_prefix_idx", "child_legal_last_name"),
+    ]:
+        assert f"upper(({column})::text) text_pattern_ops" in found[name]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_case'")
+        found = dict(cursor.fetchall())
+    for name, column in [
+        ("case_child_first_prefix_idx", "child_first_name"),
+        ("case_child_last_prefix_idx", "child_last_name"),
     ]:
         assert f"upper(({column})::text) text_pattern_ops" in found[name]
 
