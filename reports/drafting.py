@@ -11,10 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from cases.access import require_may_act
+from cases.actions import allowed
 from cases.lifecycle import timeline_note
 from cases.models import Case
 from cases.notifications import case_email
-from cases.services import require_assigned_specialist, require_coordinator
+from cases.services import require_assigned_specialist
 from intake.models import Question, Record
 
 from .common import ReportRefused, S, lock_report
@@ -250,13 +252,13 @@ def _draft_save_locked(
 def report_reopen(*, report: Report, by: User, note: str) -> Report:
     """A coordinator reopens the delivered report for a correction: a draft of the next
     version, starting from this one's text; the specialist is told."""
-    require_coordinator(by)
+    case = Case.objects.lock(report.case)
+    require_may_act(by, case, "reopen_report")
     note = note.strip()
     if not note:
         raise ValidationError({"note": "Say what needs correcting, for the specialist."})
-    case = Case.objects.lock(report.case)
     locked = lock_report(report)
-    if case.status != S.DELIVERED:
+    if not allowed(case, "reopen_report"):
         raise ReportRefused("Only a delivered report can be reopened.", code="wrong_state")
     if locked.kind != Report.Kind.REPORT or locked.delivered_at is None:
         raise ReportRefused("Only a delivered report can be reopened.", code="wrong_state")
