@@ -276,9 +276,11 @@ def page_candidates(queryset: QuerySet[Case], clock: ConsoleClock, rows: int) ->
         first_sql, first_params = first.query.sql_with_params()
     except EmptyResultSet:  # a search that matched no case: nothing to narrow
         return queryset
-    ids = RawSQL(  # noqa: S611 (the two querysets' own SQL and parameters)
-        f"({urgent_sql}) UNION ALL ({first_sql})", (*urgent_params, *first_params)
-    )
+    if connection.vendor == "postgresql":
+        union = f"({urgent_sql}) UNION ALL ({first_sql})"
+    else:  # SQLite (make run) takes neither parentheses nor a LIMIT on a part of a UNION
+        union = f"SELECT * FROM ({urgent_sql}) UNION ALL SELECT * FROM ({first_sql})"  # noqa: S608
+    ids = RawSQL(union, (*urgent_params, *first_params))  # noqa: S611 (their own SQL)
     return queryset.filter(pk__in=ids)
 
 
