@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
 from localflavor.us.models import USStateField
 
 from accounts.models import phone_validator
@@ -119,15 +118,9 @@ class Intake(models.Model):
 
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        # The coordinator queue's search matches a child's legal first or last name by
-        # prefix, upper-cased as Django's ``istartswith`` compares (``UPPER(name) LIKE
-        # 'MAR%'``). On PostgreSQL the migration builds them with the text_pattern_ops
-        # operator class, which LIKE needs under any collation other than C.
-        indexes = [
-            models.Index(Upper("child_legal_first_name"), name="intake_child_first_prefix_idx"),
-            models.Index(Upper("child_legal_last_name"), name="intake_child_last_prefix_idx"),
-        ]
+    # No index on the child's name: the coordinator queue searches the case's copy of it
+    # (``cases.Case.child_first_name``, cases migration 0014), and nothing else looks the
+    # intakes up by name (migration 0005 dropped the prefix indexes of 0003).
 
     def __str__(self) -> str:
         return f"Intake for {self.case}"

@@ -228,11 +228,73 @@ def test_console_queue_reads_its_order_and_name_indexes(
         named = {
             node["Index Name"]
             for sql, plan in plans
-            if sql.startswith('SELECT "cases_case"."id"') and "LIKE" in sql
+            if "USING ~<~" in sql and "LIKE" in sql
             for node in _nodes(plan)
             if "Index Name" in node
         }
         assert named == {"case_child_first_prefix_idx", "case_child_last_prefix_idx"}, named
+
+
+NAME_INDEXES = ("case_child_first_prefix_idx", "case_child_last_prefix_idx")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "family12"},  # 88 cases: Family12 and Family120 to 129
+        {"q": "FAMILY12", "p": "3"},
+        {"q": "family12 parent"},  # a second word that matches nothing
+    ],
+)
+def test_a_common_name_prefix_reads_each_name_index_up_to_its_limit(
+    client: Client,
+    coordinator: User,
+    grown: dict[str, Any],
+    params: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More matches than the search lists (``NAME_IDS_LIMIT``) and than the paginator
+    counts: the id lookup and the bounded count read each name index as a plain index
+    scan in that index's order, which stops at its limit, where a bitmap reads every match
+    first (at a million cases "Dani" is 14,222 entries, 4 to 7 ms for each query that reads
+    it). The limits are made small here, as a million cases would make them small beside
+    a common prefix's matches."""
+    from cases.admin import queue as queue_module
+    from cases.admin.case_page import CaseAdmin
+
+    monkeypatch.setattr(queue_module, "NAME_IDS_LIMIT", 10)
+    monkeypatch.setattr(queue_module.BoundedPaginator, "pages_ahead", 1)
+    monkeypatch.setattr(CaseAdmin, "list_per_page", 5)
+    login(client, coordinator)
+    plans = _plans(client, reverse("admin:cases_case_changelist"), params)
+    seq = [
+        sql[:300]
+        for sql, plan in plans
+        for node in _nodes(plan)
+        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in BIG_TABLES
+    ]
+    assert seq == [], seq
+    lookups = [(sql, plan) for sql, plan in plans if "USING ~<~" in sql]
+    # The id lookup and the count; with "parent", which matches nothing, that word's id
+    # lookup and no count (no case can match both words).
+    assert len(lookups) == 2, [sql for sql, _ in lookups]
+    count_limit = (int(params.get("p", "1")) + 1) * 5 + 1
+    for sql, plan in lookups:
+        reads = [
+            (node["Node Type"], node["Index Name"], node["Actual Rows"] * node["Actual Loops"])
+            for node in _nodes(plan)
+            if node.get("Index Name") in NAME_INDEXES
+        ]
+        assert {name for _, name, _ in reads} == set(NAME_INDEXES), (reads, sql)
+        assert all(kind == "Index Scan" for kind, _, _ in reads), (reads, sql)
+        limit = count_limit if sql.startswith("SELECT COUNT(*)") else 11
+        assert all(rows <= limit for _, _, rows in reads), (reads, sql)
+        # The last names' index stops at the limit, below the 88 matches.
+        if "FAMILY12" in sql.upper() and "'parent%'" not in sql.lower():
+            assert max(rows for _, name, rows in reads if name == NAME_INDEXES[1]) == limit
+    # The page: the first five of the 88 (or none, with "parent").
+    response = client.get(reverse("admin:cases_case_changelist"), params)
+    assert len(response.context["cl"].result_list) == (0 if " " in params["q"] else 5)
 
 
 def test_console_case_page_and_audit_log_by_case_read_the_case_index(
