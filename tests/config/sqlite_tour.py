@@ -42,7 +42,12 @@ def tour() -> Tour:
     assert coordinator is not None, "seed_demo made no coordinator"
     console = login(Client(), coordinator)
     seen.get("coordinator", console, reverse("admin:index"))
-    seen.get("coordinator", console, reverse("admin:cases_case_changelist"))
+    queue = reverse("admin:cases_case_changelist")
+    seen.get("coordinator", console, queue)
+    named = Case.objects.exclude(child_first_name="").order_by("pk").first()
+    assert named is not None, "seed_demo named no child"
+    for term in (named.child_first_name[:3], named.child_last_name, named.reference):
+        seen.get("coordinator", console, f"{queue}?q={term}")  # the queue's searches
     cases = list(Case.objects.select_related("family", "assigned_specialist").order_by("pk"))
     assert cases, "seed_demo made no cases"
     physicians = {user.email.lower(): user for user in User.objects.filter(role=Role.PHYSICIAN)}
