@@ -7,11 +7,15 @@ class IntakeConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: models may be used only once the app registry is
         # ready. The case page shows this app's panels and the case lists its counts
-        # (cases.panels); messages take files through its records pipeline.
+        # (cases.panels); messages take files through its records pipeline, whose tasks
+        # intake.receivers queues.
         from cases.messaging import provide_attachments
         from cases.panels import register, register_list_count
 
-        from . import console
+        from . import (
+            console,
+            receivers,  # noqa: F401
+        )
         from .attachments import ATTACHMENTS
         from .panels import LIST_COUNTS, PANELS
 
