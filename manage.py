@@ -8,7 +8,8 @@ def main() -> None:
     # unless the environment names others. The image sets DJANGO_SETTINGS_MODULE to the
     # production settings, and config/wsgi.py and config/celery_app.py default to them.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    from django.core.management import execute_from_command_line
+    # After the settings are named: importing Django's management reads them.
+    from django.core.management import execute_from_command_line  # noqa: PLC0415
 
     execute_from_command_line(sys.argv)
 

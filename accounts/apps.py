@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import backends, signals  # noqa: F401 (backends: its cache invalidation receivers)
+        # Here, not at the top: the receivers read models, loaded once the registry is ready.
+        from . import backends, signals  # noqa: F401, PLC0415 (backends: receivers)

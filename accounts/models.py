@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -107,7 +108,6 @@ class Specialty(models.Model):
 
 def validate_npi(value: str) -> None:
     """An NPI is 10 digits whose last is a Luhn check over "80840" + the first nine (CMS)."""
-    from django.core.exceptions import ValidationError
 
     if not (len(value) == 10 and value.isdigit() and luhn.is_valid("80840" + value)):
         raise ValidationError("Enter a valid 10-digit National Provider Identifier.")

@@ -1,3 +1,4 @@
+import time
 from typing import Any
 
 from allauth.account.internal.flows.login import record_authentication
@@ -8,14 +9,13 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 from .middleware import SESSION_SEEN_KEY, SESSION_STARTED_KEY
+from .roles import coordinator_group_sync
 
 
 @receiver(user_logged_in)
 def start_session_clock(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     # login() has already rotated the session key; the 12-hour limit counts from here.
     if request is not None and hasattr(request, "session"):
-        import time
-
         now = time.time()
         request.session[SESSION_STARTED_KEY] = now
         request.session[SESSION_SEEN_KEY] = now
@@ -34,6 +34,4 @@ def count_activation_as_mfa(
 @receiver(post_migrate)
 def sync_coordinator_group(sender: Any, app_config: Any, **kwargs: Any) -> None:
     if app_config.label == "accounts":
-        from .roles import coordinator_group_sync
-
         coordinator_group_sync()

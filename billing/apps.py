@@ -9,14 +9,14 @@ class BillingConfig(AppConfig):
         # ready. Billing provides the case kernel's payment port (cases.payments), the case
         # page shows this app's panels (cases.panels), and the request form's card step is
         # this app's view (intake.step_handlers).
-        from cases.panels import register
-        from cases.payments import payments_provide
-        from intake.step_handlers import register_step
+        from cases.panels import register  # noqa: PLC0415
+        from cases.payments import payments_provide  # noqa: PLC0415
+        from intake.step_handlers import register_step  # noqa: PLC0415
 
-        from . import console
-        from .panels import PANELS
-        from .port import BillingPayments
-        from .views import card_step
+        from . import console  # noqa: PLC0415
+        from .panels import PANELS  # noqa: PLC0415
+        from .port import BillingPayments  # noqa: PLC0415
+        from .views import card_step  # noqa: PLC0415
 
         payments_provide(BillingPayments())
         register(*PANELS)

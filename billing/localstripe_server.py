@@ -28,8 +28,8 @@ HOST = "127.0.0.1"
 
 
 def serve(port: int) -> None:
-    import localstripe.resources
-    import localstripe.server
+    import localstripe.resources  # noqa: PLC0415 - dev-only dependency
+    import localstripe.server  # noqa: PLC0415 - dev-only dependency
 
     localstripe.resources.Store.dump_to_disk = lambda self: None
     web.run_app(localstripe.server.app, host=HOST, port=port, print=None)

@@ -3,6 +3,7 @@
 from django.db import connection
 from django.http import HttpRequest
 
+from .audit_hash import chain_for
 from .models import AccessEvent, Case
 
 
@@ -47,8 +48,6 @@ def access_record_many(
     it shows. The rows go in chain order: the trigger locks each row's chain head as it
     goes, and two pages locking the same heads in the same order cannot deadlock.
     """
-
-    from .audit_chain import chain_for
 
     user = request.user if request.user.is_authenticated else None
     events = [

@@ -7,60 +7,21 @@ cases rarely wait for each other, and the rows of one case stay in one chain.
 
 On PostgreSQL the trigger in migration 0008 assigns ``seq``, ``prev_hash`` and ``row_hash``
 while it holds the head's row lock, so the application still does one INSERT and reads
-nothing first. ``content_hash`` below is the same function in Python: ``audit_verify`` uses
-it to recompute every row, and on SQLite (local development only) the model calls it.
+nothing first. ``content_hash`` (in ``cases.audit_hash``) is the same function in Python:
+``audit_verify`` uses it to recompute every row, and on SQLite (local development only) the
+model calls it.
 """
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-CHAINS = 16
-GENESIS = ""
-# The ASCII unit separator never occurs in the fields (references, roles, ids, addresses),
-# so joining with it is unambiguous; the SQL in migration 0008 joins the same way.
-SEP = "\x1f"
-
-
-def chain_for(*, case_id: int | None, user_id: int | None) -> int:
-    return (case_id or user_id or 0) % CHAINS
-
-
-def _at_text(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-
-
-def content_hash(row: Any) -> str:
-    """Hash of one AccessEvent's content and its link (mirrors the SQL in migration 0008)."""
-    parts = [
-        str(row.chain),
-        str(row.seq),
-        row.prev_hash,
-        _at_text(row.at),
-        "" if row.user_id is None else str(row.user_id),
-        row.role,
-        "" if row.case_id is None else str(row.case_id),
-        row.object_type,
-        row.object_id,
-        row.action,
-        row.outcome,
-        row.ip or "",
-        row.request_id,
-    ]
-    return hashlib.sha256(SEP.join(parts).encode()).hexdigest()
-
-
-# The trigger's body: the same fields, in the same order, as ``content_hash``.
-SQL_CONTENT = """
-    concat_ws(chr(31),
-        NEW.chain::text, NEW.seq::text, NEW.prev_hash,
-        to_char(NEW.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
-        coalesce(NEW.user_id::text, ''), NEW.role, coalesce(NEW.case_id::text, ''),
-        NEW.object_type, NEW.object_id, NEW.action, NEW.outcome,
-        coalesce(host(NEW.ip), ''), NEW.request_id)
-"""
+# The links live in cases.audit_hash, which the models import; CHAINS and chain_for stay
+# importable from here too.
+from .audit_hash import CHAINS as CHAINS
+from .audit_hash import GENESIS, content_hash
+from .audit_hash import chain_for as chain_for
+from .models import AccessEvent, AuditChainHead
 
 
 @dataclass(frozen=True)
@@ -81,8 +42,6 @@ def verify(batch: int = 2000) -> Iterator[Break]:
     next row's ``prev_hash`` points at nothing); a removed last row leaves the head ahead of
     the rows. Rows written before the chain existed were given their links by migration 0008.
     """
-    from .models import AccessEvent, AuditChainHead
-
     heads = {head.chain: head for head in AuditChainHead.objects.all()}
     chains = set(heads) | set(AccessEvent.objects.values_list("chain", flat=True).distinct())
     for chain in sorted(chains):
@@ -92,8 +51,6 @@ def verify(batch: int = 2000) -> Iterator[Break]:
 
 
 def _verify_chain(chain: int, head: Any, batch: int) -> Break | None:
-    from .models import AccessEvent
-
     prev_hash, prev_seq = GENESIS, 0
     rows = AccessEvent.objects.filter(chain=chain).order_by("seq")
     last_seq = 0

@@ -70,7 +70,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -79,8 +79,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-if TYPE_CHECKING:
-    from .models import TurnaroundPolicy
+from .clock_cache import CACHE_SECONDS, CLOSURES_KEY, POLICY_KEY
+from .models import HospitalClosure
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 OPENS = time(9)
@@ -121,23 +121,6 @@ class TurnaroundTerms(Protocol):
 
     @property
     def at_risk_days(self) -> int: ...
-
-
-# The closures and the policy in the cache; the keys' versions change if their shape does.
-CLOSURES_KEY = "clock:closures:v1"
-POLICY_KEY = "clock:policy:v1"
-CACHE_SECONDS = 3600
-
-
-def turnaround_policy() -> "TurnaroundPolicy":
-    """The one ``TurnaroundPolicy`` row (made with its defaults if missing), cached."""
-    from .models import TurnaroundPolicy
-
-    policy = cache.get(POLICY_KEY)
-    if policy is None:
-        policy, _ = TurnaroundPolicy.objects.get_or_create(pk=1)
-        cache.set(POLICY_KEY, policy, CACHE_SECONDS)
-    return policy
 
 
 def _forget(key: str) -> None:
@@ -190,8 +173,6 @@ class BusinessCalendar:
     @classmethod
     def from_db(cls) -> "BusinessCalendar":
         """The calendar with every ``HospitalClosure`` date, cached (see the module's notes)."""
-        from .models import HospitalClosure
-
         closures = cache.get(CLOSURES_KEY)
         if closures is None:
             closures = list(HospitalClosure.objects.values_list("date", flat=True))

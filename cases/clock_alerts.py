@@ -11,10 +11,11 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .clock import BusinessCalendar, clock_state, format_pacific
-from .models import Case, Status, TurnaroundPolicy
+from .models import Case, Status, TimelineEvent, TurnaroundPolicy
 from .notifications import case_email, coordinator_addresses
 
 logger = logging.getLogger(__name__)
@@ -72,9 +73,6 @@ def acceptance_alerts_send() -> int:
     assignment's time is its latest move to "assigned" on the timeline (a reassignment
     starts a new deadline); the email's dedupe key names that move, so a second sweep, or
     two at once, never mails twice."""
-    from django.db.models import OuterRef, Subquery
-
-    from .models import TimelineEvent
 
     now = timezone.now()
     calendar = BusinessCalendar.from_db()

@@ -2,10 +2,14 @@ import secrets
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+
+from .audit_hash import chain_for, content_hash
+from .clock_cache import CACHE_SECONDS, POLICY_KEY
 
 # No 0/O or 1/I: references are read aloud on the phone with the coordinator.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -260,8 +264,6 @@ class AccessEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.user_id} {self.action} {self.object_type}"
 
     def save(self, *args, **kwargs) -> None:
-        from .audit_chain import chain_for
-
         if self.pk is not None:
             raise PermissionError("The audit log is append-only.")
         self.chain = chain_for(case_id=self.case_id, user_id=self.user_id)
@@ -272,8 +274,6 @@ class AccessEvent(models.Model):
 
     def _save_linked(self, *args, **kwargs) -> None:
         """What the PostgreSQL trigger does, for SQLite (which serialises writers anyway)."""
-        from .audit_chain import content_hash
-
         with transaction.atomic():
             head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=self.chain)
             self.seq, self.prev_hash = head.seq + 1, head.last_hash
@@ -370,10 +370,13 @@ class TurnaroundPolicy(models.Model):
 
     @classmethod
     def current(cls) -> "TurnaroundPolicy":
-        """The policy, from the cache when it has it (``cases.clock.turnaround_policy``)."""
-        from .clock import turnaround_policy
-
-        return turnaround_policy()
+        """The one policy row (made with its defaults if missing), from the cache when it has
+        it; ``cases.clock``'s receivers drop the cached row when the policy is edited."""
+        policy = cache.get(POLICY_KEY)
+        if policy is None:
+            policy, _ = TurnaroundPolicy.objects.get_or_create(pk=1)
+            cache.set(POLICY_KEY, policy, CACHE_SECONDS)
+        return policy
 
 
 class CaseHold(models.Model):

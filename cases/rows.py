@@ -61,7 +61,8 @@ def _field_value(field: Any) -> Any:
 
 
 def _json_array(rows: QuerySet[Any]) -> Any:
-    from django.contrib.postgres.expressions import ArraySubquery
+    # Here, not at the top: only on PostgreSQL, and django.contrib.postgres needs psycopg.
+    from django.contrib.postgres.expressions import ArraySubquery  # noqa: PLC0415
 
     fields = rows.model._meta.concrete_fields
     if any(isinstance(field, BinaryField) for field in fields):

@@ -19,10 +19,12 @@ lines written by hand for that reason.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
 import os
+import resource
 import subprocess
 import sys
 from collections.abc import Callable
@@ -124,9 +126,6 @@ def run_script(
 
 def child_main() -> int:  # pragma: no cover - runs in the child; covered through run_script
     """The child's side: apply the limits, run the target, report as the protocol says."""
-    import importlib
-    import resource
-
     try:
         job = json.loads(sys.stdin.buffer.read())
         cpu = int(job["cpu_seconds"])

@@ -9,7 +9,7 @@ class ImagingConfig(AppConfig):
         # The hook that queues indexing once a record's scan clears it.
         # The study links of the coordinator console's case page; imported here because
         # apps.py loads before the models that module reads.
-        from . import (
+        from . import (  # noqa: PLC0415
             console,
             signals,  # noqa: F401
         )

@@ -12,14 +12,12 @@ from django.http import HttpRequest
 from cases.admin import hooks
 from cases.models import Case
 
-from .studies import case_studies
+from .studies import VIEWER_ROLES, case_studies
 
 
 def _studies_panel(request: HttpRequest, case: Case) -> dict[str, Any]:
     # As the {% study_links %} tag of the portal's pages: for the people who may open the
     # viewer, the studies it shows, by date (none last) then id.
-    from .viewer_views import VIEWER_ROLES
-
     if getattr(request.user, "role", None) not in VIEWER_ROLES:
         return {"studies": [], "reference": case.reference}
     shown = [study for study in case_studies(case) if study.viewable]  # type: ignore[attr-defined]

@@ -205,8 +205,10 @@ def _check_pixels(dataset: Any, size: int, frames: int, limits: Limits) -> tuple
 
 def read_header(path: str | Path, *, name: str, limits: Limits) -> Header:
     """The index fields of one DICOM Part 10 file, or Skip with the reason."""
-    from pydicom import dcmread
-    from pydicom.errors import InvalidDicomError
+    # Here, not at the top: pydicom reads in the bounded child; the parent imports this module
+    # for its types and limits only.
+    from pydicom import dcmread  # noqa: PLC0415
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415
 
     path = Path(path)
     size = path.stat().st_size

@@ -11,10 +11,14 @@ object, which came through the access gate; nothing is kept between requests.
 
 from django.db.models import Exists, OuterRef
 
+from accounts.models import Role
 from cases.models import Case
 from intake.models import Record
 
 from .models import Study
+
+# Who may open the study viewer (and so is shown the links to it).
+VIEWER_ROLES = (Role.SPECIALIST, Role.COORDINATOR, Role.PHYSICIAN)
 
 # Relations of Study the apps above show beside it, joined in the same query.
 _RELATED: list[str] = []

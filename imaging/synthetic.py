@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.fileset import FileSet
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, CTImageStorage, ExplicitVRLittleEndian
 
 UID_ROOT = "1.2.826.0.1.3680043.10.1447."  # a demo root: never seen on a real study
@@ -215,8 +216,6 @@ def study_files(study: StudySpec) -> Iterator[tuple[str, bytes]]:
 
 def study_zip_with_dicomdir(study: StudySpec, target: Path | io.BytesIO) -> None:
     """The study as a CD would hold it: a DICOMDIR and PT/ST/SE folders, zipped."""
-    from pydicom.fileset import FileSet
-
     with tempfile.TemporaryDirectory(prefix="cd-") as folder:
         fileset = FileSet()
         fileset.ID = "DEMO_CD"

@@ -62,8 +62,8 @@ def _elements(dataset: Any, depth: int = 0) -> list[dict[str, Any]]:
 
 
 def _header(path: str) -> bytes:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
+    import pydicom  # noqa: PLC0415 - loaded by the job needing it
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415 - loaded by the job needing it
 
     try:
         dataset = pydicom.dcmread(path, stop_before_pixels=True)
@@ -75,9 +75,9 @@ def _header(path: str) -> bytes:
 
 
 def _native(path: str) -> bytes:
-    import numpy as np
-    import pydicom
-    from pydicom.uid import ExplicitVRLittleEndian
+    import numpy as np  # noqa: PLC0415 - loaded by the job needing it
+    import pydicom  # noqa: PLC0415 - loaded by the job needing it
+    from pydicom.uid import ExplicitVRLittleEndian  # noqa: PLC0415 - loaded by the job needing it
 
     try:
         dataset = pydicom.dcmread(path)

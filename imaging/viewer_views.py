@@ -39,13 +39,13 @@ from intake.models import Record
 from . import viewer
 from .models import Instance, Series, Study
 from .storage import open_instance
+from .studies import VIEWER_ROLES
 
 GRANT_KIND = "study"
 # Minutes, not hours: long enough to read a study, short enough that a copied token is
 # soon worthless. After it, the page says to reload (one more gated, audited open).
 GRANT_SECONDS = 10 * 60
 GRANT_HEADER = "HTTP_X_STUDY_GRANT"
-VIEWER_ROLES = (Role.SPECIALIST, Role.COORDINATOR, Role.PHYSICIAN)
 
 
 def _cleared_instances() -> Any:

@@ -7,13 +7,17 @@ class IntakeConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: models may be used only once the app registry is
         # ready. The case page shows this app's panels and the case lists its counts
-        # (cases.panels); messages take files through its records pipeline.
-        from cases.messaging import provide_attachments
-        from cases.panels import register, register_list_count
+        # (cases.panels); messages take files through its records pipeline, whose tasks
+        # intake.receivers queues.
+        from cases.messaging import provide_attachments  # noqa: PLC0415
+        from cases.panels import register, register_list_count  # noqa: PLC0415
 
-        from . import console
-        from .attachments import ATTACHMENTS
-        from .panels import LIST_COUNTS, PANELS
+        from . import (  # noqa: PLC0415
+            console,
+            receivers,  # noqa: F401
+        )
+        from .attachments import ATTACHMENTS  # noqa: PLC0415
+        from .panels import LIST_COUNTS, PANELS  # noqa: PLC0415
 
         register(*PANELS)
         for name, count in LIST_COUNTS.items():

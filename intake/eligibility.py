@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from localflavor.us.us_states import US_STATES, US_TERRITORIES
+
 POLICY = (
     "Because of state regulations, we are not able to provide online second opinions to "
     "children who live in {name} at this time."
@@ -20,8 +22,6 @@ EXCLUDED_BY_POLICY = {"AL", "AK", "ME", "NM", "TN"}
 def eligibility_seed(model: Any) -> None:
     """Create the rows that do not exist, never overwriting what an administrator changed.
     ``model`` is the model class (the historical one in migrations)."""
-    from localflavor.us.us_states import US_STATES, US_TERRITORIES
-
     rows = []
     for code, name in US_STATES:
         name = str(name)

@@ -306,7 +306,7 @@ def _picture_size(fileobj: IO[bytes], kind: str) -> tuple[int, int] | None:
         width, height = struct.unpack(">II", header[16:24])
         return width, height
     if kind == "jpeg":
-        from PIL import JpegImagePlugin
+        from PIL import JpegImagePlugin  # noqa: PLC0415 - start-up cost: Pillow for JPEGs only
 
         # The plugin reads the frame header and decodes nothing; used directly it also skips
         # Pillow's own bomb check, which would refuse before telling us the size we judge.
@@ -341,7 +341,7 @@ def _check_pixels(fileobj: IO[bytes], kind: str) -> None:
 
 
 def _largest_tiff_page(fileobj: IO[bytes]) -> tuple[int, int] | None:
-    import tifffile
+    import tifffile  # noqa: PLC0415 - start-up cost: tifffile loads numpy
 
     try:
         with warnings.catch_warnings():
@@ -394,7 +394,7 @@ def is_whole_slide(path: "str | os.PathLike[str] | IO[bytes]") -> bool:
     Used by the upload checks (whole-slide images are exempt from the picture size limit)
     and meant for the slide viewer, which shows exactly these files by tiles.
     """
-    import tifffile
+    import tifffile  # noqa: PLC0415 - start-up cost: tifffile loads numpy
 
     try:
         with warnings.catch_warnings():

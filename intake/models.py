@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from localflavor.us.models import USStateField
 
 from accounts.models import phone_validator
@@ -165,8 +166,6 @@ class Intake(models.Model):
 
     @property
     def child_age(self) -> int | None:
-        from django.utils import timezone
-
         born = self.child_date_of_birth
         return None if born is None else age_on(born, timezone.localdate())
 

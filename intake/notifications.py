@@ -4,6 +4,7 @@ names its event in its dedupe key, so a replayed call mails no one twice."""
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from cases.models import Case, CaseMember
 from cases.notifications import case_email
@@ -14,8 +15,6 @@ from .models import PhysicianLinkRequest, Record
 
 
 def _signup_url(email: str, role: str) -> str:
-    from django.utils.http import urlencode
-
     query = urlencode({"email": email, "role": role})
     return f"{settings.SITE_URL}{reverse('account_signup')}?{query}"
 

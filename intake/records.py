@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -46,8 +47,16 @@ from .filetypes import (
     validate_file,
 )
 from .models import Record
+from .notifications import notify_coordinators_quarantine, notify_record_refused
+from .scanning import ScanError, clamd_address, scan_chunks
 
 logger = logging.getLogger(__name__)
+
+# The pipeline's next steps, sent once the transaction commits, with record_id: a stored
+# record is to be scanned, a finished direct upload verified. intake.receivers queues the
+# tasks: intake.tasks imports this module, so this module imports nothing of them.
+record_stored = Signal()
+record_uploaded = Signal()
 
 CHUNK = 1024 * 1024
 
@@ -149,9 +158,7 @@ def record_add(
 
 
 def _schedule_scan(record_id: int) -> None:
-    from .tasks import record_scan
-
-    record_scan.delay(record_id)
+    record_stored.send(sender=Record, record_id=record_id)
 
 
 @transaction.atomic
@@ -203,8 +210,6 @@ def record_reject(*, record: Record, reason: str) -> Record:
 
 
 def _tell_family_of_refusal(record_id: int) -> None:
-    from .notifications import notify_record_refused
-
     notify_record_refused(record_id=record_id)
 
 
@@ -240,9 +245,7 @@ def record_direct_upload_completed(*, record: Record) -> Record:
 
 
 def _schedule_verify(record_id: int) -> None:
-    from .tasks import record_verify
-
-    record_verify.delay(record_id)
+    record_uploaded.send(sender=Record, record_id=record_id)
 
 
 def stored_chunks(record: Record) -> Iterator[bytes]:
@@ -318,8 +321,6 @@ def record_scan(*, record_id: int) -> Record:
     record stays "waiting for virus scan", which keeps it away from specialists. Under the
     development scanner mode (settings.SCANNER, local settings only) it is marked "not
     scanned — development" instead, so make run can be tried end to end."""
-    from .scanning import ScanError, clamd_address, scan_chunks
-
     record = Record.objects.get(pk=record_id)
     if record.state != Record.State.AVAILABLE or record.scan_status in (
         Record.Scan.CLEAN,
@@ -358,6 +359,4 @@ def record_scan(*, record_id: int) -> Record:
 
 
 def _alert_coordinators(record_id: int) -> None:
-    from .notifications import notify_coordinators_quarantine
-
     notify_coordinators_quarantine(record_id=record_id)

@@ -23,6 +23,7 @@ from cases.notifications import case_email, family_addresses
 from cases.payments import payments
 from core.refusals import Refused
 
+from . import notifications
 from .models import Intake, PhysicianLinkRequest, Question, StateEligibility
 from .steps import BY_SLUG
 
@@ -300,6 +301,4 @@ def case_submit(*, case: Case, by: User) -> Case:
 
 
 def _notify(name: str, **kwargs: int) -> None:
-    from . import notifications
-
     getattr(notifications, name)(**kwargs)

@@ -1,9 +1,14 @@
 """Celery tasks for records. They take ids, reload, and are safe to run twice."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from . import records
+from .models import Record
 from .scanning import ScanError
+from .uploads import UploadRefused, multipart_abort
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=10, max_retries=5)
@@ -23,13 +28,6 @@ ABANDONED_AFTER_DAYS = 7
 
 @shared_task(acks_late=True)
 def records_abandoned_cleanup() -> int:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from .models import Record
-    from .uploads import UploadRefused, multipart_abort
-
     cutoff = timezone.now() - timedelta(days=ABANDONED_AFTER_DAYS)
     removed = 0
     for record in Record.objects.filter(state=Record.State.UPLOADING, uploaded_at__lt=cutoff):

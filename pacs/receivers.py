@@ -1,5 +1,6 @@
 """Automatic sending: when a case is assigned and the turnaround policy says so, its clean
-studies are queued for the PACS. Listens to the state machine; cases knows nothing of it."""
+studies are queued for the PACS. Listens to the state machine; cases knows nothing of it.
+And the send task for each transfer queued, once its transaction commits."""
 
 from typing import Any
 
@@ -9,9 +10,10 @@ from accounts.models import User
 from cases.lifecycle import case_transitioned
 from cases.models import Case, Status
 
-from .models import PacsPolicy
-from .services import case_studies_queue
+from .models import PacsPolicy, PacsTransfer
+from .services import case_studies_queue, transfer_queued
 from .stow import pacs_configured
+from .tasks import pacs_send
 
 
 @receiver(case_transitioned, dispatch_uid="pacs_send_on_assignment")
@@ -25,3 +27,8 @@ def send_on_assignment(
     case = Case.objects.get(pk=case_id)
     by = User.objects.filter(pk=actor_id).first() if actor_id else None
     case_studies_queue(case=case, by=by)
+
+
+@receiver(transfer_queued, sender=PacsTransfer, dispatch_uid="pacs_send_queued")
+def send_when_queued(sender: Any, transfer_id: int, **kwargs: Any) -> None:
+    pacs_send.delay(transfer_id)

@@ -41,6 +41,9 @@ T = PacsTransfer.State
 
 # Sent after each batch's confirmed instances are saved: transfer_id, sop_uids (a frozenset).
 pacs_batch_stored = Signal()
+# Sent once a queued transfer's transaction commits: transfer_id. pacs.receivers queues the
+# send task (pacs.tasks imports this module, so this module imports nothing of it).
+transfer_queued = Signal()
 
 
 def study_label(study: Study) -> str:
@@ -86,10 +89,10 @@ def transfer_queue(*, study: Study, by: User | None) -> tuple[PacsTransfer, bool
             update_fields=["state", "reason", "total", "attempts", "queued_by", "updated_at"]
         )
     timeline_note(locked.case, by, f"{study_label(locked)} queued for the PACS.")
-    from .tasks import pacs_send
-
     transfer_id = transfer.pk
-    transaction.on_commit(lambda: pacs_send.delay(transfer_id))
+    transaction.on_commit(
+        lambda: transfer_queued.send(sender=PacsTransfer, transfer_id=transfer_id)
+    )
     return transfer, True
 
 

@@ -324,7 +324,8 @@ def _case_page_reads(user: Any) -> dict[str, Any]:
     on a database other than PostgreSQL: each is read on its own then."""
     if connection.vendor != "postgresql":
         return {}
-    from django.contrib.postgres.expressions import ArraySubquery
+    # Here, not at the top: django.contrib.postgres needs psycopg.
+    from django.contrib.postgres.expressions import ArraySubquery  # noqa: PLC0415
 
     return {
         **read_with_case(user, [QUESTIONS]),

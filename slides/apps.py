@@ -7,4 +7,5 @@ class SlidesConfig(AppConfig):
     verbose_name = "Whole-slide images"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the receivers
+        # Here, not at the top: the receivers read models, loaded once the registry is ready.
+        from . import signals  # noqa: F401, PLC0415 - connects the receivers

@@ -42,7 +42,7 @@ def _number(value: Any) -> float | None:
 
 
 def _open(path: str) -> Any:
-    import openslide
+    import openslide  # noqa: PLC0415 - OpenSlide: child only
 
     # OpenSlide itself, never openslide.open_slide: that falls back to PIL for ordinary
     # pictures, which are not slides.
@@ -55,7 +55,7 @@ def _open(path: str) -> Any:
 
 
 def slide_properties(slide: Any, path: str) -> dict[str, Any]:
-    import openslide
+    import openslide  # noqa: PLC0415 - OpenSlide: child only
 
     width, height = slide.dimensions
     if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE) or slide.level_count > MAX_LEVELS:
@@ -93,7 +93,7 @@ class TileRenderer:
         self._open: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
 
     def _generator(self, path: str) -> Any:
-        from openslide.deepzoom import DeepZoomGenerator
+        from openslide.deepzoom import DeepZoomGenerator  # noqa: PLC0415 - OpenSlide: child only
 
         if path in self._open:
             self._open.move_to_end(path)

@@ -34,9 +34,9 @@ _DESCRIPTION = "Aperio Image Library v12.0.15\r\n"
 
 @functools.lru_cache(maxsize=4)  # deterministic, and ~1 s to draw
 def demo_slide_bytes(width: int = 2048, height: int = 1536) -> bytes:
-    import numpy as np
-    import tifffile
-    from PIL import Image, ImageDraw
+    import numpy as np  # noqa: PLC0415 - start-up cost: demo drawing only
+    import tifffile  # noqa: PLC0415 - start-up cost: demo drawing only
+    from PIL import Image, ImageDraw  # noqa: PLC0415 - start-up cost: demo drawing only
 
     # Pale background with a few pink-purple "tissue" blobs and some cell-sized speckle,
     # enough to see zooming and rotation; drawn small and enlarged to stay fast.

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -72,8 +73,6 @@ def is_link_candidate(record: Record) -> bool:
 
 def local_copy(record: Record, prefix: str) -> Path:
     """The record's bytes as a private local file OpenSlide can open (copied once)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     target = _cache_dir() / f"{prefix}{CANDIDATE_KINDS.get(record.detected_kind, '.tif')}"
     if target.exists() and target.stat().st_size == record.size:
         return target
@@ -218,8 +217,6 @@ def prepare_tiles(slide: Slide, record: Record) -> threading.Thread:
 
 def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
     """JPEG bytes of one Deep Zoom tile: from the storage cache, else drawn and cached."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     if not slide.is_ready or not tile_exists(slide, level, col, row):
         raise NoSlide("no such tile")
     key = tile_key(slide, level, col, row)

@@ -10,7 +10,10 @@ from django.dispatch import receiver
 
 from intake.models import Record
 
+from . import services
 from .models import Slide
+from .services import slide_local_copy_delete
+from .tasks import slide_index, slide_tiles_delete
 
 logger = logging.getLogger(__name__)
 
@@ -20,12 +23,8 @@ def record_cleared(sender: type[Record], instance: Record, **kwargs: Any) -> Non
     update_fields = kwargs.get("update_fields")
     if update_fields is not None and "scan_status" not in update_fields:
         return
-    from . import services
-
     if not (instance.is_cleared and services.is_candidate(instance)):
         return
-    from .tasks import slide_index
-
     record_id = instance.pk
     transaction.on_commit(lambda: slide_index.delay(record_id))
 
@@ -33,9 +32,6 @@ def record_cleared(sender: type[Record], instance: Record, **kwargs: Any) -> Non
 @receiver(post_delete, sender=Slide, dispatch_uid="slides.slide_deleted")
 def slide_deleted(sender: type[Slide], instance: Slide, **kwargs: Any) -> None:
     # Tiles are pictures of the patient's tissue: they go with the record (or the slide).
-    from .services import slide_local_copy_delete
-    from .tasks import slide_tiles_delete
-
     prefix = instance.storage_prefix
 
     def cleanup() -> None:

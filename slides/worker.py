@@ -7,6 +7,7 @@ bytes, or a one-line JSON message naming only an exception type or a sentence of
 """
 
 import json
+import resource
 import struct
 import sys
 from pathlib import Path
@@ -27,14 +28,13 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes:
 
 
 def main() -> int:  # pragma: no cover - runs in the worker; covered through slides.pool
-    import resource
-
     memory, cpu = int(sys.argv[1]), int(sys.argv[2])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
-    from core.bounded import ChildRefused
-    from slides.decoder import TileRenderer
+    # Here, not at the top: the project is on sys.path only once __main__ has put it there.
+    from core.bounded import ChildRefused  # noqa: PLC0415
+    from slides.decoder import TileRenderer  # noqa: PLC0415
 
     renderer = TileRenderer()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

@@ -4,7 +4,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from cases.audit_chain import CHAINS, SQL_CONTENT, chain_for, content_hash
+from cases.audit_hash import CHAINS, SQL_CONTENT, chain_for, content_hash
 
 # Each new row is linked on PostgreSQL by a BEFORE INSERT trigger, which row-locks its chain's
 # head, so the application does one INSERT and reads nothing first, and two writers of one

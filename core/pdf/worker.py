@@ -118,7 +118,7 @@ def renderer_main() -> int:  # pragma: no cover - runs in the renderer; covered 
 def _renderer_warm_up() -> None:  # pragma: no cover - runs in the renderer
     # Local: WeasyPrint loads in the renderer only (its start-up cost, once), not in a
     # process that imports this module for its helpers (static_file_for).
-    import weasyprint
+    import weasyprint  # noqa: PLC0415
 
     weasyprint.HTML(string=_WARM_UP_HTML, url_fetcher=_static_only_fetcher("", [], 0)).write_pdf(
         pdf_variant=PDF_VARIANT, pdf_tags=True
@@ -222,7 +222,7 @@ def _child_render(job: dict[str, Any]) -> bytes:  # pragma: no cover - runs in t
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
     # Already loaded by the warm-up (see _renderer_warm_up): a name binding, no cost.
-    import weasyprint
+    import weasyprint  # noqa: PLC0415
 
     handler = _ForwardHandler(logging.WARNING)
     for name in ("weasyprint", "weasyprint.progress"):
@@ -251,7 +251,7 @@ def _static_only_fetcher(
     static_url: str, roots: list[list[str]], max_bytes: int
 ) -> Any:  # pragma: no cover - runs in the renderer and its children
     # Local for the reason in _renderer_warm_up: WeasyPrint is the renderer's alone.
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: PLC0415
 
     class StaticOnlyFetcher(URLFetcher):
         """Our static files and data: URLs; nothing else, ever (no urllib opener is used)."""

@@ -174,7 +174,7 @@ def _check_page(page: int, total: int, limits: Limits) -> None:
 
 
 def _png(image: PILImage, limits: Limits) -> bytes:
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - child only
 
     image = _displayable(image)
     if max(image.size) > limits.max_side:
@@ -206,7 +206,7 @@ def _displayable(image: PILImage) -> PILImage:
 
 
 def _open_pdf(path: str | Path) -> Any:
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # noqa: PLC0415 - child only
 
     try:
         return pdfium.PdfDocument(str(path))
@@ -234,7 +234,7 @@ def _pdf_page_sizes(path: str | Path, limits: Limits) -> tuple[int, list[tuple[i
 
 
 def _pdf_page(path: str | Path, page: int, limits: Limits) -> PILImage:
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - child only
 
     pdf = _open_pdf(path)
     try:
@@ -263,7 +263,7 @@ def _pdf_page(path: str | Path, page: int, limits: Limits) -> PILImage:
 
 @contextlib.contextmanager
 def _open_image(path: str | Path, limits: Limits) -> Iterator[PILImage]:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - child only
 
     # Pillow's bomb guard is a module global: set it for this open only, so that running
     # in process (tests, a shell) leaves the rest of the program's limit as it was.
@@ -296,7 +296,7 @@ def _image_frame_sizes(path: str | Path, limits: Limits) -> tuple[int, list[tupl
 
 
 def _image_frame(path: str | Path, page: int, limits: Limits) -> PILImage:
-    from PIL import ImageOps
+    from PIL import ImageOps  # noqa: PLC0415 - child only
 
     with _open_image(path, limits) as image:
         _check_page(page, int(getattr(image, "n_frames", 1)), limits)
@@ -349,8 +349,8 @@ def _clean(value: str) -> str:
 
 
 def _dicom_value(keyword: str, value: Any) -> str:
-    from pydicom.multival import MultiValue
-    from pydicom.valuerep import PersonName
+    from pydicom.multival import MultiValue  # noqa: PLC0415 - child only
+    from pydicom.valuerep import PersonName  # noqa: PLC0415 - child only
 
     if isinstance(value, PersonName):
         parts = [value.family_name, value.given_name, value.middle_name]
@@ -378,8 +378,8 @@ def _dicom_metadata(dataset: Any) -> list[tuple[str, str]]:
 
 
 def _read_dicom_header(source: Any) -> Any:
-    from pydicom import dcmread
-    from pydicom.errors import InvalidDicomError
+    from pydicom import dcmread  # noqa: PLC0415 - child only
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415 - child only
 
     try:
         # Large values (overlays, private blobs) are skipped rather than read.
@@ -412,7 +412,7 @@ def _dicom_summary(path: str | Path, limits: Limits) -> Summary:
 
 
 def _first(value: Any) -> float | None:
-    from pydicom.multival import MultiValue
+    from pydicom.multival import MultiValue  # noqa: PLC0415 - child only
 
     if isinstance(value, MultiValue | list | tuple):
         value = value[0] if len(value) else None
@@ -425,9 +425,9 @@ def _first(value: Any) -> float | None:
 
 def _dicom_image(path: str | Path, limits: Limits, *, dataset: Any = None) -> tuple[PILImage, str]:
     """The middle frame as a picture, and the window it was drawn with, in words."""
-    import numpy as np
-    from PIL import Image
-    from pydicom.pixels import apply_modality_lut, pixel_array
+    import numpy as np  # noqa: PLC0415 - child only
+    from PIL import Image  # noqa: PLC0415 - child only
+    from pydicom.pixels import apply_modality_lut, pixel_array  # noqa: PLC0415 - child only
 
     dataset = dataset if dataset is not None else _read_dicom_header(path)
     syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)

@@ -24,7 +24,7 @@ FROM ("""
 # version the next lookup walks past: a batch of 250,000 rows took many minutes. This does
 # what the trigger does, once per batch: the heads read once, every row's seq, prev_hash and
 # row_hash computed in order (the same content string as the trigger and
-# cases.audit_chain.content_hash, so manage.py audit_verify accepts the rows), one INSERT,
+# cases.audit_hash.content_hash, so manage.py audit_verify accepts the rows), one INSERT,
 # the heads written once. It runs with the table's triggers off (session_replication_role),
 # so it needs a superuser, as the benchmarks' PostgreSQL role is.
 AUDIT_CHAIN_SQL = """

@@ -1,6 +1,8 @@
 """What a portal page reads beside the case itself: the large family, the second guardians
 invited to a case, and the coordinator thread's messages."""
 
+from allauth.account.models import EmailAddress
+
 from accounts.models import Role, User
 from demo.bench.pools import BIG_FAMILY_EMAIL
 
@@ -35,8 +37,6 @@ WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.submitted_at IS NOT NULL
 
 
 def big_family_and_coordinator() -> tuple[int, int]:
-    from allauth.account.models import EmailAddress
-
     big, _ = User.objects.get_or_create(
         email=BIG_FAMILY_EMAIL, defaults={"role": Role.FAMILY, "full_name": "Pat Manycases"}
     )

@@ -6,15 +6,13 @@ from typing import Any
 
 from django import template
 
-from ..studies import case_studies
+from ..studies import VIEWER_ROLES, case_studies
 
 register = template.Library()
 
 
 @register.inclusion_tag("imaging/study_links.html", takes_context=True)
 def study_links(context: dict[str, Any], case: Any) -> dict[str, Any]:
-    from ..viewer_views import VIEWER_ROLES
-
     user = context.get("user")
     if user is None or getattr(user, "role", None) not in VIEWER_ROLES:
         return {"studies": []}
