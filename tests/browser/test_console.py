@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from cases.models import Case, Status
-from tests.cases.test_admin_console import _due, _intake
+from tests.cases.queue_helpers import due_for, intake_for
 from tests.conftest import login
 from tests.factories import CaseFactory
 
@@ -49,11 +49,11 @@ def queue(family: User, specialist: User) -> list[Case]:
             family=family,
             status=status,
             assigned_specialist=specialist if due else None,
-            due_at=_due(due) if due else None,
+            due_at=due_for(due) if due else None,
             submitted_at=now - timedelta(days=10 - n),
         )
         # Long names: they must wrap in their cell, not push columns off the page.
-        _intake(case, "Maximiliana-Josefina", "Featherstonehaugh-Worthington")
+        intake_for(case, "Maximiliana-Josefina", "Featherstonehaugh-Worthington")
         made.append(case)
     return made
 
@@ -113,7 +113,7 @@ def test_the_case_page_and_its_messages_pass_axe(
     from cases.models import CaseMessage
 
     case = CaseFactory(family=family, status=Status.IN_TRIAGE)
-    _intake(case, "Ana", "Reyes")
+    intake_for(case, "Ana", "Reyes")
     message_post(
         case=case, by=family, body="Is the MRI enough?", thread=CaseMessage.Thread.COORDINATOR
     )

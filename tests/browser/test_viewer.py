@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from cases.models import AccessEvent, Status
 from tests.factories import CaseFactory
+from tests.reports.helpers import dicom_bytes
 from tests.reports.matrix_viewer import stored_record, tiny_pdf
-from tests.reports.test_viewer import dicom_bytes
 
 from .conftest import assert_styled, axe_check, signed_in
 

@@ -181,10 +181,6 @@ def people(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, 
         transaction.set_rollback(True)
 
 
-# tests/intake/test_download_names.py still imports the old name from here.
-_close_file = close_file
-
-
 def _call(client: Client, name: str, entry: Entry, reference: str, extra: dict[str, Any]) -> Any:
     url = reverse(name, kwargs={"reference": reference, **extra})
     return getattr(client, entry.method)(url, entry.data)
@@ -208,7 +204,7 @@ class TestEveryPersona:
         client = login(Client(), people[who])
         before = AccessEvent.objects.count()
         response = _call(client, name, entry, case.reference, extra)
-        _close_file(response)
+        close_file(response)
         events = list(AccessEvent.objects.order_by("pk")[before:])
         assert events, "no audit row written"
         event = events[0]
@@ -285,7 +281,7 @@ def test_specialists_never_get_a_file_that_has_not_scanned_clean(
         Record.objects.filter(uid=uid).update(scan_status=scan)
         for person, expected in [(specialist, specialist_status), (family, family_status)]:
             response = login(Client(), person).get(url)
-            _close_file(response)
+            close_file(response)
             assert response.status_code == expected, (scan, person)
     Record.objects.filter(uid=uid).update(scan_status=Record.Scan.INFECTED)
     assert login(Client(), coordinator).get(url).status_code == 404  # quarantined for everyone

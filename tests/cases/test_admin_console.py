@@ -28,38 +28,13 @@ from cases.models import (
 )
 from core.models import OutboundEmail
 from intake.models import Intake, Record
+from tests.cases.queue_helpers import due_for, intake_for, rows_of
 from tests.conftest import _person, login
 from tests.factories import CaseFactory, specialty
 from tests.services import need_postgres
 
 S = Status
 CHANGELIST = "admin:cases_case_changelist"
-
-
-def _intake(case: Case, first: str = "Maria", last: str = "Lopez", **kwargs: Any) -> Intake:
-    born = timezone.localdate() - timedelta(days=365 * 7 + 10)
-    return Intake.objects.create(
-        case=case,
-        child_legal_first_name=first,
-        child_legal_last_name=last,
-        child_date_of_birth=born,
-        residence_id="CA",
-        **kwargs,
-    )
-
-
-def _due(kind: str) -> Any:
-    now = timezone.now()
-    if kind == "overdue":
-        return now - timedelta(days=1)
-    if kind == "at_risk":
-        return BusinessCalendar().close_of_business(now + timedelta(minutes=1))
-    return now + timedelta(days=40)
-
-
-def _rows(response: Any) -> list[Case]:
-    assert response.status_code == 200
-    return list(response.context["cl"].result_list)
 
 
 @pytest.fixture
@@ -73,30 +48,30 @@ def queue(family: Any, specialist: Any, other_family: Any) -> dict[str, Case]:
         family=family,
         status=S.ASSIGNED,
         assigned_specialist=specialist,
-        due_at=_due("overdue"),
+        due_at=due_for("overdue"),
         submitted_at=timezone.now() - timedelta(days=20),
         records_complete_at=timezone.now() - timedelta(days=15),
     )
-    _intake(a, "Maria", "Lopez")
+    intake_for(a, "Maria", "Lopez")
     CaseBilling.objects.create(case=a, state=CaseBilling.State.PAID)
     b = CaseFactory(
         family=other_family,
         status=S.IN_REVIEW,
         assigned_specialist=specialist,
-        due_at=_due("at_risk"),
+        due_at=due_for("at_risk"),
         submitted_at=timezone.now() - timedelta(days=10),
         physician_email="dr.who@example.com",
     )
-    _intake(b, "Tom", "Carter")
+    intake_for(b, "Tom", "Carter")
     CaseBilling.objects.create(case=b, state=CaseBilling.State.CARD_SAVED)
     c = CaseFactory(
         family=family,
         status=S.ASSIGNED,
-        due_at=_due("on_track"),
+        due_at=due_for("on_track"),
         submitted_at=timezone.now() - timedelta(days=5),
         specialty=specialty("neurology"),
     )
-    _intake(c, "Marcus", "Young")
+    intake_for(c, "Marcus", "Young")
     old = CaseFactory(family=family, submitted_at=timezone.now() - timedelta(days=3))
     new = CaseFactory(family=family, submitted_at=timezone.now() - timedelta(days=1))
     return {"overdue": a, "at_risk": b, "on_track": c, "old": old, "new": new}
@@ -128,7 +103,7 @@ def test_queue_shows_the_columns_with_clock_text(staff: Client, queue: dict[str,
 def test_default_order_most_urgent_first_then_oldest_submitted(
     staff: Client, queue: dict[str, Case]
 ) -> None:
-    rows = _rows(staff.get(reverse(CHANGELIST)))
+    rows = rows_of(staff.get(reverse(CHANGELIST)))
     # Overdue, at risk, then the oldest waiting for triage; cases on track after them.
     assert rows == [
         queue["overdue"],
@@ -151,7 +126,7 @@ def test_every_page_of_the_default_order_is_sorted_from_its_candidates_alone(
     kinds = [
         (S.DELIVERED, now - timedelta(days=400)),
         (S.IN_REVIEW, now - timedelta(days=2)),
-        (S.ASSIGNED, _due("at_risk")),
+        (S.ASSIGNED, due_for("at_risk")),
         (S.ASSIGNED, now + timedelta(days=30)),
         (S.IN_TRIAGE, now + timedelta(days=10)),
         (S.REPORT_FINAL, None),
@@ -177,9 +152,9 @@ def test_every_page_of_the_default_order_is_sorted_from_its_candidates_alone(
         {"specialist": str(specialist.pk), "p": "2"},
         {"show": "all"},
     ]
-    narrowed = {str(v): [c.pk for c in _rows(staff.get(url, v))] for v in views}
+    narrowed = {str(v): [c.pk for c in rows_of(staff.get(url, v))] for v in views}
     monkeypatch.setattr(queue_module, "page_candidates", lambda rows, clock, wanted: rows)
-    whole = {str(v): [c.pk for c in _rows(staff.get(url, v))] for v in views}
+    whole = {str(v): [c.pk for c in rows_of(staff.get(url, v))] for v in views}
     assert narrowed == whole
     assert len(whole["{}"]) == 50 and len(whole[str({"all": ""})]) == 150
     # The first page starts with the overdue running clocks, not the old delivered reports.
@@ -209,7 +184,7 @@ def test_every_page_of_the_default_order_is_sorted_from_its_candidates_alone(
 def test_filters_and_search(
     staff: Client, queue: dict[str, Case], params: dict[str, str], expected: list[str]
 ) -> None:
-    rows = _rows(staff.get(reverse(CHANGELIST), params))
+    rows = rows_of(staff.get(reverse(CHANGELIST), params))
     assert rows == [queue[name] for name in expected]
 
 
@@ -218,12 +193,12 @@ def test_filter_by_specialty_specialist_and_exact_reference(
 ) -> None:
     url = reverse(CHANGELIST)
     neuro = queue["on_track"].specialty
-    assert _rows(staff.get(url, {"specialty__id__exact": neuro.pk})) == [queue["on_track"]]
-    mine = _rows(staff.get(url, {"specialist": specialist.pk}))
+    assert rows_of(staff.get(url, {"specialty__id__exact": neuro.pk})) == [queue["on_track"]]
+    mine = rows_of(staff.get(url, {"specialist": specialist.pk}))
     assert mine == [queue["overdue"], queue["at_risk"]]
     reference = queue["old"].reference
-    assert _rows(staff.get(url, {"q": reference})) == [queue["old"]]
-    assert _rows(staff.get(url, {"q": reference[:8]})) == []
+    assert rows_of(staff.get(url, {"q": reference})) == [queue["old"]]
+    assert rows_of(staff.get(url, {"q": reference[:8]})) == []
 
 
 def test_unread_messages_filter_follows_the_read_marker(
@@ -233,12 +208,12 @@ def test_unread_messages_filter_follows_the_read_marker(
     CaseMessage.objects.create(case=case, author=family, body="Any news?")
     CaseMessage.objects.create(case=queue["new"], author=coordinator, body="Mine, not unread.")
     url = reverse(CHANGELIST)
-    assert _rows(staff.get(url, {"unread": "yes"})) == [case]
+    assert rows_of(staff.get(url, {"unread": "yes"})) == [case]
     CaseReadMarker.objects.create(
         case=case, user=coordinator, last_read_at=timezone.now() + timedelta(seconds=1)
     )
-    assert _rows(staff.get(url, {"unread": "yes"})) == []
-    assert case in _rows(staff.get(url, {"unread": "no"}))
+    assert rows_of(staff.get(url, {"unread": "yes"})) == []
+    assert case in rows_of(staff.get(url, {"unread": "no"}))
 
 
 def _bulk_cases(count: int, family: Any, specialist: Any) -> None:
@@ -323,7 +298,7 @@ def test_case_page_shows_the_intake_read_only_and_records_with_gated_links(
     staff: Client, family: Any
 ) -> None:
     case = CaseFactory(family=family, status=S.SUBMITTED)
-    _intake(case, diagnosis="Murmur heard at school check.")
+    intake_for(case, diagnosis="Murmur heard at school check.")
     record = Record.objects.create(
         case=case,
         kind=Record.Kind.LAB_RESULTS,
@@ -549,9 +524,9 @@ def test_search_by_reference_is_exact_and_ignores_case(
 ) -> None:
     url = reverse(CHANGELIST)
     reference = queue["at_risk"].reference
-    assert _rows(staff.get(url, {"q": reference.lower()})) == [queue["at_risk"]]
-    assert _rows(staff.get(url, {"q": f"  {reference}  "})) == [queue["at_risk"]]
-    assert _rows(staff.get(url, {"q": reference[:-1]})) == []
+    assert rows_of(staff.get(url, {"q": reference.lower()})) == [queue["at_risk"]]
+    assert rows_of(staff.get(url, {"q": f"  {reference}  "})) == [queue["at_risk"]]
+    assert rows_of(staff.get(url, {"q": reference[:-1]})) == []
 
 
 @pytest.mark.parametrize(
@@ -569,7 +544,7 @@ def test_search_by_reference_is_exact_and_ignores_case(
 def test_search_by_child_name_prefix(
     staff: Client, queue: dict[str, Case], term: str, expected: list[str]
 ) -> None:
-    rows = _rows(staff.get(reverse(CHANGELIST), {"q": term}))
+    rows = rows_of(staff.get(reverse(CHANGELIST), {"q": term}))
     assert rows == [queue[name] for name in expected]
 
 
@@ -578,15 +553,15 @@ def test_search_by_family_or_physician_email_is_exact(
 ) -> None:
     url = reverse(CHANGELIST)
     mine = [queue[name] for name in ("overdue", "old", "new", "on_track")]
-    assert _rows(staff.get(url, {"q": family.email.upper()})) == mine
-    assert _rows(staff.get(url, {"q": "DR.WHO@example.com"})) == [queue["at_risk"]]
-    assert _rows(staff.get(url, {"q": family.email[:-1]})) == []
-    assert _rows(staff.get(url, {"q": "example.com"})) == []
+    assert rows_of(staff.get(url, {"q": family.email.upper()})) == mine
+    assert rows_of(staff.get(url, {"q": "DR.WHO@example.com"})) == [queue["at_risk"]]
+    assert rows_of(staff.get(url, {"q": family.email[:-1]})) == []
+    assert rows_of(staff.get(url, {"q": "example.com"})) == []
 
 
 def test_search_without_a_match_says_so(staff: Client, queue: dict[str, Case]) -> None:
     response = staff.get(reverse(CHANGELIST), {"q": "Zebedee"})
-    assert _rows(response) == []
+    assert rows_of(response) == []
     assert "0 cases" in response.content.decode()
 
 
@@ -619,7 +594,7 @@ def test_a_common_name_prefix_walks_the_queue_instead_of_listing_ids(
     _bulk_cases(30, family, specialist)
     monkeypatch.setattr(queue_module, "NAME_IDS_LIMIT", 5)
     with CaptureQueriesContext(connection) as captured:
-        rows = _rows(staff.get(reverse(CHANGELIST), {"q": "kid1"}))
+        rows = rows_of(staff.get(reverse(CHANGELIST), {"q": "kid1"}))
     # The page's query tests the name on the case row itself: no join of the intakes.
     walked = [q["sql"] for q in captured if "LIKE" in q["sql"] and "ORDER BY" in q["sql"]]
     assert walked and not any('JOIN "intake_intake"' in sql for sql in walked), walked
@@ -666,7 +641,7 @@ def test_a_walked_name_search_pages_as_filtering_and_sorting_every_case_does(
     kinds = [
         (S.DELIVERED, now - timedelta(days=400)),
         (S.IN_REVIEW, now - timedelta(days=2)),
-        (S.ASSIGNED, _due("at_risk")),
+        (S.ASSIGNED, due_for("at_risk")),
         (S.ASSIGNED, now + timedelta(days=30)),
         (S.IN_TRIAGE, now + timedelta(days=10)),
         (S.CLOSED, now - timedelta(days=300)),
@@ -709,7 +684,7 @@ def test_a_walked_name_search_pages_as_filtering_and_sorting_every_case_does(
         changelist = response.context["cl"]
         limit = (int(view.get("p", "1")) + 2) * 50
         shown, count, bounded = _naive_search_page(view["q"], view, 50, limit)
-        assert [c.pk for c in _rows(response)] == shown, view
+        assert [c.pk for c in rows_of(response)] == shown, view
         assert (changelist.result_count, changelist.paginator.bounded) == (count, bounded), view
         audited = AccessEvent.objects.filter(pk__gt=before).values_list("case_id", flat=True)
         assert sorted(audited) == sorted(shown), view
@@ -723,7 +698,7 @@ def test_a_walked_name_search_pages_as_filtering_and_sorting_every_case_does(
 
 def test_queue_rows_escape_what_families_typed(staff: Client, family: Any) -> None:
     case = CaseFactory(family=family, submitted_at=timezone.now())
-    _intake(case, "<b>Ann</b>", "O'Hara & Co", preferred_specialist_text="<i>Dr X</i>")
+    intake_for(case, "<b>Ann</b>", "O'Hara & Co", preferred_specialist_text="<i>Dr X</i>")
     html = staff.get(reverse(CHANGELIST)).content.decode()
     assert "&lt;b&gt;Ann&lt;/b&gt; O&#x27;Hara &amp; Co (7)" in html
     assert "&lt;i&gt;Dr X&lt;/i&gt;" in html

@@ -21,7 +21,7 @@ from imaging.models import RecordIndex, Study
 from intake.models import Intake, PhysicianLinkRequest, Question
 from pacs.models import PacsTransfer
 from reports.models import FollowUpQuestion, Report, ReportOpening
-from tests.billing.test_documents import make_paid
+from tests.billing.helpers import make_paid
 from tests.conftest import login
 from tests.factories import CaseFactory
 from tests.matrix import matrix_record

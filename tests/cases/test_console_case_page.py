@@ -21,7 +21,7 @@ from imaging.models import Instance, Series, Study
 from intake.models import Record
 from pacs.models import PacsTransfer
 from reports.models import FollowUpQuestion, Report, ReportOpening
-from tests.cases.test_page_budgets import BUDGETS
+from tests.cases.budgets import BUDGETS
 from tests.conftest import login
 from tests.reports.helpers import case_in_review
 from tests.reports.matrix_reports import delivered_report

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case, Status
-from tests.cases.test_admin_console import _due, _intake, _rows
+from tests.cases.queue_helpers import due_for, intake_for, rows_of
 from tests.conftest import login
 from tests.factories import CaseFactory
 
@@ -38,7 +38,7 @@ def mixed(family: Any, specialist: Any) -> dict[str, Case]:
             family=family,
             status=S.IN_REVIEW,
             assigned_specialist=specialist,
-            due_at=_due("on_track"),
+            due_at=due_for("on_track"),
             submitted_at=now - timedelta(days=30),
         ),
         "confirm": CaseFactory(
@@ -53,26 +53,26 @@ def mixed(family: Any, specialist: Any) -> dict[str, Case]:
             family=family,
             status=S.ASSIGNED,
             assigned_specialist=specialist,
-            due_at=_due("at_risk"),
+            due_at=due_for("at_risk"),
             submitted_at=now - timedelta(days=1),
         ),
         "overdue": CaseFactory(
             family=family,
             status=S.IN_REVIEW,
             assigned_specialist=specialist,
-            due_at=_due("overdue"),
+            due_at=due_for("overdue"),
             submitted_at=now,
         ),
     }
     for case in made.values():
-        _intake(case, "Ana", "Reyes")
+        intake_for(case, "Ana", "Reyes")
     return made
 
 
 def test_the_queue_opens_on_open_work_most_urgent_first(
     staff: Client, mixed: dict[str, Case]
 ) -> None:
-    rows = _rows(staff.get(reverse(CHANGELIST)))
+    rows = rows_of(staff.get(reverse(CHANGELIST)))
     assert rows == [mixed[n] for n in ("overdue", "at_risk", "confirm", "triage", "on_track")]
 
 
@@ -92,7 +92,7 @@ def test_the_queue_opens_on_open_work_most_urgent_first(
 def test_a_filter_brings_drafts_and_ended_cases_back(
     staff: Client, mixed: dict[str, Case], params: dict[str, str], expected: set[str]
 ) -> None:
-    rows = set(_rows(staff.get(reverse(CHANGELIST), params)))
+    rows = set(rows_of(staff.get(reverse(CHANGELIST), params)))
     assert rows == {mixed[n] for n in expected}
 
 
@@ -100,7 +100,7 @@ def test_show_all_lists_everything_and_the_sidebar_names_the_default(
     staff: Client, mixed: dict[str, Case]
 ) -> None:
     response = staff.get(reverse(CHANGELIST), {"show": "all"})
-    assert set(_rows(response)) == set(mixed.values())
+    assert set(rows_of(response)) == set(mixed.values())
     html = response.content.decode()
     assert "Open work (default)" in html
     assert "Closed, declined or withdrawn only" in html
@@ -147,7 +147,7 @@ def test_risk_colours_have_enough_contrast_on_the_admin_rows() -> None:
 
 def test_rows_are_escaped_by_the_template(staff: Client, family: Any) -> None:
     case = CaseFactory(family=family, status=S.SUBMITTED)
-    _intake(case, "<b>Bo</b>", "O'Neil & Co")
+    intake_for(case, "<b>Bo</b>", "O'Neil & Co")
     html = staff.get(reverse(CHANGELIST)).content.decode()
     assert "&lt;b&gt;Bo&lt;/b&gt; O&#x27;Neil &amp; Co" in html
     assert "<b>Bo</b>" not in html
@@ -262,10 +262,10 @@ def test_a_case_on_hold_shows_its_clock_paused_never_on_track(
         status=S.ON_HOLD,
         status_before_hold=S.IN_REVIEW,
         assigned_specialist=specialist,
-        due_at=_due("on_track"),
+        due_at=due_for("on_track"),
         submitted_at=timezone.now(),
     )
-    _intake(held, "Held", "Case")
+    intake_for(held, "Held", "Case")
     response = staff.get(reverse(CHANGELIST), {"q": held.reference})
     assert response.status_code == 200
     rows = [

@@ -21,45 +21,12 @@ from billing.models import CaseBilling
 from cases.models import AccessEvent, Case, CaseMember, CaseMessage, Status
 from intake.models import Intake, Question, Record
 from reports.services import report_draft_for
+from tests.cases.budgets import BUDGETS, GOALS
 from tests.conftest import _person, login
 from tests.factories import specialty
 from tests.services import need_redis
 
 pytestmark = pytest.mark.django_db
-
-# The goals (queries per request) and what each page makes now, in a test with two data
-# sizes. Where a page is above its goal, the queries left are listed in
-# benchmarks/README.md; lower a figure here when a change brings a page down.
-GOALS = {
-    "family-dashboard": 4,
-    "family-case": 8,
-    "specialist-case": 8,
-    "workspace": 6,
-    "console-queue": 6,
-    "console-case": 10,
-}
-# Today's counts, exactly (a page that drops a query lowers its figure here), held
-# constant in N. The frame of a signed-in page is one query: the user,
-# read with whether they have an authenticator (accounts.backends); the session comes from
-# Redis (cached_db) and the verified emails inside the access gate's visibility filter.
-# Within their goals, what is left: the family's case page reads the case (its relations
-# and its short lists, cases.rows: questions, record requests, guardians, the holds behind
-# the date), writes the audit row, then reads reports, records, messages (each thread's
-# unread count from the same rows) and history; the specialist's reads the case (with the
-# questions and the records they have opened), writes the audit row, then reads reports,
-# records and the studies (one list for the study links and the PACS panel).
-BUDGETS = {
-    "family-dashboard": 2,
-    "family-case": 7,
-    "specialist-case": 6,
-    "workspace": 3,
-    # The user (the frame), the bounded count and the page's rows.
-    "console-queue": 3,
-    # The user (the frame); the case with its joins and, folded in as JSON, its records,
-    # record requests and follow-up questions; the reports with who opened each; the
-    # timeline (one UNION); the audit row; the studies (imaging and PACS panels).
-    "console-case": 6,
-}
 
 
 def _case(family: User, n: int, *, status: str = Status.IN_REVIEW, **fields: Any) -> Case:
@@ -192,3 +159,9 @@ def test_page_stays_within_its_query_budget_at_two_sizes(
         views = AccessEvent.objects.filter(case=case, user=user, action="view").count()
         assert views == views_before + 2
         assert sum(q.startswith('INSERT INTO "cases_accessevent"') for q in sql) == 1
+
+
+def test_every_page_is_within_its_goal() -> None:
+    assert BUDGETS.keys() == GOALS.keys()
+    over = {page: (BUDGETS[page], GOALS[page]) for page in BUDGETS if BUDGETS[page] > GOALS[page]}
+    assert not over, over

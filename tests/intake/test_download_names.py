@@ -12,10 +12,10 @@ from django.urls import reverse
 from cases.models import Status
 from intake.filetypes import download_name
 from intake.models import Intake, Record
-from tests.cases.test_access_matrix import _close_file
 from tests.conftest import login
 from tests.factories import CaseFactory
-from tests.intake.test_records import PDF
+from tests.matrix import close_file
+from tests.pdfs import TINY_PDF as PDF
 
 TEXT = b"Haemoglobin 12.1 g/dL\n"
 
@@ -63,7 +63,7 @@ def test_downloads_are_named_by_the_detected_kind(
     assert response.status_code == 200
     assert response["Content-Disposition"] == expected
     assert response["Content-Type"] == "application/octet-stream"
-    _close_file(response)
+    close_file(response)
 
 
 def test_on_s3_the_signed_link_carries_the_same_name(

@@ -18,7 +18,7 @@ from intake.models import Intake, Record
 from tests.conftest import login
 from tests.factories import CaseFactory
 from tests.intake import bombs
-from tests.intake.test_direct_upload import Browser
+from tests.intake.uploader import Browser
 
 REFUSAL = "larger than we can show the specialist"
 

@@ -21,11 +21,7 @@ from intake.models import Intake, Record
 from intake.records import record_create_from_upload
 from tests.conftest import login
 from tests.factories import CaseFactory
-
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+from tests.pdfs import TINY_PDF as PDF
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from django.urls import reverse
 from accounts.models import User
 from cases.models import AccessEvent, Case, Status
 from intake.models import Intake, Record
-from tests.cases.test_access_matrix import _close_file
 from tests.conftest import login
 from tests.factories import CaseFactory
+from tests.matrix import close_file
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -51,7 +51,7 @@ def _record(case: Case, by: User, scan: str, name: str = "labs.pdf") -> Record:
 def _download(user: User, record: Record) -> int:
     client = login(Client(), user)
     response = client.get(reverse("record_download", args=[record.case.reference, record.uid]))
-    _close_file(response)
+    close_file(response)
     return response.status_code
 
 
