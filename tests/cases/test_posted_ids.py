@@ -18,7 +18,7 @@ from django.urls import reverse
 from accounts.models import User
 from cases.models import AccessEvent, Case, CaseMember, Status
 from intake.models import Intake, Question
-from tests.cases.test_access_matrix import MATRIX
+from tests.cases.access_matrix import MATRIX
 from tests.conftest import login
 from tests.factories import CaseFactory
 from tests.matrix import close_file
