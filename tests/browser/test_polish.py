@@ -106,6 +106,8 @@ def test_report_title_is_the_largest_heading_and_versions_say_what_they_are(
     signed_in(page, live_server, family)
     page.goto("/cases/")
     page.get_by_role("link", name=re.compile(r"^Read the report")).first.click()
+    # On the report's page (the click does not wait for it): its version links are there.
+    expect(page.get_by_role("link", name="Version 2, current — PDF")).to_be_visible()
     sizes = page.evaluate(
         """() => [...document.querySelectorAll('main h1, main h2, main h3')]
             .map(h => [h.tagName, parseFloat(getComputedStyle(h).fontSize)])"""
