@@ -19,6 +19,7 @@ from cases.models import AccessEvent, Status, TimelineEvent
 from intake.filetypes import Rejected
 from intake.models import Intake, Record
 from intake.records import record_create_from_upload
+from tests.audit_rows import refusals as _refusals
 from tests.conftest import login
 from tests.factories import CaseFactory
 from tests.pdfs import TINY_PDF as PDF
@@ -221,14 +222,6 @@ def test_a_real_worker_scans_after_commit(
             break
         time.sleep(0.1)
     assert record.scan_status == Record.Scan.CLEAN and record.scanned_at is not None
-
-
-def _refusals(case: Any) -> list[tuple[Any, str, str]]:
-    return list(
-        AccessEvent.objects.filter(case=case, outcome=AccessEvent.Outcome.DENIED)
-        .order_by("pk")
-        .values_list("user", "action", "object_type")
-    )
 
 
 def test_specialists_cannot_upload(client: Client, specialist: Any, case: Any) -> None:

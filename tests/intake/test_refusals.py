@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from cases.models import AccessEvent, Case, CaseMember, Status
+from cases.models import Case, CaseMember, Status
 from intake.models import Intake, Question
+from tests.audit_rows import refusals as _refusals
 from tests.conftest import login
 from tests.factories import CaseFactory
 
@@ -33,14 +34,6 @@ def case(family: User, physician: User, specialist: User) -> Case:
         case=case, position=1, text="Is surgery needed within the year?", asked_by=family
     )
     return case
-
-
-def _refusals(case: Case) -> list[tuple[Any, str, str]]:
-    return list(
-        AccessEvent.objects.filter(case=case, outcome=AccessEvent.Outcome.DENIED)
-        .order_by("pk")
-        .values_list("user", "action", "object_type")
-    )
 
 
 def _ask(client: Client, case: Case) -> Any:

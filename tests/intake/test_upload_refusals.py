@@ -4,8 +4,6 @@ page's form (``record_add``) and the large-file uploader's steps (``intake.uploa
 on the locked case row, so a case that moved on meanwhile is refused with the table's words
 and anyone else is ``NotYours`` (the gate's audited 404 over HTTP)."""
 
-from typing import Any
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -14,17 +12,15 @@ from django.urls import reverse
 from accounts.models import User
 from cases.access import NotYours
 from cases.actions import LifecycleRefused
-from cases.models import AccessEvent, Case, RecordRequest, Status, TimelineEvent
+from cases.models import Case, RecordRequest, Status, TimelineEvent
 from intake import uploads
 from intake.models import Intake, Record
 from intake.records import record_add
+from tests.audit_rows import refusals as _refusals
 from tests.conftest import login
 from tests.factories import CaseFactory
+from tests.pdfs import TINY_PDF as PDF
 
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
 REFUSED = "Records can no longer be added to this request."
 
 
@@ -38,14 +34,6 @@ def case(family: User, physician: User, specialist: User) -> Case:
     )
     Intake.objects.create(case=case)
     return case
-
-
-def _refusals(case: Case) -> list[tuple[Any, str, str]]:
-    return list(
-        AccessEvent.objects.filter(case=case, outcome=AccessEvent.Outcome.DENIED)
-        .order_by("pk")
-        .values_list("user", "action", "object_type")
-    )
 
 
 def _file(name: str = "fax.pdf") -> SimpleUploadedFile:
